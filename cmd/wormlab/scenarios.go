@@ -1,0 +1,5 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func newScenariosCmd() *cobra.Command { return notYet("scenarios") }

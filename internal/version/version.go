@@ -1,0 +1,32 @@
+// Package version reports which build of wormlab is running, so every run
+// record can say what produced it.
+package version
+
+import "runtime/debug"
+
+// Version is the release name. Release builds set it with
+// -ldflags "-X github.com/wormlab/wormlab/internal/version.Version=v0.x.y".
+var Version = "v0.1.0-dev"
+
+// Commit returns the VCS revision stamped into the binary by the go command,
+// with a "+dirty" suffix for a modified tree, or "unknown" when the build
+// carries none (go run and go test do not stamp one).
+func Commit() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "unknown", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty && rev != "unknown" {
+		rev += "+dirty"
+	}
+	return rev
+}
