@@ -1,0 +1,72 @@
+package model
+
+import (
+	"fmt"
+	"math"
+)
+
+// Logistic is the random constant spread model of Staniford, Paxson and
+// Weaver, "How to 0wn the Internet in Your Spare Time" (USENIX Security
+// 2002): the infected share is a(t) = e^{K(t-T)}/(1+e^{K(t-T)}), the
+// solution of da/dt = K a (1-a). For Code Red v2 on 19 July 2001 they found
+// K ≈ 1.8 per hour.
+type Logistic struct {
+	K float64 // growth rate per hour; > 0 and finite
+	T float64 // hour at which half the population is infected; finite
+	N float64 // population at saturation (hosts); > 0 and finite
+}
+
+// Validate reports the first parameter outside its documented range.
+func (p Logistic) Validate() error {
+	switch {
+	case !(p.K > 0) || math.IsInf(p.K, 0):
+		return fmt.Errorf("logistic: K = %v, want a positive growth rate per hour", p.K)
+	case math.IsNaN(p.T) || math.IsInf(p.T, 0):
+		return fmt.Errorf("logistic: T = %v, want a finite time in hours", p.T)
+	case !(p.N > 0) || math.IsInf(p.N, 0):
+		return fmt.Errorf("logistic: N = %v, want a positive population", p.N)
+	}
+	return nil
+}
+
+// Share returns a(t), the infected share at hour t.
+func (p Logistic) Share(t float64) float64 { return Sigmoid(p.K * (t - p.T)) }
+
+// Infected returns N a(t).
+func (p Logistic) Infected(t float64) float64 { return p.N * p.Share(t) }
+
+// Rate returns the new infections per hour at hour t, N K a (1-a).
+func (p Logistic) Rate(t float64) float64 {
+	x := p.K * (t - p.T)
+	return p.N * p.K * Sigmoid(x) * Sigmoid(-x)
+}
+
+// Curve samples the model at the given hours. Removed and Patched stay zero:
+// the logistic has no removals.
+func (p Logistic) Curve(hours []float64) Curve {
+	c := newCurve(hours)
+	for i, t := range hours {
+		c.Infected[i] = p.Infected(t)
+		c.Ever[i] = c.Infected[i]
+		c.Rate[i] = p.Rate(t)
+	}
+	return c
+}
+
+// Sigmoid returns 1/(1+e^{-x}), computed without overflow for any x.
+func Sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// LogSigmoid returns log(1/(1+e^{-x})) accurately for any x, including
+// large negative x where Sigmoid underflows.
+func LogSigmoid(x float64) float64 {
+	if x >= 0 {
+		return -math.Log1p(math.Exp(-x))
+	}
+	return x - math.Log1p(math.Exp(x))
+}
