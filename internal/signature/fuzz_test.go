@@ -1,0 +1,98 @@
+package signature
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzMatch checks that Match never panics, that a bare target and the same
+// target split into path and query get the same verdict (the built-ins look
+// only at path and query), and that the verdict agrees with a plain
+// restatement of the built-in rules.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{
+		codeRed1, codeRed2, // the worms themselves
+		"GET " + codeRed1 + " HTTP/1.0",                      // a whole request line
+		"/default.ida", "/DEFAULT.IDA?NNNN", "/default.ida?", // stripped, folded, empty query
+		"/x.ida?%U9090", "/query.ida?CiRestriction=a", // overflow elsewhere; a real Index Server query
+		nimdaURIs[0], nimdaURIs[7], nimdaURIs[12], // root.exe and two traversals
+		"", "?", "/", "GET", "GET ", "GET  HTTP/1.0", "http://", "http://h", "GET http://h/default.ida?XXXX HTTP/1.1", // degenerate lines
+		"/a\x00b?\xff\xfe", // bytes no URL should hold
+	} {
+		f.Add(s)
+	}
+	set := Builtin()
+	f.Fuzz(func(t *testing.T, uri string) {
+		sig1, ok1 := set.Match(Request{URI: []byte(uri)})
+		if !strings.HasPrefix(uri, "/") {
+			return
+		}
+		p, q, _ := strings.Cut(uri, "?")
+		sig2, ok2 := set.Match(Request{Path: []byte(p), Query: []byte(q)})
+		if ok1 != ok2 || sig1 != sig2 {
+			t.Fatalf("target %q gives %v, path %q and query %q give %v", uri, sig1, p, q, sig2)
+		}
+		want := reference(p, q)
+		got := ""
+		if ok1 {
+			got = sig1.Name
+		}
+		if got != want {
+			t.Fatalf("%q: Match gives %q, reference %q", uri, got, want)
+		}
+	})
+}
+
+// reference restates builtin.toml with the standard library.
+func reference(path, query string) string {
+	lp, lq := strings.ToLower(path), strings.ToLower(query)
+	switch {
+	case strings.HasSuffix(lp, "/default.ida") && strings.HasPrefix(query, "NNNN"):
+		return "codered1"
+	case strings.HasSuffix(lp, "/default.ida") && strings.HasPrefix(query, "XXXX"):
+		return "codered2"
+	case strings.HasSuffix(lp, "/default.ida"), strings.HasSuffix(lp, ".ida") && strings.Contains(lq, "%u9090"):
+		return "codered-unknown"
+	case strings.HasSuffix(lp, "/root.exe"):
+		return "nimda-root-exe"
+	case strings.HasSuffix(lp, "/winnt/system32/cmd.exe"):
+		return "nimda-cmd-exe"
+	}
+	return ""
+}
+
+// FuzzParse checks that Parse never panics on any rules file and that what
+// it accepts can match without panicking.
+func FuzzParse(f *testing.F) {
+	f.Add(string(builtinTOML))
+	f.Add("[[signature]]\nname = \"a\"\nfamily = \"f\"\nline = { regexp = '(?i)x+', nocase = true }\n")
+	f.Add("[[signature]]\nname = \"a\"\nfamily = \"f\"\nquery = { equal = \"\" }\n")
+	f.Add("[[signature]]\n[[signature]]\n")
+	f.Add("signature = []\n")
+	f.Add("[signature]\nname = 1\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		set, err := Parse([]byte(data), "f.toml")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.toml") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, req := range []Request{{}, request(codeRed1), {URI: []byte("GET /a?b HTTP/1.0")}, {Path: []byte("/x")}} {
+			set.Match(req)
+		}
+	})
+}
+
+func TestIndexFold(t *testing.T) {
+	for _, c := range []struct {
+		b, lit string
+		want   int
+	}{
+		{"abc", "", 0}, {"ABC", "bc", 1}, {"ab", "abc", -1}, {"xxAbAbC", "abc", 4}, {"%U9090", "%u9090", 0},
+	} {
+		if got := indexFold([]byte(c.b), []byte(c.lit)); got != c.want {
+			t.Errorf("indexFold(%q, %q) = %d, want %d", c.b, c.lit, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,327 @@
+// Package signature recognises worm probes in HTTP requests. It is the one
+// matcher that wormlab detect (reading server logs) and wormlab shield
+// (serving live requests) share, so a probe is named the same way in both.
+//
+// Signatures are written in TOML (see Parse); the built-in Code Red I, Code
+// Red II, unknown Code Red variant and Nimda rules ship in the same format,
+// embedded in the binary.
+package signature
+
+import (
+	"bytes"
+	"regexp"
+	"sync"
+)
+
+// Request is what a matcher sees of one HTTP request. Fields are raw bytes
+// as received or as logged; any may be empty.
+type Request struct {
+	Path  []byte // URL path (as in r.URL.Path or a log's path field; may be URL-decoded)
+	Query []byte // query without the '?' (r.URL.RawQuery, or IIS cs-uri-query); may be empty or stripped
+	URI   []byte // request URI or whole request line if known ("GET /x?y HTTP/1.0" or "/x?y"); may be empty
+}
+
+// Signature is one named kind of worm probe. A signature holds one or more
+// rules; a request that matches any of them is a probe of this signature.
+type Signature struct {
+	Name        string // e.g. "codered1", "codered2", "codered-unknown", "nimda-root-exe"
+	Family      string // "codered1" | "codered2" | "codered" (unknown variant) | "nimda" | user families
+	Description string // one line for humans; may be empty
+	Source      string // "file:line" where the signature is first defined
+
+	rules   []*rule
+	builtin bool
+}
+
+// Builtin reports whether s ships with wormlab.
+func (s *Signature) Builtin() bool { return s.builtin }
+
+// A field names the part of a request a matcher looks at.
+type field uint8
+
+const (
+	fieldPath  field = iota // the URL path
+	fieldQuery              // the query, without '?'
+	fieldLine               // the request URI or whole request line
+)
+
+var fieldNames = [...]string{fieldPath: "path", fieldQuery: "query", fieldLine: "line"}
+
+func (f field) String() string { return fieldNames[f] }
+
+// An op is how a matcher compares its field with its pattern.
+type op uint8
+
+const (
+	opEqual op = iota
+	opPrefix
+	opSuffix
+	opContains
+	opRegexp
+)
+
+// matcher tests one field of a request. Literal patterns with nocase are
+// stored lower-cased and compared with ASCII case folding, which is what
+// URLs need (IIS treats paths case-insensitively) and costs no allocation.
+type matcher struct {
+	field  field
+	op     op
+	nocase bool
+	lit    []byte
+	re     *regexp.Regexp
+}
+
+func (m *matcher) match(b []byte) bool {
+	switch m.op {
+	case opEqual:
+		return len(b) == len(m.lit) && m.eq(b)
+	case opPrefix:
+		return len(b) >= len(m.lit) && m.eq(b[:len(m.lit)])
+	case opSuffix:
+		return len(b) >= len(m.lit) && m.eq(b[len(b)-len(m.lit):])
+	case opContains:
+		if !m.nocase {
+			return bytes.Contains(b, m.lit)
+		}
+		return indexFold(b, m.lit) >= 0
+	default:
+		return m.re.Match(b)
+	}
+}
+
+// eq reports whether b, of the pattern's length, equals the pattern.
+func (m *matcher) eq(b []byte) bool {
+	if !m.nocase {
+		return bytes.Equal(b, m.lit)
+	}
+	for i, c := range b {
+		if lower(c) != m.lit[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+// indexFold returns the index of the lower-case pattern lit in b under ASCII
+// case folding, or -1.
+func indexFold(b, lit []byte) int {
+	if len(lit) == 0 {
+		return 0
+	}
+	first := lit[0]
+	for i := 0; i+len(lit) <= len(b); i++ {
+		if lower(b[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(lit) && lower(b[i+j]) == lit[j] {
+			j++
+		}
+		if j == len(lit) {
+			return i
+		}
+	}
+	return -1
+}
+
+// rule is one [[signature]] entry: all of its matchers must match.
+type rule struct {
+	sig      *Signature
+	matchers []matcher
+	needLine bool // a matcher looks at the whole line
+}
+
+// Set is an ordered list of signatures. Rules are tried in order and the
+// first one that matches names the probe. A Set is immutable once built and
+// safe for concurrent use.
+type Set struct {
+	sigs  []*Signature
+	rules []*rule
+}
+
+// Signatures returns the set's signatures in the order they were defined.
+// The caller must not modify them.
+func (s *Set) Signatures() []*Signature { return s.sigs }
+
+// Lookup returns the signature named name, or nil.
+func (s *Set) Lookup(name string) *Signature {
+	for _, sig := range s.sigs {
+		if sig.Name == name {
+			return sig
+		}
+	}
+	return nil
+}
+
+// With returns a set holding the rules of s followed by those of more. A
+// signature of more whose name is also in s replaces it and takes its place
+// in the order, so a rules file can redefine a built-in signature without
+// the built-ins after it shadowing the new definition. Neither s nor more is
+// changed.
+func (s *Set) With(more *Set) *Set {
+	repl := map[string]*Signature{}
+	for _, sig := range more.sigs {
+		repl[sig.Name] = sig
+	}
+	out := &Set{}
+	placed := map[string]bool{}
+	for _, sig := range s.sigs {
+		if r := repl[sig.Name]; r != nil {
+			sig = r
+			placed[sig.Name] = true
+		}
+		out.sigs = append(out.sigs, sig)
+	}
+	for _, sig := range more.sigs {
+		if !placed[sig.Name] {
+			out.sigs = append(out.sigs, sig)
+		}
+	}
+	done := map[string]bool{}
+	for _, r := range s.rules {
+		n := r.sig.Name
+		if repl[n] == nil {
+			out.rules = append(out.rules, r)
+			continue
+		}
+		if !done[n] {
+			out.rules = append(out.rules, repl[n].rules...)
+			done[n] = true
+		}
+	}
+	for _, r := range more.rules {
+		if !placed[r.sig.Name] {
+			out.rules = append(out.rules, r)
+		}
+	}
+	return out
+}
+
+// linePool holds buffers for rebuilding a request line from path and query
+// when a rule needs the line but the request came without one. Pooling
+// keeps Match allocation-free.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Match returns the first signature that req matches. It does not allocate.
+//
+// The request is first completed from what it carries: a missing path and
+// query are taken from URI (a bare target or a whole request line, with or
+// without the protocol, possibly truncated), and a path holding a '?' is
+// split when the query is empty. A rule on the line sees URI when given and
+// otherwise the path and query joined by '?'.
+func (s *Set) Match(req Request) (*Signature, bool) {
+	path, query := split(req)
+	var lineBuf *[]byte
+	var line []byte
+	var sig *Signature
+rules:
+	for _, r := range s.rules {
+		for i := range r.matchers {
+			m := &r.matchers[i]
+			var b []byte
+			switch m.field {
+			case fieldPath:
+				b = path
+			case fieldQuery:
+				b = query
+			default:
+				if line == nil {
+					line, lineBuf = buildLine(req.URI, path, query)
+				}
+				b = line
+			}
+			if !m.match(b) {
+				continue rules
+			}
+		}
+		sig = r.sig
+		break
+	}
+	if lineBuf != nil {
+		linePool.Put(lineBuf)
+	}
+	return sig, sig != nil
+}
+
+func buildLine(uri, path, query []byte) ([]byte, *[]byte) {
+	if len(uri) > 0 {
+		return uri, nil
+	}
+	bp := linePool.Get().(*[]byte)
+	b := append((*bp)[:0], path...)
+	if len(query) > 0 {
+		b = append(b, '?')
+		b = append(b, query...)
+	}
+	*bp = b
+	// A non-nil empty slice marks the line as built.
+	if b == nil {
+		b = []byte{}
+	}
+	return b, bp
+}
+
+// split returns the request's path and query, completing them from URI
+// (and a path with a '?') where they are missing.
+func split(req Request) (path, query []byte) {
+	path, query = req.Path, req.Query
+	if len(path) == 0 && len(req.URI) > 0 {
+		p, q := splitTarget(target(req.URI))
+		path = p
+		if len(query) == 0 {
+			query = q
+		}
+		return path, query
+	}
+	if len(query) == 0 {
+		if i := bytes.IndexByte(path, '?'); i >= 0 {
+			return path[:i], path[i+1:]
+		}
+		if len(req.URI) > 0 {
+			_, query = splitTarget(target(req.URI))
+		}
+	}
+	return path, query
+}
+
+// target returns the request target of a request line ("GET /x?y HTTP/1.0"
+// gives "/x?y") or of a bare target. A line cut before the protocol keeps
+// what is there; an absolute-form target loses its scheme and host.
+func target(uri []byte) []byte {
+	t := uri
+	if len(t) > 0 && t[0] != '/' {
+		if i := bytes.IndexByte(t, ' '); i >= 0 {
+			t = t[i+1:]
+			// The protocol is the last word; a target may itself hold spaces
+			// when a server logs it decoded.
+			if j := bytes.LastIndex(t, []byte(" HTTP/")); j >= 0 {
+				t = t[:j]
+			}
+		}
+	}
+	if len(t) > 0 && t[0] != '/' {
+		// Absolute form, http://host/path.
+		if i := bytes.Index(t, []byte("://")); i >= 0 {
+			rest := t[i+3:]
+			if j := bytes.IndexByte(rest, '/'); j >= 0 {
+				return rest[j:]
+			}
+			return nil
+		}
+	}
+	return t
+}
+
+func splitTarget(t []byte) (path, query []byte) {
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		return t[:i], t[i+1:]
+	}
+	return t, nil
+}
