@@ -1,0 +1,208 @@
+// Package logread reads log files line by line with a bound on line length,
+// so that binary junk or a line of megabytes costs a count, not memory. It
+// opens plain files, gzip files (told by their magic bytes, not their name)
+// and standard input.
+package logread
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// DefaultMaxLine is the longest line kept whole. Code Red's request line is
+// about 380 bytes and a combined-format line with a long user agent rarely
+// passes 2 KiB; 64 KiB leaves room for the longest real requests.
+const DefaultMaxLine = 64 << 10
+
+// bufSize is the read buffer. Lines are returned as slices of it, so it must
+// exceed the longest kept line; 1 MiB makes the read system call and the
+// newline search run over long stretches.
+const bufSize = 1 << 20
+
+// Reader returns the lines of a stream one at a time. Each line has its
+// trailing "\n" and "\r" removed. A line longer than MaxLine is cut to
+// MaxLine bytes, the rest of it is skipped, and Truncated says so.
+type Reader struct {
+	src     io.Reader
+	buf     []byte
+	start   int   // first unread byte in buf
+	end     int   // end of valid data in buf
+	eof     bool  // src is exhausted
+	err     error // first read error other than io.EOF
+	line    int64
+	maxLine int
+
+	truncated bool  // the current line was cut
+	nTooLong  int64 // lines cut so far
+	nBytes    int64 // bytes consumed from src (decompressed)
+}
+
+// NewReader returns a Reader on r that keeps lines up to maxLine bytes
+// (DefaultMaxLine if maxLine <= 0).
+func NewReader(r io.Reader, maxLine int) *Reader {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLine
+	}
+	size := bufSize
+	if maxLine*2 > size {
+		size = maxLine * 2
+	}
+	return &Reader{src: r, buf: make([]byte, size), maxLine: maxLine}
+}
+
+// Next returns the next line and true, or nil and false at the end of the
+// stream or on a read error (see Err). The line is valid only until the
+// following call to Next.
+func (r *Reader) Next() ([]byte, bool) {
+	r.truncated = false
+	for {
+		if i := bytes.IndexByte(r.buf[r.start:r.end], '\n'); i >= 0 {
+			line := r.buf[r.start : r.start+i]
+			r.start += i + 1
+			if i > r.maxLine {
+				r.truncated = true
+				r.nTooLong++
+				line = line[:r.maxLine]
+			}
+			return r.finish(line), true
+		}
+		if r.end-r.start > r.maxLine {
+			return r.finish(r.skipLong()), true
+		}
+		if r.eof {
+			if r.start < r.end {
+				line := r.buf[r.start:r.end]
+				r.start = r.end
+				return r.finish(line), true
+			}
+			return nil, false
+		}
+		if r.start > 0 {
+			// The partial line left is at most maxLine long, and buf holds
+			// two of those, so this always leaves room to read.
+			r.end = copy(r.buf, r.buf[r.start:r.end])
+			r.start = 0
+		}
+		r.read()
+	}
+}
+
+func (r *Reader) finish(line []byte) []byte {
+	r.line++
+	if n := len(line); n > 0 && line[n-1] == '\r' && !r.truncated {
+		line = line[:n-1]
+	}
+	return line
+}
+
+// skipLong returns the first maxLine bytes of an over-long line after
+// consuming the rest of it up to its newline. The kept bytes go to the front
+// of buf and whatever follows them is searched and discarded behind them.
+func (r *Reader) skipLong() []byte {
+	r.truncated = true
+	r.nTooLong++
+	keep := r.maxLine
+	rest := r.end - r.start - keep
+	copy(r.buf, r.buf[r.start:r.start+keep])
+	copy(r.buf[keep:], r.buf[r.start+keep:r.end])
+	r.start, r.end = keep, keep+rest
+	for {
+		if i := bytes.IndexByte(r.buf[r.start:r.end], '\n'); i >= 0 {
+			r.start += i + 1
+			break
+		}
+		if r.eof {
+			r.start = r.end
+			break
+		}
+		r.start, r.end = keep, keep
+		r.read()
+	}
+	return r.buf[:keep:keep]
+}
+
+// read appends what the source gives to buf[end:], which is never empty.
+func (r *Reader) read() {
+	n, err := r.src.Read(r.buf[r.end:])
+	r.end += n
+	r.nBytes += int64(n)
+	if err != nil {
+		r.eof = true
+		if err != io.EOF {
+			r.err = err
+		}
+	}
+}
+
+// Line returns the 1-based number of the line last returned by Next.
+func (r *Reader) Line() int64 { return r.line }
+
+// Truncated reports whether the line last returned by Next was cut.
+func (r *Reader) Truncated() bool { return r.truncated }
+
+// TooLong returns how many lines have been cut so far.
+func (r *Reader) TooLong() int64 { return r.nTooLong }
+
+// Bytes returns how many bytes have been read from the stream so far,
+// after decompression.
+func (r *Reader) Bytes() int64 { return r.nBytes }
+
+// Err returns the read error that ended the stream, or nil at a clean end.
+// A gzip stream cut short gives an error wrapping io.ErrUnexpectedEOF; the
+// lines before the cut have been returned.
+func (r *Reader) Err() error { return r.err }
+
+// File is an opened input: a Reader plus what is needed to close it.
+type File struct {
+	*Reader
+	Name       string // as given; "-" is standard input
+	Compressed bool   // the content is gzip
+	closers    []io.Closer
+}
+
+// Close closes the underlying file (not standard input).
+func (f *File) Close() error {
+	var errs []error
+	for i := len(f.closers) - 1; i >= 0; i-- {
+		errs = append(errs, f.closers[i].Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Open opens name ("-" for stdin) and returns a File reading its lines,
+// decompressing gzip content. An empty file is not an error. A file that
+// starts like gzip but whose header is unreadable is.
+func Open(name string, stdin io.Reader, maxLine int) (*File, error) {
+	f := &File{Name: name}
+	var src io.Reader
+	if name == "-" {
+		src = stdin
+	} else {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		f.closers = append(f.closers, fh)
+		src = fh
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: unreadable gzip: %w", name, err)
+		}
+		f.closers = append(f.closers, zr)
+		f.Compressed = true
+		f.Reader = NewReader(zr, maxLine)
+		return f, nil
+	}
+	f.Reader = NewReader(br, maxLine)
+	return f, nil
+}
