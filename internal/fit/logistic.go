@@ -1,0 +1,189 @@
+package fit
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/wormlab/wormlab/internal/model"
+)
+
+// Logistic fits the logistic a(t) = e^{K(t-T)}/(1+e^{K(t-T)}) to the new
+// sources of o by maximum likelihood, with 95% profile-likelihood intervals
+// for K, T and the plateau. coverage is the share of infected hosts the
+// observer sees (1 if unknown).
+//
+// The noise model: the count of new sources in bin i is Poisson with mean
+// P (a(e_i) - a(e_{i-1})), P the plateau and e_i the bin ends, the first
+// bin reaching back to a(-∞) = 0 because hosts infected before the observer
+// started are first seen in it. Poisson counts are what thinning an
+// outbreak's infections gives when each host is seen independently; given
+// the total, they are the multinomial of independent first-seen times, so
+// K and T and their intervals are the same under either reading. P is
+// profiled out in closed form (P̂ = Y/a(e_last), Y the total), leaving a
+// two-dimensional search over (log K, T). Intervals are profile likelihood,
+// not bootstrap: deterministic, and exact enough at the hundreds of counts
+// a telescope sees (see the coverage test).
+//
+// It returns an error wrapping errNoConverge when the optimizer fails or
+// when the series does not bound K or the plateau: a curve that has not
+// begun to bend gives no plateau, and the fit says so rather than guess.
+func Logistic(o Obs, coverage float64) (Result, error) {
+	if !(coverage > 0 && coverage <= 1) {
+		return Result{}, fmt.Errorf("fit: coverage %v, want a share in (0, 1]", coverage)
+	}
+	ll := logisticLL{o: o}
+	x0 := ll.start()
+	best, fbest, err := minimize(ll.nll2, x0, 0.1)
+	if err != nil {
+		return Result{}, err
+	}
+	k, t := math.Exp(best[0]), best[1]
+	plateau := o.Total / model.Sigmoid(k*(o.Ends[len(o.Ends)-1]-t))
+
+	span := o.Ends[len(o.Ends)-1]
+	// K: profile over T with P profiled analytically.
+	pk := &profile{nll: ll.nll2, best: best, fbest: fbest, scale: []float64{0.05, 0.1}}
+	kLo, err := pk.bound(0, -1, best[0]-math.Log(1e4))
+	if err != nil {
+		return Result{}, err
+	}
+	kHi, err := pk.bound(0, +1, best[0]+math.Log(1e4))
+	if err != nil {
+		return Result{}, err
+	}
+	tLo, err := pk.bound(1, -1, best[1]-10*span-100)
+	if err != nil {
+		return Result{}, err
+	}
+	tHi, err := pk.bound(1, +1, best[1]+10*span+100)
+	if err != nil {
+		return Result{}, err
+	}
+	// The plateau: a three-parameter profile over (log K, T, log P).
+	full := []float64{best[0], best[1], math.Log(plateau)}
+	pp := &profile{nll: ll.nll3, best: full, fbest: ll.nll3(full), scale: []float64{0.05, 0.1, 0.05}}
+	pLo, err := pp.bound(2, -1, full[2]-math.Log(1e3))
+	if err != nil {
+		return Result{}, err
+	}
+	pHi, err := pp.bound(2, +1, full[2]+math.Log(1e3))
+	if err != nil {
+		return Result{}, err
+	}
+	if math.IsInf(kLo, 0) || math.IsInf(kHi, 0) {
+		return Result{}, fmt.Errorf("%w: the series does not bound the growth rate K (estimate %.3g per hour)", errNoConverge, k)
+	}
+	if math.IsInf(pHi, 0) {
+		return Result{}, fmt.Errorf("%w: the series does not bound the plateau (estimate %.0f sources, the upper 95%% limit is beyond 1000 times that): "+
+			"the curve has not visibly begun to saturate; a longer series is needed", errNoConverge, plateau)
+	}
+	r := Result{
+		Model: "logistic",
+		Params: []Param{
+			{Name: "K", Unit: "per hour", Value: Interval{k, math.Exp(kLo), math.Exp(kHi)}},
+			{Name: "T", Unit: "hours after the series start", Value: Interval{t, tLo, tHi}},
+		},
+		Plateau:  Interval{plateau, math.Exp(pLo), math.Exp(pHi)},
+		Coverage: coverage,
+		PeakHour: Interval{t, tLo, tHi},
+		Start:    o.Start,
+		LogLik:   -fbest,
+	}
+	r.Population = Interval{plateau / coverage, r.Plateau.Lo / coverage, r.Plateau.Hi / coverage}
+	r.CoverageGiven = coverage != 1
+	lp := model.Logistic{K: k, T: t, N: plateau}
+	r.curve = func(hs []float64) ([]float64, []float64, error) {
+		cum := make([]float64, len(hs))
+		rate := make([]float64, len(hs))
+		for i, h := range hs {
+			cum[i] = lp.Infected(h)
+			rate[i] = lp.Rate(h) / coverage
+		}
+		return cum, rate, nil
+	}
+	return r, nil
+}
+
+// logisticLL is the Poisson log-likelihood of a logistic for one series.
+type logisticLL struct{ o Obs }
+
+// logP returns Σ y_i log(a(e_i) - a(e_{i-1})) and a(e_last) for rate k and
+// midpoint t. The increment is computed as σ(x_i) σ(-x_{i-1}) (1 - e^{-(x_i -
+// x_{i-1})}), an identity that keeps full precision in both tails where the
+// plain difference of two sigmoids cancels.
+func (l logisticLL) logP(k, t float64) (float64, float64) {
+	o := l.o
+	sum := 0.0
+	prevLS := 0.0 // log σ(-x_{-1}) = log σ(+∞) = 0
+	prevE := math.Inf(-1)
+	lastW, lastLog := math.NaN(), 0.0
+	for i, e := range o.Ends {
+		x := k * (e - t)
+		ls := model.LogSigmoid(x)
+		if y := o.Counts[i]; y > 0 {
+			lp := ls + prevLS
+			if i > 0 {
+				if w := e - prevE; w != lastW {
+					lastW, lastLog = w, math.Log(-math.Expm1(-k*w))
+				}
+				lp += lastLog
+			}
+			sum += y * lp
+		}
+		prevLS = ls - x // log σ(-x) = log σ(x) - x
+		prevE = e
+	}
+	xl := k * (o.Ends[len(o.Ends)-1] - t)
+	return sum, model.Sigmoid(xl)
+}
+
+// nll2 is the negative log-likelihood in (log K, T) with the plateau at its
+// conditional maximum Y/a(e_last).
+func (l logisticLL) nll2(x []float64) float64 {
+	k, t := math.Exp(x[0]), x[1]
+	if math.IsInf(k, 0) || k == 0 || math.IsNaN(t) {
+		return big
+	}
+	lp, d := l.logP(k, t)
+	y := l.o.Total
+	v := -(lp - y*math.Log(d) + y*math.Log(y) - y)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return big
+	}
+	return v
+}
+
+// nll3 is the negative log-likelihood in (log K, T, log P).
+func (l logisticLL) nll3(x []float64) float64 {
+	k, t, p := math.Exp(x[0]), x[1], math.Exp(x[2])
+	if math.IsInf(k, 0) || k == 0 || math.IsNaN(t) || math.IsInf(p, 0) {
+		return big
+	}
+	lp, d := l.logP(k, t)
+	v := -(lp + l.o.Total*math.Log(p) - p*d)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return big
+	}
+	return v
+}
+
+// start returns a starting point (log K, T): T where the cumulative count
+// passes half its final value, and K from LogisticKT on the cumulative
+// curve scaled to a plateau 10% above the count seen, falling back to 1 per
+// hour when the curve is too short for that.
+func (l logisticLL) start() []float64 {
+	cum := l.o.Cumulative()
+	y := l.o.Total
+	t := l.o.Ends[len(cum)-1]
+	for i, c := range cum {
+		if c >= y/2 {
+			t = l.o.Ends[i]
+			break
+		}
+	}
+	k := 1.0
+	if gk, gt, err := LogisticKT(l.o.Ends, cum, 1.1*y); err == nil {
+		k, t = gk, gt
+	}
+	return []float64{math.Log(k), t}
+}

@@ -1,0 +1,177 @@
+package fit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+)
+
+// chi2q95 is the 0.95 quantile of the chi-squared distribution with one
+// degree of freedom (1.959964^2): a profile-likelihood 95% interval holds
+// the parameter values whose deviance from the maximum is below it (Wilks).
+const chi2q95 = 3.841458820694124
+
+// errNoConverge marks a fit that did not converge; the CLI says so and
+// prints no estimate.
+var errNoConverge = errors.New("fit did not converge")
+
+// big stands in for +Inf in objective functions: Nelder-Mead compares
+// values, and a finite sentinel keeps its centroid arithmetic finite.
+const big = 1e300
+
+// minimize runs Nelder-Mead from x0 on f and returns the minimum.
+// Nelder-Mead needs no gradients, which matters for the two-factor model
+// whose likelihood goes through an ODE solve, and copes with the flat
+// valleys of a logistic whose plateau is barely seen. It stops when the
+// best value has improved by less than 1e-9 over 20 iterations: the
+// likelihood is in nats, and interval ends need it to about 1e-4.
+func minimize(f func([]float64) float64, x0 []float64, scale float64) ([]float64, float64, error) {
+	p := optimize.Problem{Func: f}
+	s := &optimize.Settings{
+		Converger:       &optimize.FunctionConverge{Absolute: 1e-9, Iterations: 20},
+		FuncEvaluations: 20000,
+	}
+	res, err := optimize.Minimize(p, x0, s, &optimize.NelderMead{SimplexSize: scale})
+	if err != nil && res == nil {
+		return nil, 0, fmt.Errorf("%w: %v", errNoConverge, err)
+	}
+	if res.Status != optimize.FunctionConvergence || math.IsNaN(res.F) || res.F >= big {
+		return nil, 0, fmt.Errorf("%w: optimizer stopped with status %v", errNoConverge, res.Status)
+	}
+	return res.X, res.F, nil
+}
+
+// profile holds a fitted negative log-likelihood and finds profile bounds.
+type profile struct {
+	nll   func([]float64) float64
+	best  []float64 // the maximum-likelihood point
+	fbest float64
+	scale []float64 // per-parameter step for bracketing and simplex size
+}
+
+// at returns the profile negative log-likelihood with parameter j fixed at
+// v, minimised over the others starting from start (updated in place so
+// successive calls warm-start).
+func (p *profile) at(j int, v float64, start []float64) (float64, error) {
+	if len(start) == 1 {
+		x := []float64{v}
+		return p.nll(x), nil
+	}
+	free := make([]float64, 0, len(start)-1)
+	for i, x := range start {
+		if i != j {
+			free = append(free, x)
+		}
+	}
+	full := make([]float64, len(start))
+	g := func(y []float64) float64 {
+		k := 0
+		for i := range full {
+			if i == j {
+				full[i] = v
+				continue
+			}
+			full[i] = y[k]
+			k++
+		}
+		return p.nll(full)
+	}
+	x, f, err := minimize(g, free, minScale(p.scale, j))
+	if err != nil {
+		return 0, err
+	}
+	k := 0
+	for i := range start {
+		if i != j {
+			start[i] = x[k]
+			k++
+		}
+	}
+	start[j] = v
+	return f, nil
+}
+
+func minScale(s []float64, skip int) float64 {
+	m := math.Inf(1)
+	for i, v := range s {
+		if i != skip {
+			m = math.Min(m, v)
+		}
+	}
+	return m
+}
+
+// bound finds where the profile deviance of parameter j crosses chi2q95
+// going in direction dir (+1 or -1) from the estimate, searching no further
+// than limit (an absolute value in the parameter's scale). It returns ±Inf
+// (by dir) when the deviance stays below the threshold up to limit: the
+// data do not bound the parameter that way.
+func (p *profile) bound(j int, dir, limit float64) (float64, error) {
+	start := append([]float64(nil), p.best...)
+	dev := func(v float64) (float64, error) {
+		f, err := p.at(j, v, start)
+		if err != nil {
+			return 0, err
+		}
+		return math.Max(0, 2*(f-p.fbest)), nil
+	}
+	// Step out, doubling, until the deviance passes the threshold.
+	lo, dlo := p.best[j], 0.0
+	step := p.scale[j]
+	var hi, dhi float64
+	for {
+		hi = lo + dir*step
+		if dir*(hi-limit) >= 0 {
+			hi = limit
+		}
+		d, err := dev(hi)
+		if err != nil {
+			return 0, err
+		}
+		dhi = d
+		if dhi >= chi2q95 {
+			break
+		}
+		if hi == limit {
+			return dir * math.Inf(1), nil
+		}
+		lo, dlo = hi, dhi
+		step *= 2
+	}
+	// The signed root deviance is close to linear in a well-parameterised
+	// parameter, so regula falsi on sqrt(dev) - 1.96 converges in a few
+	// steps; the Illinois rule keeps it from stalling on one side.
+	target := math.Sqrt(chi2q95)
+	rlo, rhi := math.Sqrt(dlo)-target, math.Sqrt(dhi)-target
+	side := 0
+	for it := 0; it < 60; it++ {
+		m := hi - rhi*(hi-lo)/(rhi-rlo)
+		if math.Abs(hi-lo) < 1e-7*math.Max(1, math.Abs(m)) {
+			return m, nil
+		}
+		d, err := dev(m)
+		if err != nil {
+			return 0, err
+		}
+		r := math.Sqrt(d) - target
+		if math.Abs(r) < 1e-6 {
+			return m, nil
+		}
+		if r > 0 {
+			hi, rhi = m, r
+			if side == +1 {
+				rlo /= 2
+			}
+			side = +1
+		} else {
+			lo, rlo = m, r
+			if side == -1 {
+				rhi /= 2
+			}
+			side = -1
+		}
+	}
+	return (lo + hi) / 2, nil
+}
