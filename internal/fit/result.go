@@ -89,7 +89,7 @@ func (r Result) WriteCurve(w io.Writer, o Obs, forecast float64) error {
 		b = b[:0]
 		b = strconv.AppendFloat(b, minute, 'f', -1, 64)
 		b = append(b, ',')
-		b = o.Start.Add(time.Duration(minute) * time.Minute).UTC().AppendFormat(b, time.RFC3339)
+		b = o.Start.Add(time.Duration(minute)*time.Minute).UTC().AppendFormat(b, time.RFC3339)
 		b = append(b, ',')
 		if i < len(obs) {
 			b = strconv.AppendFloat(b, obs[i], 'f', -1, 64)
