@@ -1,6 +1,8 @@
 package ipspace
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -50,4 +52,40 @@ func TestAllocatedBy(t *testing.T) {
 		t.Errorf("allocated by July 2001: %d blocks", len(mid2001))
 	}
 	t.Logf("allocated by July 2001: %d /8s", len(mid2001))
+}
+
+func TestPlaceUniform(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	blocks := []Prefix{MustParsePrefix("24.0.0.0/8"), MustParsePrefix("61.0.0.0/8")}
+	hosts, err := PlaceUniform(100000, blocks, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) != 100000 || !slices.IsSorted(hosts) {
+		t.Fatalf("got %d hosts, sorted=%v", len(hosts), slices.IsSorted(hosts))
+	}
+	in24 := 0
+	for i, h := range hosts {
+		if i > 0 && h == hosts[i-1] {
+			t.Fatal("repeated host")
+		}
+		if !blocks[0].Contains(h) && !blocks[1].Contains(h) {
+			t.Fatalf("host %v outside the blocks", h)
+		}
+		if blocks[0].Contains(h) {
+			in24++
+		}
+	}
+	// Equal blocks: the count in 24/8 is binomial(1e5, 1/2), sd 158; 5 sd.
+	if d := in24 - 50000; d < -790 || d > 790 {
+		t.Errorf("%d hosts in 24/8, want 50000 +- 790", in24)
+	}
+	// A full block is all of it.
+	all, err := PlaceUniform(256, []Prefix{MustParsePrefix("10.0.0.0/24")}, rng)
+	if err != nil || len(all) != 256 || all[0] != MustParseAddr("10.0.0.0") || all[255] != MustParseAddr("10.0.0.255") {
+		t.Errorf("full /24: %v, %v", len(all), err)
+	}
+	if _, err := PlaceUniform(257, []Prefix{MustParsePrefix("10.0.0.0/24")}, rng); err == nil {
+		t.Error("257 hosts in a /24 must fail")
+	}
 }
