@@ -32,13 +32,12 @@ func Logistic(o Obs, coverage float64) (Result, error) {
 		return Result{}, fmt.Errorf("fit: coverage %v, want a share in (0, 1]", coverage)
 	}
 	ll := logisticLL{o: o}
-	x0 := ll.start()
-	best, fbest, err := minimize(ll.nll2, x0, 0.1)
+	best, fbest, err := ll.mle()
 	if err != nil {
 		return Result{}, err
 	}
 	k, t := math.Exp(best[0]), best[1]
-	plateau := o.Total / model.Sigmoid(k*(o.Ends[len(o.Ends)-1]-t))
+	plateau := ll.plateau(k, t)
 
 	span := o.Ends[len(o.Ends)-1]
 	// K: profile over T with P profiled analytically.
@@ -135,6 +134,17 @@ func (l logisticLL) logP(k, t float64) (float64, float64) {
 	}
 	xl := k * (o.Ends[len(o.Ends)-1] - t)
 	return sum, model.Sigmoid(xl)
+}
+
+// mle returns the maximum-likelihood (log K, T) and the negative
+// log-likelihood there.
+func (l logisticLL) mle() ([]float64, float64, error) {
+	return minimize(l.nll2, l.start(), 0.1)
+}
+
+// plateau returns P̂ = Y/a(e_last), the plateau's conditional maximum.
+func (l logisticLL) plateau(k, t float64) float64 {
+	return l.o.Total / model.Sigmoid(k*(l.o.Ends[len(l.o.Ends)-1]-t))
 }
 
 // nll2 is the negative log-likelihood in (log K, T) with the plateau at its

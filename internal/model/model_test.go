@@ -194,3 +194,15 @@ func TestSummarizeInterpolates(t *testing.T) {
 		t.Errorf("HalfHour = %v for a curve that never reaches half, want NaN", s.HalfHour)
 	}
 }
+
+func TestBetaWholeAndFractionalEta(t *testing.T) {
+	// The multiplication shortcut for whole η must agree with math.Pow to
+	// rounding (a few ulps over three multiplications).
+	for _, eta := range []float64{1, 3, 2.5, 9} {
+		p := TwoFactor{N: 1000, Beta0: 2, Eta: eta}
+		got, want := p.beta(250), 2*math.Pow(0.75, eta)
+		if math.Abs(got-want) > 1e-15 {
+			t.Errorf("beta(η=%v) = %v, want %v", eta, got, want)
+		}
+	}
+}

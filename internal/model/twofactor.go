@@ -130,7 +130,18 @@ func (p TwoFactor) beta(i float64) float64 {
 	if p.Eta == 0 {
 		return p.Beta0
 	}
-	return p.Beta0 * math.Pow(math.Max(0, 1-i/p.N), p.Eta)
+	f := math.Max(0, 1-i/p.N)
+	// Whole exponents (the paper's η = 3) by multiplication: math.Pow is
+	// most of the cost of a right-hand side, and the fitter solves the model
+	// thousands of times.
+	if e := int(p.Eta); float64(e) == p.Eta && e <= 8 {
+		b := p.Beta0
+		for ; e > 0; e-- {
+			b *= f
+		}
+		return b
+	}
+	return p.Beta0 * math.Pow(f, p.Eta)
 }
 
 // deriv is the right-hand side; S = N - I - R - Q by conservation.
