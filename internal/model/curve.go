@@ -96,7 +96,8 @@ func (c Curve) Summarize(n float64) Summary {
 const CSVHeader = "minute,hour,infected,removed,patched,ever_infected,new_per_hour"
 
 // WriteCSV writes c as CSV with the header CSVHeader; minute is the sample
-// time in minutes, rounded to 1e-6.
+// time in minutes, rounded to 1e-6, and hour the same in hours, rounded
+// to 1e-9.
 func WriteCSV(w io.Writer, c Curve) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString(CSVHeader + "\n")
@@ -105,7 +106,7 @@ func WriteCSV(w io.Writer, c Curve) error {
 		b = b[:0]
 		b = strconv.AppendFloat(b, math.Round(t*60*1e6)/1e6, 'f', -1, 64)
 		b = append(b, ',')
-		b = strconv.AppendFloat(b, t, 'f', -1, 64)
+		b = strconv.AppendFloat(b, math.Round(t*1e9)/1e9, 'f', -1, 64)
 		for _, v := range []float64{c.Infected[i], c.Removed[i], c.Patched[i], c.Ever[i], c.Rate[i]} {
 			b = append(b, ',')
 			b = strconv.AppendFloat(b, v, 'g', 10, 64)
