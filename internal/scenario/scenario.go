@@ -1,0 +1,259 @@
+// Package scenario reads, checks and builds wormlab scenarios: TOML files
+// that say which worm spreads over which population, from when to when.
+// Errors name the file, line and key. The built-in scenarios are embedded
+// TOML files, printed as they are by `wormlab scenarios show`.
+package scenario
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Scenario is one scenario file.
+type Scenario struct {
+	Name        string     `toml:"name" json:"name"`
+	Description string     `toml:"description" json:"description"`
+	Run         Run        `toml:"run" json:"run"`
+	Space       Space      `toml:"space" json:"space"`
+	Population  Population `toml:"population" json:"population"`
+	Worm        Worm       `toml:"worm" json:"worm"`
+
+	// File names where the scenario came from, for error messages.
+	File string `toml:"-" json:"-"`
+	// Source is the file as read, printed by `scenarios show` and kept in
+	// run records so a run can be repeated.
+	Source string `toml:"-" json:"-"`
+	lines  map[string]int
+}
+
+// Run sets the simulated time span and the output grid.
+type Run struct {
+	Start time.Time `toml:"start" json:"start"` // UTC; when the initial hosts are infected
+	End   time.Time `toml:"end" json:"end"`
+	Step  Duration  `toml:"step" json:"step"` // output bin width, dividing End-Start
+}
+
+// Space sets the simulated address space.
+type Space struct {
+	// Bits: the space holds 2^Bits addresses; 32 is IPv4. Scaled-down
+	// spaces (say 20 bits) keep probe-engine runs and tests fast.
+	Bits int `toml:"bits" json:"bits"`
+}
+
+// Population sets the vulnerable hosts.
+type Population struct {
+	Size int `toml:"size" json:"size"`
+	// Layout: "allocated" places hosts uniformly over the /8 blocks the
+	// IANA registry lists as allocated by AllocatedBy (IPv4 only);
+	// "uniform" places them uniformly over the whole space.
+	Layout      string    `toml:"layout" json:"layout"`
+	AllocatedBy time.Time `toml:"allocated_by" json:"allocated_by,omitzero"`
+}
+
+// Worm sets the worm's behaviour.
+type Worm struct {
+	Name string `toml:"name" json:"name"`
+	// Strategy: "uniform" (Code Red I v2) or "static-seed" (Code Red I v1,
+	// probe engine only).
+	Strategy string `toml:"strategy" json:"strategy"`
+	// ScanRate is the mean probes a second of one infected host.
+	ScanRate float64 `toml:"scan_rate" json:"scan_rate"`
+	// ScanRateCV is the coefficient of variation of the hosts' scan rates
+	// (0: all equal; otherwise each host's rate is gamma distributed).
+	ScanRateCV float64 `toml:"scan_rate_cv" json:"scan_rate_cv"`
+	// InitialInfected hosts, drawn at random, are infected at Run.Start.
+	InitialInfected int `toml:"initial_infected" json:"initial_infected"`
+	// Calendar: "codered1" (spread days 1-19 UTC) or "none".
+	Calendar string `toml:"calendar" json:"calendar"`
+	// StaticSeed selects the shared target list of the static-seed strategy.
+	StaticSeed uint64 `toml:"static_seed" json:"static_seed,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("1m").
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"1m\" or \"10s\"", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Error is a problem in a scenario file.
+type Error struct {
+	File string
+	Line int    // 0 when unknown
+	Key  string // dotted key, or "" for the file as a whole
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+var tomlErrRE = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
+
+// Parse reads a scenario from src; file names it in errors. It rejects
+// unknown keys and invalid values.
+func Parse(src []byte, file string) (*Scenario, error) {
+	s := &Scenario{File: file, Source: string(src), lines: keyLines(src)}
+	md, err := toml.NewDecoder(bytes.NewReader(src)).Decode(s)
+	if err != nil {
+		msg := err.Error()
+		if m := tomlErrRE.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: file, Line: line, Key: m[2], Msg: m[3]}
+		}
+		return nil, &Error{File: file, Msg: strings.TrimPrefix(msg, "toml: ")}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		key := und[0].String()
+		return nil, &Error{File: file, Line: s.lines[key], Key: key, Msg: "unknown key"}
+	}
+	s.applyDefaults(md)
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Scenario) applyDefaults(md toml.MetaData) {
+	if !md.IsDefined("space", "bits") {
+		s.Space.Bits = 32
+	}
+	if s.Population.Layout == "" {
+		s.Population.Layout = "uniform"
+	}
+	if s.Worm.Strategy == "" {
+		s.Worm.Strategy = "uniform"
+	}
+	if s.Worm.Calendar == "" {
+		s.Worm.Calendar = "none"
+	}
+	if !md.IsDefined("worm", "initial_infected") {
+		s.Worm.InitialInfected = 1
+	}
+	if s.Run.Step.Duration == 0 {
+		s.Run.Step.Duration = time.Minute
+	}
+}
+
+// errAt returns an error for key, with its line.
+func (s *Scenario) errAt(key, format string, args ...any) error {
+	line, ok := s.lines[key]
+	if !ok {
+		// A missing key: point at its table, if the file has one.
+		if dot := strings.LastIndexByte(key, '.'); dot > 0 {
+			line = s.lines[key[:dot]]
+		}
+	}
+	return &Error{File: s.File, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks the values, naming the first bad key.
+func (s *Scenario) Validate() error {
+	r, p, w := s.Run, s.Population, s.Worm
+	switch {
+	case s.Name == "":
+		return s.errAt("name", "missing")
+	case r.Start.IsZero():
+		return s.errAt("run.start", "missing (an RFC 3339 time such as 2001-07-19T10:00:00Z)")
+	case r.End.IsZero():
+		return s.errAt("run.end", "missing")
+	case !r.End.After(r.Start):
+		return s.errAt("run.end", "%s is not after run.start %s", r.End.UTC().Format(time.RFC3339), r.Start.UTC().Format(time.RFC3339))
+	case r.Step.Duration < time.Second:
+		return s.errAt("run.step", "%v: want at least 1s", r.Step.Duration)
+	case r.End.Sub(r.Start)%r.Step.Duration != 0:
+		return s.errAt("run.step", "%v does not divide the run (%v)", r.Step.Duration, r.End.Sub(r.Start))
+	case r.End.Sub(r.Start)/r.Step.Duration > 10_000_000:
+		return s.errAt("run.step", "%v makes over 10 million bins", r.Step.Duration)
+	case s.Space.Bits < 8 || s.Space.Bits > 32:
+		return s.errAt("space.bits", "%d: want 8 to 32", s.Space.Bits)
+	case p.Size < 1:
+		return s.errAt("population.size", "%d: want at least 1 host", p.Size)
+	case uint64(p.Size) > uint64(1)<<s.Space.Bits/2:
+		return s.errAt("population.size", "%d hosts do not fit in a space of 2^%d addresses (at most half of it may be vulnerable)", p.Size, s.Space.Bits)
+	case p.Layout != "uniform" && p.Layout != "allocated":
+		return s.errAt("population.layout", "%q: want \"uniform\" or \"allocated\"", p.Layout)
+	case p.Layout == "allocated" && s.Space.Bits != 32:
+		return s.errAt("population.layout", "\"allocated\" needs the full IPv4 space (space.bits = 32)")
+	case p.Layout == "allocated" && p.AllocatedBy.IsZero():
+		return s.errAt("population.allocated_by", "missing: the date whose allocated /8s hold the hosts")
+	case w.Strategy != "uniform" && w.Strategy != "static-seed":
+		return s.errAt("worm.strategy", "%q: want \"uniform\" or \"static-seed\"", w.Strategy)
+	case !(w.ScanRate > 0) || w.ScanRate > 1e7:
+		return s.errAt("worm.scan_rate", "%v: want a positive number of probes a second (at most 1e7)", w.ScanRate)
+	case !(w.ScanRateCV >= 0) || w.ScanRateCV > 10:
+		return s.errAt("worm.scan_rate_cv", "%v: want 0 to 10", w.ScanRateCV)
+	case w.InitialInfected < 1 || w.InitialInfected > p.Size:
+		return s.errAt("worm.initial_infected", "%d: want 1 to population.size (%d)", w.InitialInfected, p.Size)
+	case w.Calendar != "none" && w.Calendar != "codered1":
+		return s.errAt("worm.calendar", "%q: want \"codered1\" or \"none\"", w.Calendar)
+	}
+	if p.Layout == "allocated" {
+		n, err := allocatedAddresses(p.AllocatedBy)
+		if err != nil {
+			return s.errAt("population.allocated_by", "%v", err)
+		}
+		if n == 0 {
+			return s.errAt("population.allocated_by", "no /8 was allocated by %s", p.AllocatedBy.Format("2006-01-02"))
+		}
+		if uint64(p.Size) > n/2 {
+			return s.errAt("population.size", "%d hosts do not fit in the %d addresses allocated by %s", p.Size, n, p.AllocatedBy.Format("2006-01-02"))
+		}
+	}
+	return nil
+}
+
+// keyLines maps each dotted key of a TOML file to the line that sets it.
+// It understands the subset scenario files use: [table] headers and
+// key = value lines; anything it cannot place simply has no line.
+func keyLines(src []byte) map[string]int {
+	out := map[string]int{}
+	table := ""
+	for i, line := range strings.Split(string(src), "\n") {
+		l := strings.TrimSpace(line)
+		switch {
+		case l == "" || l[0] == '#':
+		case strings.HasPrefix(l, "["):
+			table = strings.Trim(strings.TrimSpace(strings.SplitN(l, "]", 2)[0]), "[ ")
+			if _, ok := out[table]; !ok {
+				out[table] = i + 1
+			}
+		default:
+			eq := strings.IndexByte(l, '=')
+			if eq < 0 {
+				continue
+			}
+			key := strings.Trim(strings.TrimSpace(l[:eq]), `"'`)
+			if table != "" {
+				key = table + "." + key
+			}
+			if _, ok := out[key]; !ok {
+				out[key] = i + 1
+			}
+		}
+	}
+	return out
+}

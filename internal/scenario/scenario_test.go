@@ -1,0 +1,162 @@
+package scenario
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBuiltinsParseAndBuild(t *testing.T) {
+	names := Names()
+	if len(names) < 3 || !contains(names, Default) {
+		t.Fatalf("built-ins %v lack the default %q", names, Default)
+	}
+	for _, name := range names {
+		s, err := Builtin(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if s.Name != name {
+			t.Errorf("file %s names itself %q", name, s.Name)
+		}
+		c, err := s.Build(1)
+		if err != nil {
+			t.Fatalf("%s: build: %v", name, err)
+		}
+		if len(c.Hosts) != s.Population.Size || len(c.Initial) != s.Worm.InitialInfected {
+			t.Errorf("%s: %d hosts, %d initial", name, len(c.Hosts), len(c.Initial))
+		}
+	}
+}
+
+func TestDefaultScenarioValues(t *testing.T) {
+	s, err := Builtin(Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Population.Size != 360000 || s.Space.Bits != 32 || s.Run.End.Sub(s.Run.Start) != 14*time.Hour {
+		t.Errorf("default scenario: %+v", s)
+	}
+	c, _ := s.Build(1)
+	// Every host must lie in a /8 allocated by July 2001 (so never in
+	// 10/8, 127/8 or multicast).
+	for _, h := range c.Hosts {
+		if b := uint8(h >> 24); b == 10 || b == 127 || b >= 224 || b == 0 {
+			t.Fatalf("host %v in reserved space", h)
+		}
+	}
+}
+
+func TestBuildIsDeterministic(t *testing.T) {
+	s, _ := Builtin(Default)
+	a, _ := s.Build(5)
+	b, _ := s.Build(5)
+	c, _ := s.Build(6)
+	if a.Hosts[1000] != b.Hosts[1000] || a.Initial[0] != b.Initial[0] {
+		t.Error("same seed, different layout")
+	}
+	if a.Hosts[1000] == c.Hosts[1000] {
+		t.Error("different seeds, same layout")
+	}
+}
+
+func TestScanRateSpread(t *testing.T) {
+	src := strings.Replace(string(mustBuiltinSource(t)), "scan_rate_cv = 0.0", "scan_rate_cv = 0.5", 1)
+	s, err := Parse([]byte(src), "cv.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.Build(3)
+	var sum, sq float64
+	for _, r := range c.Rates {
+		sum += r
+		sq += r * r
+	}
+	n := float64(len(c.Rates))
+	mean := sum / n
+	cv := (sq/n - mean*mean)
+	cv = sqrt(cv) / mean
+	// 360,000 gamma draws: the mean's relative standard error is
+	// 0.5/sqrt(360000) = 8e-4, the cv's about 1e-3; 5e-3 is over 5 sd.
+	if d := mean/5.9667 - 1; d > 5e-3 || d < -5e-3 {
+		t.Errorf("mean rate %v, want 5.9667", mean)
+	}
+	if d := cv - 0.5; d > 5e-3 || d < -5e-3 {
+		t.Errorf("cv %v, want 0.5", cv)
+	}
+}
+
+func sqrt(x float64) float64 {
+	z := x
+	for range 50 {
+		z = (z + x/z) / 2
+	}
+	return z
+}
+
+func mustBuiltinSource(t *testing.T) []byte {
+	t.Helper()
+	b, err := builtinFS.ReadFile("builtin/" + Default + ".toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBadScenarios walks testdata/bad/*.toml; each file's first line is a
+// comment holding the exact error expected.
+func TestBadScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/*.toml")
+	if len(files) < 8 {
+		t.Fatalf("only %d bad scenarios", len(files))
+	}
+	for _, f := range files {
+		src, _ := os.ReadFile(f)
+		first, _, _ := strings.Cut(string(src), "\n")
+		want := strings.TrimSpace(strings.TrimPrefix(first, "#"))
+		_, err := Parse(src, f)
+		var se *Error
+		if !errors.As(err, &se) {
+			t.Errorf("%s: err = %v, want a scenario.Error", f, err)
+			continue
+		}
+		if err.Error() != want {
+			t.Errorf("%s:\n got  %s\n want %s", f, err, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(mustBuiltinSource(&testing.T{}))
+	files, _ := filepath.Glob("testdata/bad/*.toml")
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, err := Parse(src, "fuzz.toml")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.toml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if s.Population.Size <= 1<<16 {
+			if _, err := s.Build(1); err != nil {
+				t.Fatalf("valid scenario fails to build: %v", err)
+			}
+		}
+	})
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
