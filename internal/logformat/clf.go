@@ -1,0 +1,107 @@
+package logformat
+
+import "bytes"
+
+// clfParser reads the common log format and its combined extension,
+// written by Apache (%h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"])
+// and by nginx's default log_format:
+//
+//	10.1.2.3 - - [19/Jul/2001:10:00:01 -0700] "GET /default.ida?NNN... HTTP/1.0" 404 205 "-" "-"
+//
+// The time is in the zone the line gives. Apache escapes a '"' inside the
+// request as \" and nginx as \x22, so a quote preceded by a backslash does
+// not end the request.
+type clfParser struct {
+	format string
+	why    string
+	tail   bool // the last line had a quoted field after status and size
+
+	// The last time stamp and its value: a busy log repeats each second's
+	// stamp many times, so comparing 26 bytes saves most parses.
+	lastStamp [clfTimeLen]byte
+	lastTime  int64
+}
+
+func (p *clfParser) Format() string { return p.format }
+func (p *clfParser) Why() string    { return p.why }
+
+func (p *clfParser) Parse(line []byte, rec *Record) Result {
+	*rec = Record{}
+	p.tail = false
+	if len(line) == 0 {
+		return Skip
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		p.why = "no client field"
+		return Bad
+	}
+	setHost(rec, line[:sp])
+	// ident and user come before the '[' of the time; a user name could hold
+	// a space, so search for the bracket rather than counting fields.
+	lb := bytes.IndexByte(line[sp:], '[')
+	if lb < 0 {
+		p.why = "no [time]"
+		return Bad
+	}
+	lb += sp
+	if len(line) < lb+1+clfTimeLen+1 || line[lb+1+clfTimeLen] != ']' {
+		p.why = "bad [time]"
+		return Bad
+	}
+	stamp := line[lb+1 : lb+1+clfTimeLen]
+	if string(stamp) == string(p.lastStamp[:]) {
+		rec.Time = p.lastTime
+	} else {
+		t, ok := parseCLFTime(stamp)
+		if !ok {
+			p.why = "bad [time]"
+			return Bad
+		}
+		copy(p.lastStamp[:], stamp)
+		p.lastTime, rec.Time = t, t
+	}
+	rec.HasTime = true
+	rest := line[lb+1+clfTimeLen+1:]
+	if len(rest) < 2 || rest[0] != ' ' || rest[1] != '"' {
+		p.why = "no \"request\""
+		return Bad
+	}
+	rest = rest[2:]
+	end := closingQuote(rest)
+	if end < 0 {
+		// A line cut short (by the reader's bound or a crash) keeps what
+		// there is of its request: a probe's start is enough to name it.
+		rec.URI = rest
+		return OK
+	}
+	rec.URI = rest[:end]
+	rest = rest[end+1:]
+	// status and size, then an optional quoted referer.
+	if i := bytes.IndexByte(rest, '"'); i >= 0 {
+		p.tail = true
+	}
+	return OK
+}
+
+// closingQuote returns the index of the first '"' in b not escaped by a
+// backslash, or -1.
+func closingQuote(b []byte) int {
+	off := 0
+	for {
+		i := bytes.IndexByte(b[off:], '"')
+		if i < 0 {
+			return -1
+		}
+		i += off
+		// Count the backslashes before it: an even number escape each other.
+		n := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			return i
+		}
+		off = i + 1
+	}
+}

@@ -1,0 +1,153 @@
+// Package logformat parses the lines of web-server access logs: Apache and
+// nginx common and combined formats, IIS W3C extended logs, and a fallback
+// that finds a request line anywhere in a line. It tells the format of a
+// file from its content and parses each line into a Record without
+// allocating, so a detector can read gigabytes at memory speed.
+package logformat
+
+import (
+	"bytes"
+)
+
+// Record is what a line says about one request. Byte slices point into the
+// line and are valid only as long as it is.
+type Record struct {
+	Time    int64 // seconds since 1970-01-01 UTC; valid if HasTime
+	HasTime bool
+
+	Host []byte // the client as logged: an address or, with lookups on, a name
+	V4   uint32 // Host as a big-endian IPv4 address (1.2.3.4 is 0x01020304); valid if IsV4
+	IsV4 bool
+
+	Path  []byte // URL path, when the format logs it apart (IIS cs-uri-stem)
+	Query []byte // query without '?', when logged apart (IIS cs-uri-query); "-" becomes empty
+	URI   []byte // the request line or target, when logged whole (Apache %r)
+}
+
+// Result says what a line was.
+type Result uint8
+
+const (
+	OK   Result = iota // a request, in rec
+	Skip               // not a request by design: blank, a comment or a directive
+	Bad                // meant to be a request but does not parse; see Parser.Why
+)
+
+// A Parser parses the lines of one file in order. Parsers keep state (the
+// IIS #Fields directive, a cache of the last time stamp), so each file needs
+// its own, and a Parser is not safe for concurrent use.
+type Parser interface {
+	// Format returns the format's name, e.g. "combined" or "iis-w3c".
+	Format() string
+	// Parse parses line into rec, overwriting all of rec. On Bad, Why
+	// tells the reason.
+	Parse(line []byte, rec *Record) Result
+	// Why returns the reason for the last Bad result, a short constant
+	// phrase such as "no time stamp".
+	Why() string
+}
+
+// Format names.
+const (
+	Common   = "common"   // Apache/nginx common log format
+	Combined = "combined" // common plus referer and user agent
+	IIS      = "iis-w3c"  // IIS W3C extended, #Fields directive
+	Fallback = "fallback" // a request line found anywhere in the line
+)
+
+// New returns a parser for the named format, or nil.
+func New(format string) Parser {
+	switch format {
+	case Common, Combined:
+		return &clfParser{format: format}
+	case IIS:
+		return &iisParser{}
+	case Fallback:
+		return &fallbackParser{}
+	}
+	return nil
+}
+
+// Compile-time checks that each format implements Parser.
+var (
+	_ Parser = (*clfParser)(nil)
+	_ Parser = (*iisParser)(nil)
+	_ Parser = (*fallbackParser)(nil)
+)
+
+// SniffLines is how many non-blank lines Sniff wants to see.
+const SniffLines = 32
+
+// Sniff returns the format of a file from its first non-blank lines: IIS if
+// a W3C directive opens it; combined or common if most lines parse as the
+// common log format (combined when most of those carry the referer and user
+// agent); the fallback otherwise.
+func Sniff(lines [][]byte) string {
+	var clf clfParser
+	var rec Record
+	n, ok, tail := 0, 0, 0
+	for _, l := range lines {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		n++
+		if n == 1 || l[0] == '#' {
+			for _, d := range [...]string{"#Software:", "#Version:", "#Fields:", "#Date:", "#Start-Date:"} {
+				if bytes.HasPrefix(l, []byte(d)) {
+					return IIS
+				}
+			}
+		}
+		if clf.Parse(l, &rec) == OK {
+			ok++
+			if clf.tail {
+				tail++
+			}
+		}
+	}
+	if ok > 0 && 2*ok >= n {
+		if 2*tail > ok {
+			return Combined
+		}
+		return Common
+	}
+	return Fallback
+}
+
+// parseV4 parses a dotted-quad IPv4 address as net/netip does (no leading
+// zeros, each part at most 255).
+func parseV4(b []byte) (uint32, bool) {
+	var a, part uint32
+	digits, dots := 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && part == 0 {
+				return 0, false
+			}
+			part = part*10 + uint32(c-'0')
+			digits++
+			if part > 255 {
+				return 0, false
+			}
+		case c == '.':
+			if digits == 0 || dots == 3 {
+				return 0, false
+			}
+			a = a<<8 | part
+			part, digits = 0, 0
+			dots++
+		default:
+			return 0, false
+		}
+	}
+	if dots != 3 || digits == 0 {
+		return 0, false
+	}
+	return a<<8 | part, true
+}
+
+func setHost(rec *Record, host []byte) {
+	rec.Host = host
+	rec.V4, rec.IsV4 = parseV4(host)
+}
