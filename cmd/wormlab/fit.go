@@ -1,5 +1,186 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
 
-func newFitCmd() *cobra.Command { return notYet("fit") }
+	"github.com/spf13/cobra"
+
+	"github.com/wormlab/wormlab/internal/atomicfile"
+	"github.com/wormlab/wormlab/internal/fit"
+	"github.com/wormlab/wormlab/internal/series"
+)
+
+// fitConfig is what `wormlab fit` is asked to do.
+type fitConfig struct {
+	path     string
+	model    string
+	coverage string
+	forecast float64
+	csv      string
+	fixed    fit.TwoFactorFixed
+}
+
+func newFitCmd() *cobra.Command {
+	cfg := fitConfig{model: "logistic", coverage: "1", fixed: fit.DefaultTwoFactorFixed()}
+	cmd := &cobra.Command{
+		Use:   "fit SERIES.csv",
+		Short: "Fit a worm model to an observed series, with 95% intervals",
+		Long: `fit fits a model to the cumulative count of distinct sources in an observed
+series (columns minute,utc,probes,sources,new_sources): the observer's
+view of the infected population. It prints the fitted parameters with 95%
+profile-likelihood intervals, the estimated infected population and the
+peak time of new infections, and with --csv writes the fitted curve next
+to the observations, extended by --forecast hours.
+
+--coverage is the share of infected hosts the observer sees as sources
+(for example 1/256). Without it the population printed is what this
+observer sees, not a global estimate.
+
+Models: logistic (K, T and the plateau fitted); two-factor (N, beta0 and
+the infected count at the series start fitted; gamma, muN and eta fixed
+by flags, because one curve cannot separate them); sim (not yet).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg.path = args[0]
+			return runFit(cmd.OutOrStdout(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.model, "model", cfg.model, "model to fit: logistic, two-factor or sim")
+	f.StringVar(&cfg.coverage, "coverage", cfg.coverage, "share of infected hosts the observer sees, e.g. 1/256")
+	f.Float64Var(&cfg.forecast, "forecast", 0, "extend the fitted curve this many `HOURS` past the series")
+	f.StringVar(&cfg.csv, "csv", "", "write the fitted curve as CSV to `FILE` (- for standard output)")
+	f.Float64Var(&cfg.fixed.Gamma, "gamma", cfg.fixed.Gamma, "two-factor: fixed removal rate per hour")
+	f.Float64Var(&cfg.fixed.MuN, "muN", cfg.fixed.MuN, "two-factor: fixed patching rate mu times N, per hour")
+	f.Float64Var(&cfg.fixed.Eta, "eta", cfg.fixed.Eta, "two-factor: fixed congestion exponent")
+	return cmd
+}
+
+func runFit(out io.Writer, cfg fitConfig) error {
+	switch cfg.model {
+	case "logistic", "two-factor":
+	case "sim":
+		return errors.New("fit --model sim is not available yet: it needs the simulation engines (fit logistic or two-factor meanwhile)")
+	default:
+		return inputError(fmt.Errorf("fit: unknown --model %q (want logistic, two-factor or sim)", cfg.model))
+	}
+	coverage, err := fit.ParseCoverage(cfg.coverage)
+	if err != nil {
+		return inputError(fmt.Errorf("fit: --%w", err))
+	}
+	if !(cfg.forecast >= 0) || math.IsInf(cfg.forecast, 0) {
+		return inputError(fmt.Errorf("fit: --forecast %v, want hours >= 0", cfg.forecast))
+	}
+	obs, err := readObs(cfg.path)
+	if err != nil {
+		return inputError(err)
+	}
+	var r fit.Result
+	if cfg.model == "logistic" {
+		r, err = fit.Logistic(obs, coverage)
+	} else {
+		r, err = fit.TwoFactor(obs, coverage, cfg.fixed)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.path, err)
+	}
+	switch cfg.csv {
+	case "":
+	case "-":
+		return r.WriteCurve(out, obs, cfg.forecast)
+	default:
+		if err := atomicfile.Write(cfg.csv, func(w io.Writer) error { return r.WriteCurve(w, obs, cfg.forecast) }); err != nil {
+			return err
+		}
+	}
+	printFit(out, cfg, obs, r)
+	return nil
+}
+
+func readObs(path string) (fit.Obs, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return fit.Obs{}, err
+	}
+	defer f.Close()
+	s, err := series.Read(f, path)
+	if err != nil {
+		return fit.Obs{}, err
+	}
+	return fit.FromSeries(s, path)
+}
+
+func printFit(out io.Writer, cfg fitConfig, o fit.Obs, r fit.Result) {
+	n := len(o.Ends)
+	fmt.Fprintf(out, "%s fit to %s: %d bins of %s from %s, %s new sources\n",
+		r.Model, cfg.path, n, time.Duration(o.Width*float64(time.Hour)).Round(time.Second), o.Start.Format(time.RFC3339), num(o.Total))
+	for _, p := range r.Params {
+		v := p.Value
+		switch {
+		case p.Fixed:
+			fmt.Fprintf(out, "  %-8s %s (fixed)\n", p.Name, strings.TrimSpace(num(v.Est)+" "+p.Unit))
+		case math.IsNaN(v.Lo):
+			fmt.Fprintf(out, "  %-8s %s %s\n", p.Name, num(v.Est), p.Unit)
+		default:
+			fmt.Fprintf(out, "  %-8s %s %s, 95%% interval %s\n", p.Name, num(v.Est), p.Unit, span(v))
+		}
+	}
+	if !math.IsNaN(r.Plateau.Lo) {
+		fmt.Fprintf(out, "  plateau  %s sources, 95%% interval %s\n", num(r.Plateau.Est), span(r.Plateau))
+	}
+	if r.CoverageGiven {
+		fmt.Fprintf(out, "global infected population by the end of the outbreak: %s", num(r.Population.Est))
+	} else {
+		fmt.Fprintf(out, "infected population as seen by this observer: %s", num(r.Population.Est))
+	}
+	if !math.IsNaN(r.Population.Lo) {
+		fmt.Fprintf(out, ", 95%% interval %s", span(r.Population))
+	}
+	if r.CoverageGiven {
+		fmt.Fprintf(out, "\n  (fitted plateau of %s sources / coverage %s)\n", num(r.Plateau.Est), cfg.coverage)
+	} else {
+		fmt.Fprintf(out, "\n  (no --coverage given: this is the plateau of the sources this observer saw, not a global estimate)\n")
+	}
+	peak := r.PeakUTC().Format(time.RFC3339)
+	if math.IsNaN(r.PeakHour.Lo) {
+		fmt.Fprintf(out, "peak of new infections: %s (%.2f h after the series start; no interval for this model)\n", peak, r.PeakHour.Est)
+	} else {
+		fmt.Fprintf(out, "peak of new infections: %s, 95%% interval %s to %s\n", peak,
+			r.Start.Add(hoursDur(r.PeakHour.Lo)).Format(time.RFC3339), r.Start.Add(hoursDur(r.PeakHour.Hi)).Format(time.RFC3339))
+	}
+	if cfg.forecast > 0 {
+		end := o.Ends[n-1] + cfg.forecast
+		cum, err := r.At(end)
+		if err == nil {
+			fmt.Fprintf(out, "forecast at %s (+%.4g h): %s sources seen, %s infected\n",
+				r.Start.Add(hoursDur(end)).Format(time.RFC3339), cfg.forecast, num(cum), num(cum/r.Coverage))
+		}
+	}
+	if cfg.csv != "" {
+		fmt.Fprintf(out, "wrote %s\n", cfg.csv)
+	}
+}
+
+func hoursDur(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
+
+// num formats a count or rate with four significant digits, without an
+// exponent for ordinary sizes.
+func num(v float64) string {
+	a := math.Abs(v)
+	if a != 0 && (a < 1e-3 || a >= 1e9) {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	if a >= 1000 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+func span(v fit.Interval) string { return "[" + num(v.Lo) + ", " + num(v.Hi) + "]" }

@@ -24,7 +24,7 @@ import (
 // not bootstrap: deterministic, and exact enough at the hundreds of counts
 // a telescope sees (see the coverage test).
 //
-// It returns an error wrapping errNoConverge when the optimizer fails or
+// It returns an error wrapping ErrNoConverge when the optimizer fails or
 // when the series does not bound K or the plateau: a curve that has not
 // begun to bend gives no plateau, and the fit says so rather than guess.
 func Logistic(o Obs, coverage float64) (Result, error) {
@@ -67,14 +67,16 @@ func Logistic(o Obs, coverage float64) (Result, error) {
 	}
 	pHi, err := pp.bound(2, +1, full[2]+math.Log(1e3))
 	if err != nil {
-		return Result{}, err
+		// Far above the estimate the likelihood degenerates when the
+		// plateau is not constrained; that is the unbounded case.
+		pHi = math.Inf(1)
 	}
 	if math.IsInf(kLo, 0) || math.IsInf(kHi, 0) {
-		return Result{}, fmt.Errorf("%w: the series does not bound the growth rate K (estimate %.3g per hour)", errNoConverge, k)
+		return Result{}, fmt.Errorf("%w: the series does not bound the growth rate K within a factor of 10,000 either way", ErrNoConverge)
 	}
 	if math.IsInf(pHi, 0) {
-		return Result{}, fmt.Errorf("%w: the series does not bound the plateau (estimate %.0f sources, the upper 95%% limit is beyond 1000 times that): "+
-			"the curve has not visibly begun to saturate; a longer series is needed", errNoConverge, plateau)
+		return Result{}, fmt.Errorf("%w: the series does not bound the plateau (no upper 95%% limit within 1000 times the best fit): "+
+			"the curve has not visibly begun to saturate; a longer series is needed", ErrNoConverge)
 	}
 	r := Result{
 		Model: "logistic",

@@ -125,7 +125,7 @@ func TestLogisticRefusesUnsaturatedCurve(t *testing.T) {
 	// exponential phase is seen, a(14) ≈ 3e-13 of the plateau, so the data
 	// say nothing about the plateau. The fit must refuse, not invent one.
 	_, err := fitSynth(t, synthLogistic(1.8, 30, 1e15, 840, 7), 1)
-	if err == nil || !errors.Is(err, errNoConverge) || !strings.Contains(err.Error(), "plateau") {
+	if err == nil || !errors.Is(err, ErrNoConverge) || !strings.Contains(err.Error(), "plateau") {
 		t.Fatalf("err = %v, want a non-convergence error about the plateau", err)
 	}
 }

@@ -13,9 +13,9 @@ import (
 // the parameter values whose deviance from the maximum is below it (Wilks).
 const chi2q95 = 3.841458820694124
 
-// errNoConverge marks a fit that did not converge; the CLI says so and
+// ErrNoConverge marks a fit that did not converge; the CLI says so and
 // prints no estimate.
-var errNoConverge = errors.New("fit did not converge")
+var ErrNoConverge = errors.New("fit did not converge")
 
 // big stands in for +Inf in objective functions: Nelder-Mead compares
 // values, and a finite sentinel keeps its centroid arithmetic finite.
@@ -35,10 +35,13 @@ func minimize(f func([]float64) float64, x0 []float64, scale float64) ([]float64
 	}
 	res, err := optimize.Minimize(p, x0, s, &optimize.NelderMead{SimplexSize: scale})
 	if err != nil && res == nil {
-		return nil, 0, fmt.Errorf("%w: %v", errNoConverge, err)
+		return nil, 0, fmt.Errorf("%w: %v", ErrNoConverge, err)
 	}
-	if res.Status != optimize.FunctionConvergence || math.IsNaN(res.F) || res.F >= big {
-		return nil, 0, fmt.Errorf("%w: optimizer stopped with status %v", errNoConverge, res.Status)
+	if math.IsNaN(res.F) || res.F >= big {
+		return nil, 0, fmt.Errorf("%w: the model cannot produce the observed counts anywhere the optimizer looked", ErrNoConverge)
+	}
+	if res.Status != optimize.FunctionConvergence {
+		return nil, 0, fmt.Errorf("%w: optimizer stopped with status %v", ErrNoConverge, res.Status)
 	}
 	return res.X, res.F, nil
 }

@@ -103,3 +103,13 @@ func (r Result) WriteCurve(w io.Writer, o Obs, forecast float64) error {
 	}
 	return bw.Flush()
 }
+
+// At returns the fitted cumulative sources seen by the observer at hour h
+// since Start.
+func (r Result) At(h float64) (float64, error) {
+	cum, _, err := r.curve([]float64{h})
+	if err != nil {
+		return 0, err
+	}
+	return cum[0], nil
+}

@@ -79,18 +79,24 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 		for s, dir := range []float64{-1, 1} {
 			v, err := pr.bound(j, dir, best[j]+dir*math.Log(1e3))
 			if err != nil {
-				return Result{}, err
+				// The profile could not be followed: far from the
+				// estimate the likelihood degenerates, which for N
+				// upwards means the data stop constraining it.
+				v = dir * math.Inf(1)
 			}
 			lim[j][s] = v
 		}
 	}
 	n, beta0, is := math.Exp(best[0]), math.Exp(best[1]), math.Exp(best[2])
 	if math.IsInf(lim[0][1], 0) {
-		return Result{}, fmt.Errorf("%w: the series does not bound the population N (estimate %.0f, the upper 95%% limit is beyond 1000 times that): "+
-			"the curve has not visibly begun to saturate; a longer series is needed", errNoConverge, n)
+		return Result{}, fmt.Errorf("%w: the series does not bound the population N (no upper 95%% limit within 1000 times the best fit): "+
+			"the curve has not visibly begun to saturate; a longer series is needed", ErrNoConverge)
 	}
 	if math.IsInf(lim[1][0], 0) || math.IsInf(lim[1][1], 0) {
-		return Result{}, fmt.Errorf("%w: the series does not bound β0 (estimate %.3g per hour)", errNoConverge, beta0)
+		return Result{}, fmt.Errorf("%w: the series does not bound beta0 within a factor of 1000 either way", ErrNoConverge)
+	}
+	if math.IsInf(lim[0][0], 0) {
+		return Result{}, fmt.Errorf("%w: the series does not bound the population N from below", ErrNoConverge)
 	}
 	p := tf.params(best)
 	e0 := o.Ends[0]
