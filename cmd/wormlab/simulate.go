@@ -1,5 +1,171 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"time"
 
-func newSimulateCmd() *cobra.Command { return notYet("simulate") }
+	"github.com/spf13/cobra"
+
+	"github.com/wormlab/wormlab/internal/atomicfile"
+	"github.com/wormlab/wormlab/internal/runrec"
+	"github.com/wormlab/wormlab/internal/scenario"
+	"github.com/wormlab/wormlab/internal/sim"
+)
+
+// defaultSeed is the seed of a run that names none; it is printed so the
+// run can be repeated.
+const defaultSeed = 1
+
+type simulateConfig struct {
+	scenario string
+	file     string
+	seed     uint64
+	engine   string
+	csv      string
+	json     string
+	quiet    bool
+}
+
+func newSimulateCmd() *cobra.Command {
+	var cfg simulateConfig
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Simulate an outbreak (default: Code Red v2 on 19 July 2001)",
+		Long: `Simulate runs one scenario, a built-in one (--scenario, see 'wormlab
+scenarios') or a TOML file (-f), and prints a summary. --csv writes the
+per-bin series and --json the run record that later commands read.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSimulate(cmd.OutOrStdout(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.scenario, "scenario", scenario.Default, "built-in scenario `NAME`")
+	f.StringVarP(&cfg.file, "file", "f", "", "scenario `FILE.toml` (instead of --scenario)")
+	f.Uint64Var(&cfg.seed, "seed", defaultSeed, "random seed; the same seed, scenario and version give the same run")
+	f.StringVar(&cfg.engine, "engine", "", "event or probe (default: event when the worm's strategy allows it)")
+	f.StringVar(&cfg.csv, "csv", "", "write the per-bin series to `FILE`")
+	f.StringVar(&cfg.json, "json", "", "write the run record (JSON) to `FILE`")
+	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
+	cmd.MarkFlagsMutuallyExclusive("scenario", "file")
+	return cmd
+}
+
+// loadScenario returns the scenario named by --scenario or -f.
+func loadScenario(name, file string) (*scenario.Scenario, error) {
+	if file != "" {
+		s, err := scenario.Load(file)
+		return s, inputError(err)
+	}
+	s, err := scenario.Builtin(name)
+	return s, inputError(err)
+}
+
+func runSimulate(out io.Writer, cfg simulateConfig) error {
+	s, err := loadScenario(cfg.scenario, cfg.file)
+	if err != nil {
+		return err
+	}
+	c, err := s.Build(cfg.seed)
+	if err != nil {
+		return inputError(err)
+	}
+	_, eventOK := c.Strategy.Channels()
+	engine := cfg.engine
+	switch {
+	case engine == "":
+		engine = "probe"
+		if eventOK {
+			engine = "event"
+		}
+	case engine == "event" && !eventOK:
+		return inputError(fmt.Errorf("the event engine cannot run strategy %q; use --engine probe", s.Worm.Strategy))
+	case engine != "event" && engine != "probe":
+		return inputError(fmt.Errorf("--engine %q: want event or probe", engine))
+	}
+	began := time.Now()
+	var res *sim.Result
+	if engine == "event" {
+		res, err = sim.RunEvent(c, cfg.seed)
+	} else {
+		res, err = sim.RunProbe(c, cfg.seed)
+	}
+	if err != nil {
+		return err
+	}
+	rec := runrec.New(s, cfg.seed, c, res)
+	wall := time.Since(began)
+	if cfg.csv != "" {
+		if err := atomicfile.Write(cfg.csv, rec.WriteCSV); err != nil {
+			return err
+		}
+	}
+	if cfg.json != "" {
+		if err := atomicfile.Write(cfg.json, rec.WriteJSON); err != nil {
+			return err
+		}
+	}
+	if cfg.quiet {
+		return nil
+	}
+	printSummary(out, rec, res, wall)
+	return nil
+}
+
+func printSummary(w io.Writer, rec *runrec.Record, res *sim.Result, wall time.Duration) {
+	s, sum := rec.Scenario, rec.Summary
+	const ts = "2006-01-02 15:04 UTC"
+	fmt.Fprintf(w, "%s (%s engine, seed %d)\n", s.Name, rec.Engine, rec.Seed)
+	fmt.Fprintf(w, "  %s\n", s.Description)
+	fmt.Fprintf(w, "  population %s vulnerable hosts, %s to %s\n",
+		thousands(int64(sum.Population)), s.Run.Start.UTC().Format(ts), s.Run.End.UTC().Format(ts))
+	for _, cp := range sum.Checkpoints {
+		if !cp.UTC.Equal(sum.Final.UTC) {
+			fmt.Fprintf(w, "  infected at %s (+%s): %s\n", cp.UTC.Format(ts), shortDur(cp.After), thousands(cp.Infected))
+		}
+	}
+	fmt.Fprintf(w, "  infected at %s (+%s, end): %s (%.1f%%)\n", sum.Final.UTC.Format(ts), shortDur(sum.Final.After),
+		thousands(sum.Final.Infected), 100*float64(sum.Final.Infected)/float64(sum.Population))
+	switch p := sum.PeakPerMinute; {
+	case p >= 10:
+		fmt.Fprintf(w, "  peak new infections: %s a minute, in the bin ending %s\n", thousands(int64(p+0.5)), sum.PeakAt.Format(ts))
+	case p > 0:
+		fmt.Fprintf(w, "  peak new infections: %.2f a minute, in the bin ending %s\n", p, sum.PeakAt.Format(ts))
+	}
+	if l := sum.Logistic; l != nil {
+		fmt.Fprintf(w, "  logistic fit: K = %.2f per hour, midpoint %s\n", l.KPerHour, l.T.Format(ts))
+	} else {
+		fmt.Fprintf(w, "  logistic fit: not enough of the curve between 1%% and 99%%\n")
+	}
+	fmt.Fprintf(w, "  %s infections, %s probes", thousands(sum.Infections), thousands(sum.Probes))
+	if res.ProbesSent > 0 {
+		fmt.Fprintf(w, " (sent one by one)")
+	}
+	fmt.Fprintf(w, "\n  wall time %v\n", wall.Round(100*time.Microsecond))
+}
+
+// shortDur prints a time.Duration string without zero minutes and seconds.
+func shortDur(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return s
+	}
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
+}
+
+// thousands formats n with comma separators.
+func thousands(n int64) string {
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+

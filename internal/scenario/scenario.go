@@ -37,6 +37,9 @@ type Run struct {
 	Start time.Time `toml:"start" json:"start"` // UTC; when the initial hosts are infected
 	End   time.Time `toml:"end" json:"end"`
 	Step  Duration  `toml:"step" json:"step"` // output bin width, dividing End-Start
+	// Checkpoints are offsets from Start at which the summary reports the
+	// infected count (for comparison with published figures).
+	Checkpoints []Duration `toml:"checkpoints" json:"checkpoints,omitempty"`
 }
 
 // Space sets the simulated address space.
@@ -210,6 +213,11 @@ func (s *Scenario) Validate() error {
 		return s.errAt("worm.initial_infected", "%d: want 1 to population.size (%d)", w.InitialInfected, p.Size)
 	case w.Calendar != "none" && w.Calendar != "codered1":
 		return s.errAt("worm.calendar", "%q: want \"codered1\" or \"none\"", w.Calendar)
+	}
+	for i, c := range r.Checkpoints {
+		if c.Duration <= 0 || c.Duration > r.End.Sub(r.Start) {
+			return s.errAt("run.checkpoints", "checkpoint %d (%v) is outside the run", i+1, c.Duration)
+		}
 	}
 	if p.Layout == "allocated" {
 		n, err := allocatedAddresses(p.AllocatedBy)

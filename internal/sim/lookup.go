@@ -9,13 +9,14 @@ import (
 // hostIndex maps a probed address to the vulnerable host there, if any.
 //
 // In a space of up to 2^directBits addresses it is a direct table (4 bytes
-// an address: 64 MiB at 2^24). For the full IPv4 space a table would take
-// 16 GiB and a bitmap of the vulnerable set 512 MiB, so it is a two-step
-// look-up instead: a bitmap with one bit per /24-sized unit (2 MiB for 2^32,
-// small enough to stay mostly in cache) answers "no host here" for almost
-// every probe, and only probes into an occupied unit reach an
-// open-addressing hash table (linear probing, load at most 1/2, 8 bytes a
-// slot: 8 MiB for 360,000 hosts).
+// an address, 256 KiB at 2^16). Beyond that a table grows past the caches
+// (64 MiB at 2^24, 16 GiB at 2^32; a bitmap of the vulnerable set is still
+// 512 MiB at 2^32), and random probes would miss in memory on nearly every
+// look-up. So larger spaces use two steps: a bitmap with one bit per unit
+// of 2^unitShift addresses, with at least 16 units per host so that almost
+// every probe finds its unit empty, and, for probes into an occupied unit,
+// an open-addressing hash table (linear probing, load at most 1/2, 8 bytes a
+// slot: 8 MiB for 360,000 hosts). The bitmap is at most 2 MiB (2^24 units).
 type hostIndex struct {
 	direct []int32 // direct[a] = host index or -1; nil when hashed
 
@@ -27,7 +28,7 @@ type hostIndex struct {
 }
 
 const (
-	directBits = 24
+	directBits = 16
 	emptyKey   = ^uint32(0) // 255.255.255.255 is reserved, never a host
 )
 
@@ -43,8 +44,9 @@ func newHostIndex(spaceBits int, hosts []ipspace.Addr) *hostIndex {
 		}
 		return x
 	}
-	x.unitShift = 8
-	units := uint64(1) << (spaceBits - 8)
+	unitBits := min(spaceBits, 24, max(bits.Len(uint(16*len(hosts))), 10))
+	x.unitShift = uint(spaceBits - unitBits)
+	units := uint64(1) << unitBits
 	x.occupied = make([]uint64, (units+63)/64)
 	size := uint32(1) << max(bits.Len(uint(2*len(hosts))), 4)
 	x.keys = make([]uint32, size)

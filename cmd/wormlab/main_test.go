@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the transcript files with the current output")
+
+// wallTime hides the one line of output that differs from run to run.
+var wallTime = regexp.MustCompile(`wall time [0-9.µmsh]+`)
+
+// TestTranscripts runs each testdata/transcripts/*.txt: a first line
+// "$ wormlab ARGS", a second "exit N", then the exact standard output and,
+// after a line "--- stderr", the exact standard error.
+func TestTranscripts(t *testing.T) {
+	files, _ := filepath.Glob("testdata/transcripts/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no transcripts")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitN(string(src), "\n", 3)
+			if len(lines) < 3 || !strings.HasPrefix(lines[0], "$ wormlab ") || !strings.HasPrefix(lines[1], "exit ") {
+				t.Fatalf("%s: want '$ wormlab ARGS' and 'exit N' lines first", f)
+			}
+			args := strings.Fields(strings.TrimPrefix(lines[0], "$ wormlab "))
+			wantCode, _ := strconv.Atoi(strings.TrimPrefix(lines[1], "exit "))
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), args, &stdout, &stderr)
+			got := wallTime.ReplaceAllString(stdout.String(), "wall time X")
+			if stderr.Len() > 0 {
+				got += "--- stderr\n" + stderr.String()
+			}
+			if *update {
+				os.WriteFile(f, []byte(lines[0]+"\nexit "+strconv.Itoa(code)+"\n"+got), 0o644)
+				return
+			}
+			if code != wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, wantCode, stderr.String())
+			}
+			if got != lines[2] {
+				t.Errorf("output differs:\n--- got\n%s\n--- want\n%s", got, lines[2])
+			}
+		})
+	}
+}
+
+// tinyScenario is a fast scenario both engines can run.
+const tinyScenario = `name = "tiny"
+description = "a small uniform worm"
+[run]
+start = 2001-07-19T10:00:00Z
+end = 2001-07-19T11:00:00Z
+step = "1m"
+[space]
+bits = 16
+[population]
+size = 300
+[worm]
+scan_rate = 20.0
+initial_infected = 2
+`
+
+func TestDeterministicOutputs(t *testing.T) {
+	dir := t.TempDir()
+	scen := filepath.Join(dir, "tiny.toml")
+	os.WriteFile(scen, []byte(tinyScenario), 0o644)
+	for _, engine := range []string{"event", "probe"} {
+		var outs [2][2][]byte
+		for i := range 2 {
+			csv := filepath.Join(dir, engine+strconv.Itoa(i)+".csv")
+			js := filepath.Join(dir, engine+strconv.Itoa(i)+".json")
+			var so, se bytes.Buffer
+			if code := run(context.Background(), []string{"simulate", "-f", scen, "--engine", engine, "--seed", "7", "--csv", csv, "--json", js, "-q"}, &so, &se); code != 0 {
+				t.Fatalf("%s: exit %d: %s", engine, code, se.String())
+			}
+			outs[i][0], _ = os.ReadFile(csv)
+			outs[i][1], _ = os.ReadFile(js)
+		}
+		if !bytes.Equal(outs[0][0], outs[1][0]) || !bytes.Equal(outs[0][1], outs[1][1]) {
+			t.Errorf("%s: same seed, different outputs", engine)
+		}
+		if !bytes.HasPrefix(outs[0][0], []byte("minute,utc,susceptible,infected,patched,removed,new_infections,probes\n0,2001-07-19T10:00:00Z,298,2,0,0,0,0\n")) {
+			t.Errorf("%s: CSV starts %q", engine, outs[0][0][:min(120, len(outs[0][0]))])
+		}
+		if !bytes.Contains(outs[0][1], []byte(`"schema": "wormlab.run/v1"`)) {
+			t.Errorf("%s: JSON lacks the schema", engine)
+		}
+	}
+}
+
+// TestShowReadsBack checks that `scenarios show` prints a file that -f
+// reads back to the same run, byte for byte.
+func TestShowReadsBack(t *testing.T) {
+	dir := t.TempDir()
+	var shown, se bytes.Buffer
+	if code := run(context.Background(), []string{"scenarios", "show", "codered-v2-2001-07-19"}, &shown, &se); code != 0 {
+		t.Fatal(se.String())
+	}
+	file := filepath.Join(dir, "shown.toml")
+	os.WriteFile(file, shown.Bytes(), 0o644)
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	for _, args := range [][]string{
+		{"simulate", "--seed", "3", "--json", a, "-q"},
+		{"simulate", "-f", file, "--seed", "3", "--json", b, "-q"},
+	} {
+		if code := run(context.Background(), args, &bytes.Buffer{}, &se); code != 0 {
+			t.Fatalf("%v: %s", args, se.String())
+		}
+	}
+	ja, _ := os.ReadFile(a)
+	jb, _ := os.ReadFile(b)
+	if !bytes.Equal(ja, jb) {
+		t.Error("the shown scenario, read back with -f, gives a different run")
+	}
+}
+
+func TestBadScenarioLeavesNoOutput(t *testing.T) {
+	dir := t.TempDir()
+	scen := filepath.Join(dir, "bad.toml")
+	os.WriteFile(scen, []byte(strings.Replace(tinyScenario, "scan_rate = 20.0", "scan_rate = -1.0", 1)), 0o644)
+	csv := filepath.Join(dir, "out.csv")
+	var so, se bytes.Buffer
+	code := run(context.Background(), []string{"simulate", "-f", scen, "--csv", csv}, &so, &se)
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	want := "wormlab: " + scen + ":12: worm.scan_rate: -1: want a positive number of probes a second (at most 1e7)\n"
+	if se.String() != want {
+		t.Errorf("stderr %q, want %q", se.String(), want)
+	}
+	if _, err := os.Stat(csv); !os.IsNotExist(err) {
+		t.Error("an output file was left behind")
+	}
+}
