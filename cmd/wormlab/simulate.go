@@ -168,4 +168,3 @@ func thousands(n int64) string {
 	}
 	return s
 }
-
