@@ -33,7 +33,7 @@ func (p *clfParser) Parse(line []byte, rec *Record) Result {
 	}
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 {
-		p.why = "no client field"
+		p.why = "not common log format (no client field)"
 		return Bad
 	}
 	setHost(rec, line[:sp])

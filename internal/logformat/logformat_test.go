@@ -86,7 +86,7 @@ func TestCLF(t *testing.T) {
 		{`10.0.0.1 - - [29/Feb/2001:10:00:01 +0000] "GET / HTTP/1.0" 200 1`, Bad, "bad [time]"},
 		{`10.0.0.1 - - [19/Jul/2001:10:00:01] "GET / HTTP/1.0" 200 1`, Bad, "bad [time]"},
 		{`10.0.0.1 - - [19/Jul/2001:10:00:01 +0000]`, Bad, `no "request"`},
-		{` leading space`, Bad, "no client field"},
+		{` leading space`, Bad, "not common log format (no client field)"},
 		{``, Skip, ""},
 	})
 }
