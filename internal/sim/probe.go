@@ -29,8 +29,11 @@ type probeEngine struct {
 	state  []State
 	counts [numStates]int64
 
-	spreading []int32 // infected hosts; the calendar decides if they scan
-	cursor    []uint64
+	// spreading holds the infected hosts (the calendar decides whether
+	// they scan) with what a probe needs of its source, packed so that
+	// drawing a source touches one cache line rather than three arrays
+	// indexed by host.
+	spreading []spreader
 	rMax      float64
 	uniform   bool // all rates equal: no thinning
 
@@ -39,7 +42,7 @@ type probeEngine struct {
 
 	// per-batch scratch
 	times   []float64
-	srcs    []int32
+	srcs    []int32 // index into spreading
 	targets []ipspace.Addr
 	hits    []int32
 	before  []uint64
@@ -58,7 +61,6 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		index:   newHostIndex(c.SpaceBits, c.Hosts),
 		gen:     c.Strategy.Generator(c.SpaceBits),
 		state:   make([]State, len(c.Hosts)),
-		cursor:  make([]uint64, len(c.Hosts)),
 		times:   make([]float64, probeBatch),
 		srcs:    make([]int32, probeBatch),
 		targets: make([]ipspace.Addr, probeBatch),
@@ -80,11 +82,17 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 	return &Result{Engine: "probe", Rows: e.rec.rows, Infections: e.infections, ProbesSent: e.probes}, nil
 }
 
+type spreader struct {
+	cursor uint64 // the copy's generator state
+	addr   ipspace.Addr
+	rate   float64
+}
+
 func (e *probeEngine) infect(h int32) {
 	e.state[h] = Infected
 	e.counts[Susceptible]--
 	e.counts[Infected]++
-	e.spreading = append(e.spreading, h)
+	e.spreading = append(e.spreading, spreader{addr: e.cfg.Hosts[h], rate: e.cfg.Rates[h]})
 }
 
 func (e *probeEngine) run() {
@@ -130,23 +138,35 @@ func (e *probeEngine) batch(t, boundary float64) (float64, bool) {
 		if t >= boundary {
 			break
 		}
-		src := e.spreading[e.rng.IntN(n)]
-		if !e.uniform && e.rng.Float64()*e.rMax >= e.cfg.Rates[src] {
+		slot := e.rng.IntN(n)
+		src := &e.spreading[slot]
+		if !e.uniform && e.rng.Float64()*e.rMax >= src.rate {
 			continue
 		}
-		e.times[k], e.srcs[k] = t, src
-		e.before[k] = e.cursor[src]
-		e.targets[k] = e.gen.Next(e.cfg.Hosts[src], &e.cursor[src], e.rng)
+		e.times[k], e.srcs[k] = t, int32(slot)
+		e.before[k] = src.cursor
+		e.targets[k] = e.gen.Next(src.addr, &src.cursor, e.rng)
 		k++
 	}
 	for i := range k {
 		e.hits[i] = e.index.find(e.targets[i])
 	}
+	if k == 0 {
+		return t, t < boundary
+	}
+	// The state rows are filled whenever a probe enters a new bin, before
+	// it can infect anyone.
+	e.rec.snapshot(e.times[0], &e.counts)
+	row := e.rec.row(e.times[0])
+	edge := float64(row) * e.rec.step // the end of row's bin
 	for i := range k {
 		e.probes++
 		ti := e.times[i]
-		e.rec.snapshot(ti, &e.counts)
-		row := e.rec.row(ti)
+		if ti > edge {
+			e.rec.snapshot(ti, &e.counts)
+			row = e.rec.row(ti)
+			edge = float64(row) * e.rec.step
+		}
 		e.rec.rows[row].Probes++
 		h := e.hits[i]
 		if h < 0 || e.state[h] != Susceptible {
@@ -158,7 +178,7 @@ func (e *probeEngine) batch(t, boundary float64) (float64, bool) {
 		// Undo the generator state of the dropped probes, latest first, so
 		// that a copy's list resumes where its last delivered probe left it.
 		for j := k - 1; j > i; j-- {
-			e.cursor[e.srcs[j]] = e.before[j]
+			e.spreading[e.srcs[j]].cursor = e.before[j]
 		}
 		return ti, true
 	}

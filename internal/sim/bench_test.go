@@ -1,0 +1,85 @@
+package sim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wormlab/wormlab/internal/scenario"
+	"github.com/wormlab/wormlab/internal/sim"
+)
+
+func builtin(b *testing.B, name string) *scenario.Scenario {
+	b.Helper()
+	s, err := scenario.Builtin(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkCodeRedDay is the full codered-v2-2001-07-19 day (360,000
+// hosts, 2^32 addresses, 10:00 to 24:00 UTC) in the event engine,
+// population layout included: what `wormlab simulate` does by default.
+func BenchmarkCodeRedDay(b *testing.B) {
+	s := builtin(b, scenario.Default)
+	b.ReportAllocs()
+	for i := range b.N {
+		c, err := s.Build(uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sim.RunEvent(c, uint64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProbeEngineFullSpace measures the probe engine's probes per
+// second on the full 2^32 space: the default scenario's 360,000 hosts,
+// 20,000 of them infected from the start, for 60 simulated seconds
+// (about 7 million probes a run).
+func BenchmarkProbeEngineFullSpace(b *testing.B) {
+	s := builtin(b, scenario.Default)
+	c, err := s.Build(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Duration = time.Minute
+	c.Initial = c.Initial[:0]
+	for i := range 20000 {
+		c.Initial = append(c.Initial, int32(i*18))
+	}
+	var probes int64
+	b.ResetTimer()
+	for i := range b.N {
+		r, err := sim.RunProbe(c, uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		probes += r.ProbesSent
+	}
+	b.ReportMetric(float64(probes)/b.Elapsed().Seconds(), "probes/s")
+}
+
+// BenchmarkScaled runs the scaled-down scenario of the equivalence test
+// (4,000 hosts in 2^20 addresses, 10 initially infected, 2,000 s) in each
+// engine, for the ratio between them.
+func BenchmarkScaled(b *testing.B) {
+	s := builtin(b, "codered-v2-scaled")
+	c, err := s.Build(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, engine := range []struct {
+		name string
+		run  func(*sim.Config, uint64) (*sim.Result, error)
+	}{{"event", sim.RunEvent}, {"probe", sim.RunProbe}} {
+		b.Run(engine.name, func(b *testing.B) {
+			for i := range b.N {
+				if _, err := engine.run(c, uint64(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
