@@ -1,9 +1,11 @@
 package detect
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wormlab/wormlab/internal/logformat"
 	"github.com/wormlab/wormlab/internal/signature"
@@ -162,5 +164,23 @@ func (a *aggregate) bad(file string, line int64, why string, text []byte) {
 	if len(text) > maxLineShown {
 		text = text[:maxLineShown]
 	}
-	a.badShown = append(a.badShown, BadLine{File: file, Line: line, Why: why, Text: string(text)})
+	a.badShown = append(a.badShown, BadLine{File: file, Line: line, Why: why, Text: printable(text)})
+}
+
+// printable returns b as text with control characters and bytes that are
+// not UTF-8 written as \xNN, so that binary junk survives JSON and a
+// terminal.
+func printable(b []byte) string {
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f {
+			fmt.Fprintf(&sb, "\\x%02x", b[0])
+			b = b[1:]
+			continue
+		}
+		sb.Write(b[:n])
+		b = b[n:]
+	}
+	return sb.String()
 }

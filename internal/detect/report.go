@@ -412,7 +412,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		p("\n")
 		for _, b := range r.Unparsable {
-			p("  %s:%d: %s: %q\n", b.File, b.Line, b.Why, b.Text)
+			p("  %s:%d: %s: %s\n", b.File, b.Line, b.Why, b.Text)
 		}
 	}
 	if t.TooLong > 0 {
