@@ -26,7 +26,7 @@ const (
 // a(1-a), the inverse of the logit's variance for a binomial share (delta
 // method: var logit(â) ≈ 1/(n a(1-a))), so the noisy tails count less than
 // the middle. It is a quick summary for one run, not a maximum-likelihood
-// fit with intervals (Fit does that). It fails when fewer than two
+// fit with intervals (Logistic does that). It fails when fewer than two
 // distinct times fall in the band or when the curve does not grow.
 func LogisticKT(hours, infected []float64, n float64) (k, t float64, err error) {
 	if len(hours) != len(infected) {

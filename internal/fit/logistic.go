@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -31,52 +32,60 @@ func Logistic(o Obs, coverage float64) (Result, error) {
 	if !(coverage > 0 && coverage <= 1) {
 		return Result{}, fmt.Errorf("fit: coverage %v, want a share in (0, 1]", coverage)
 	}
+	bud := newBudget(50000)
 	ll := logisticLL{o: o}
-	best, fbest, err := ll.mle()
-	if err != nil {
+	nll2, nll3 := bud.wrap(ll.nll2), bud.wrap(ll.nll3)
+	best, fbest, err := minimize(nll2, ll.start(), 0.1)
+	if err = bud.check(err); err != nil {
 		return Result{}, err
 	}
 	k, t := math.Exp(best[0]), best[1]
+	if k > kMax/1.01 || k < kMin*1.01 {
+		return Result{}, fmt.Errorf("%w: the growth rate K ran to the search limit (%g to %g per hour): the series shows no logistic growth", ErrNoConverge, kMin, kMax)
+	}
 	plateau := ll.plateau(k, t)
+	tMin, tMax := ll.tRange()
 
-	span := o.Ends[len(o.Ends)-1]
-	// K: profile over T with P profiled analytically.
-	pk := &profile{nll: ll.nll2, best: best, fbest: fbest, scale: []float64{0.05, 0.1}}
-	kLo, err := pk.bound(0, -1, best[0]-math.Log(1e4))
-	if err != nil {
-		return Result{}, err
-	}
-	kHi, err := pk.bound(0, +1, best[0]+math.Log(1e4))
-	if err != nil {
-		return Result{}, err
-	}
-	tLo, err := pk.bound(1, -1, best[1]-10*span-100)
-	if err != nil {
-		return Result{}, err
-	}
-	tHi, err := pk.bound(1, +1, best[1]+10*span+100)
-	if err != nil {
-		return Result{}, err
-	}
-	// The plateau: a three-parameter profile over (log K, T, log P).
+	// Each bound is searched no further than the parameter walls (kMin,
+	// kMax, the T range), a factor of 1000 for the plateau.
+	var lims [3][2]float64
+	pk := &profile{nll: nll2, best: best, fbest: fbest, scale: []float64{0.05, 0.1}}
 	full := []float64{best[0], best[1], math.Log(plateau)}
-	pp := &profile{nll: ll.nll3, best: full, fbest: ll.nll3(full), scale: []float64{0.05, 0.1, 0.05}}
-	pLo, err := pp.bound(2, -1, full[2]-math.Log(1e3))
-	if err != nil {
-		return Result{}, err
+	pp := &profile{nll: nll3, best: full, fbest: ll.nll3(full), scale: []float64{0.05, 0.1, 0.05}}
+	walls := [3][2]float64{
+		{math.Log(kMin) + 1e-9, math.Log(kMax) - 1e-9},
+		{tMin + 1e-9, tMax - 1e-9},
+		{full[2] - math.Log(1e3), full[2] + math.Log(1e3)},
 	}
-	pHi, err := pp.bound(2, +1, full[2]+math.Log(1e3))
-	if err != nil {
-		// Far above the estimate the likelihood degenerates when the
-		// plateau is not constrained; that is the unbounded case.
-		pHi = math.Inf(1)
+	for j := 0; j < 3; j++ {
+		pr := pk
+		if j == 2 {
+			pr = pp // the plateau needs the three-parameter likelihood
+		}
+		for s, dir := range []float64{-1, 1} {
+			v, err := pr.bound(j, dir, walls[j][s])
+			if err = bud.check(err); err != nil {
+				if !errors.Is(err, ErrNoConverge) || bud.left <= 0 {
+					return Result{}, err
+				}
+				// Far from the estimate the likelihood can degenerate
+				// when the data do not constrain the parameter: that is
+				// the unbounded case.
+				v = dir * math.Inf(1)
+			}
+			lims[j][s] = v
+		}
 	}
+	kLo, kHi, tLo, tHi, pLo, pHi := lims[0][0], lims[0][1], lims[1][0], lims[1][1], lims[2][0], lims[2][1]
 	if math.IsInf(kLo, 0) || math.IsInf(kHi, 0) {
-		return Result{}, fmt.Errorf("%w: the series does not bound the growth rate K within a factor of 10,000 either way", ErrNoConverge)
+		return Result{}, fmt.Errorf("%w: the series does not bound the growth rate K between %g and %g per hour", ErrNoConverge, kMin, kMax)
 	}
 	if math.IsInf(pHi, 0) {
 		return Result{}, fmt.Errorf("%w: the series does not bound the plateau (no upper 95%% limit within 1000 times the best fit): "+
 			"the curve has not visibly begun to saturate; a longer series is needed", ErrNoConverge)
+	}
+	if math.IsInf(tLo, 0) || math.IsInf(tHi, 0) || math.IsInf(pLo, 0) {
+		return Result{}, fmt.Errorf("%w: the series does not bound T or the plateau from below", ErrNoConverge)
 	}
 	r := Result{
 		Model: "logistic",
@@ -138,6 +147,24 @@ func (l logisticLL) logP(k, t float64) (float64, float64) {
 	return sum, model.Sigmoid(xl)
 }
 
+// Walls of the search: K between kMin and kMax per hour (a doubling time
+// from 7,000 hours to a quarter of a second), T within tPad hours of the
+// series. Outside them the likelihood is +Inf (big).
+const (
+	kMin = 1e-4
+	kMax = 1e4
+	tPad = 1e4
+)
+
+func (l logisticLL) tRange() (float64, float64) {
+	return l.o.Ends[0] - tPad, l.o.Ends[len(l.o.Ends)-1] + tPad
+}
+
+func (l logisticLL) inside(k, t float64) bool {
+	lo, hi := l.tRange()
+	return k >= kMin && k <= kMax && t >= lo && t <= hi
+}
+
 // mle returns the maximum-likelihood (log K, T) and the negative
 // log-likelihood there.
 func (l logisticLL) mle() ([]float64, float64, error) {
@@ -153,7 +180,7 @@ func (l logisticLL) plateau(k, t float64) float64 {
 // conditional maximum Y/a(e_last).
 func (l logisticLL) nll2(x []float64) float64 {
 	k, t := math.Exp(x[0]), x[1]
-	if math.IsInf(k, 0) || k == 0 || math.IsNaN(t) {
+	if !l.inside(k, t) {
 		return big
 	}
 	lp, d := l.logP(k, t)
@@ -168,7 +195,7 @@ func (l logisticLL) nll2(x []float64) float64 {
 // nll3 is the negative log-likelihood in (log K, T, log P).
 func (l logisticLL) nll3(x []float64) float64 {
 	k, t, p := math.Exp(x[0]), x[1], math.Exp(x[2])
-	if math.IsInf(k, 0) || k == 0 || math.IsNaN(t) || math.IsInf(p, 0) {
+	if !l.inside(k, t) || math.IsInf(p, 0) || p == 0 {
 		return big
 	}
 	lp, d := l.logP(k, t)
@@ -197,5 +224,8 @@ func (l logisticLL) start() []float64 {
 	if gk, gt, err := LogisticKT(l.o.Ends, cum, 1.1*y); err == nil {
 		k, t = gk, gt
 	}
+	lo, hi := l.tRange()
+	k = math.Min(math.Max(k, 2*kMin), kMax/2)
+	t = math.Min(math.Max(t, lo+1), hi-1)
 	return []float64{math.Log(k), t}
 }

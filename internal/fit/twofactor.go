@@ -68,17 +68,24 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 	}
 	// Start from the logistic's maximum: the two-factor model with
 	// γ = μ = η = 0 is that logistic, with K = β0 N.
-	x0 := tf.start()
-	best, fbest, err := minimize(tf.nll, x0, 0.1)
-	if err != nil {
+	bud := newBudget(20000)
+	nll := bud.wrap(tf.nll)
+	best, fbest, err := minimize(nll, tf.start(), 0.1)
+	if err = bud.check(err); err != nil {
 		return Result{}, err
 	}
-	pr := &profile{nll: tf.nll, best: best, fbest: fbest, scale: []float64{0.05, 0.05, 0.1}}
+	if k := math.Exp(best[0] + best[1]); k > kMax/1.01 || k < kMin*1.01 {
+		return Result{}, fmt.Errorf("%w: the growth rate beta0 N ran to the search limit (%g to %g per hour): the series shows no epidemic growth", ErrNoConverge, kMin, kMax)
+	}
+	pr := &profile{nll: nll, best: best, fbest: fbest, scale: []float64{0.05, 0.05, 0.1}}
 	var lim [2][2]float64
 	for j := 0; j < 2; j++ {
 		for s, dir := range []float64{-1, 1} {
 			v, err := pr.bound(j, dir, best[j]+dir*math.Log(1e3))
-			if err != nil {
+			if err = bud.check(err); err != nil {
+				if bud.left <= 0 {
+					return Result{}, err
+				}
 				// The profile could not be followed: far from the
 				// estimate the likelihood degenerates, which for N
 				// upwards means the data stop constraining it.
@@ -153,6 +160,10 @@ func stiffness(p model.TwoFactor) float64 {
 	return (1+p.Eta)*p.Beta0*p.N + p.Gamma + 2*p.Mu*p.N
 }
 
+// nMax caps the fitted population: a thousand times the IPv4 space leaves
+// room for any coverage a user might give.
+const nMax = 1000 * model.IPv4Space
+
 // twoFactorLL is the Poisson log-likelihood of the two-factor model in
 // (log N, log β0, log I_s).
 type twoFactorLL struct {
@@ -172,7 +183,9 @@ func (l twoFactorLL) params(x []float64) model.TwoFactor {
 
 func (l twoFactorLL) nll(x []float64) float64 {
 	p := l.params(x)
-	if p.Validate() != nil {
+	// The walls: β0 N within the logistic's K range, N below nMax, and
+	// at least a billionth of a host at the start.
+	if k := p.Beta0 * p.N; !(k >= kMin && k <= kMax) || p.N > nMax || p.I0 < 1e-9 || p.Validate() != nil {
 		return big
 	}
 	c, err := p.SolveStep(l.hours, fitStepScale/stiffness(p))
@@ -210,6 +223,8 @@ func (l twoFactorLL) start() []float64 {
 	k, t := math.Exp(x[0]), x[1]
 	n := ll.plateau(k, t) / l.c
 	is := math.Max(n*model.Sigmoid(k*(l.o.Ends[0]-t)), l.o.Counts[0]/l.c)
+	n = math.Min(n, nMax/2)
+	k = math.Min(math.Max(k, 2*kMin), kMax/2)
 	is = math.Max(math.Min(is, n/2), 1e-3)
 	return []float64{math.Log(n), math.Log(k / n), math.Log(is)}
 }
