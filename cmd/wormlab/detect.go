@@ -96,9 +96,6 @@ func runDetect(cmd *cobra.Command, files []string, c detectConfig) error {
 		}
 		return inputError(runErr)
 	}
-	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
-		return err
-	}
 	if c.series != "" {
 		if err := atomicfile.Write(c.series, func(w io.Writer) error { return series.Write(w, rep.ObservedSeries()) }); err != nil {
 			return err
@@ -108,6 +105,11 @@ func runDetect(cmd *cobra.Command, files []string, c detectConfig) error {
 		if err := atomicfile.Write(c.json, rep.WriteJSON); err != nil {
 			return err
 		}
+	}
+	// The summary goes last, so that a closed terminal pipe cannot cost
+	// the files.
+	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+		return err
 	}
 	var fe *detect.FileError
 	if errors.As(runErr, &fe) {

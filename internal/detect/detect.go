@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/wormlab/wormlab/internal/logformat"
@@ -45,7 +46,13 @@ type FileError struct {
 	Err  error
 }
 
-func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *FileError) Error() string {
+	// os.Open's errors already name the file.
+	if msg := e.Err.Error(); strings.Contains(msg, e.File) {
+		return msg
+	}
+	return e.File + ": " + e.Err.Error()
+}
 func (e *FileError) Unwrap() error { return e.Err }
 
 // Run reads each named input ("-" is Config.Stdin) in turn and returns the

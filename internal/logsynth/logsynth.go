@@ -179,7 +179,10 @@ func Generate(w io.Writer, cfg Config) (Counts, error) {
 	for i := 0; i < total; i++ {
 		var t time.Time
 		if total > 1 {
-			t = cfg.Start.Add(time.Duration(int64(cfg.Duration) * int64(i) / int64(total-1)))
+			// In float64: Duration*i overflows int64 nanoseconds for a day
+			// of millions of lines; a float's 53 bits keep well under a
+			// second of error, and the time is cut to seconds anyway.
+			t = cfg.Start.Add(time.Duration(float64(cfg.Duration) * float64(i) / float64(total-1)))
 		} else {
 			t = cfg.Start
 		}
