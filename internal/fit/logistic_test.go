@@ -83,12 +83,14 @@ func TestLogisticRecoversParameters(t *testing.T) {
 
 // TestLogisticIntervalCoverage is the test of issue 5: over 100 simulated
 // series the 95% interval for K must cover the true K at least 90 times.
-// The series are a /8 telescope's view of Code Red v2 (360,000 hosts seen
-// with coverage 1/256, so a plateau of about 1,406 sources, K = 1.8 per
-// hour, T = 7 h, 14 hours of one-minute bins), drawn from the model's own
-// Poisson version with seeds 1..100. If the intervals were exact, the count
-// covered would be Binomial(100, 0.95): P(X < 90) ≈ 0.006, so a correct
-// fitter fails this about once in 170 seed sets; these seeds are fixed.
+// The series are 14 hours of one-minute bins of Code Red v2's curve
+// (K = 1.8 per hour, T = 7 h) seen by an observer that catches 1/256 of
+// the 360,000 infected hosts: a plateau of 1,406 sources, a harder test
+// than a /8 telescope, which sees nearly every host. They are drawn from
+// the model's own Poisson version with seeds 1..100. If the intervals were
+// exact, the count covered would be Binomial(100, 0.95): P(X < 90) = 0.011
+// (summed exactly), so a correct fitter fails this about once in 87 seed
+// sets; these seeds are fixed and were not chosen by looking.
 func TestLogisticIntervalCoverage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 fits")

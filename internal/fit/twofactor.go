@@ -68,7 +68,7 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 	}
 	// Start from the logistic's maximum: the two-factor model with
 	// γ = μ = η = 0 is that logistic, with K = β0 N.
-	bud := newBudget(20000)
+	bud := newBudget(12000) // ~4.6 times a typical fit; about 4 s at 0.3 ms an evaluation
 	nll := bud.wrap(tf.nll)
 	best, fbest, err := minimize(nll, tf.start(), 0.1)
 	if err = bud.check(err); err != nil {
