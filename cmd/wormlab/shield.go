@@ -1,5 +1,165 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
 
-func newShieldCmd() *cobra.Command { return notYet("shield") }
+	"github.com/spf13/cobra"
+
+	"github.com/wormlab/wormlab/internal/shield"
+	"github.com/wormlab/wormlab/internal/signature"
+)
+
+type shieldConfig struct {
+	listen, upstream, metrics, series string
+	actions, rules                    string
+	tarpitHold                        time.Duration
+	tarpitMax                         int
+	banAfter, banTable                int
+	banFor, banWindow                 time.Duration
+	logRate                           int
+	logJSON, quiet, plain             bool
+	grace                             time.Duration
+}
+
+func newShieldCmd() *cobra.Command {
+	var c shieldConfig
+	cmd := &cobra.Command{
+		Use:   "shield",
+		Short: "Serve as a reverse proxy that answers worm probes itself",
+		Long: `shield listens in front of one web server (--upstream) and recognises Code
+Red I, Code Red II, Code Red of unknown variant and Nimda probes (and any
+--rules) from the request line alone. Probes get the action of their family
+(--actions): drop (close without a response), 404 (a fixed minimal
+response), tarpit (hold the connection silently, bounded), or log-only.
+Everything else is proxied to the upstream and only to it, whatever Host or
+absolute URI a client sends.
+
+Prometheus metrics are served on a separate --metrics address. On SIGTERM or
+interrupt the shield stops accepting, lets in-flight requests finish for
+--grace, writes --series and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runShield(cmd, c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` to serve on")
+	f.StringVar(&c.upstream, "upstream", "", "`URL` of the server to protect, such as http://127.0.0.1:8081 (required)")
+	f.StringVar(&c.metrics, "metrics", "", "`address` to serve Prometheus /metrics on (default: none)")
+	f.StringVar(&c.series, "series", "", "at shutdown, write the probes seen per minute as an observed series to this CSV `file`")
+	f.StringVar(&c.actions, "actions", "*=drop", "per-family actions, `family=action,...` with actions drop, 404, tarpit, log-only; * is every other family")
+	f.StringVar(&c.rules, "rules", "", "TOML `file` of extra signatures, tried after the built-in ones")
+	f.DurationVar(&c.tarpitHold, "tarpit-hold", shield.DefaultTarpitHold, "how long a tarpitted connection is held")
+	f.IntVar(&c.tarpitMax, "tarpit-max", shield.DefaultTarpitMax, "connections held in the tarpit at once; past it, probes are dropped")
+	f.IntVar(&c.banAfter, "ban-after", 0, "ban a source after this many probes within --ban-window (0: no bans)")
+	f.DurationVar(&c.banFor, "ban-for", shield.DefaultBanFor, "how long a ban lasts; a banned source has every request dropped")
+	f.DurationVar(&c.banWindow, "ban-window", 0, "window for counting a source's probes (default --ban-for)")
+	f.IntVar(&c.banTable, "ban-table", shield.DefaultBanTableSize, "sources the ban table holds; it evicts rather than grows")
+	f.IntVar(&c.logRate, "log-rate", shield.DefaultLogPerSecond, "probe log lines per second at most; the rest are counted")
+	f.BoolVar(&c.logJSON, "log-json", false, "log as JSON lines instead of text")
+	f.BoolVar(&c.quiet, "quiet", false, "log nothing but errors")
+	f.BoolVar(&c.plain, "plain", false, "proxy without the shield (a baseline for load tests)")
+	f.DurationVar(&c.grace, "grace", shield.DefaultGrace, "how long in-flight requests may take to finish at shutdown")
+	return cmd
+}
+
+func runShield(cmd *cobra.Command, c shieldConfig) error {
+	if c.upstream == "" {
+		return inputError(fmt.Errorf("--upstream is required"))
+	}
+	up, err := shield.ParseUpstream(c.upstream)
+	if err != nil {
+		return inputError(err)
+	}
+	acts, err := shield.ParseActions(c.actions)
+	if err != nil {
+		return inputError(fmt.Errorf("--actions: %w", err))
+	}
+	for name, v := range map[string]int{"--tarpit-max": c.tarpitMax, "--ban-after": c.banAfter, "--ban-table": c.banTable, "--log-rate": c.logRate} {
+		if v < 0 {
+			return inputError(fmt.Errorf("%s %d: must not be negative", name, v))
+		}
+	}
+	for name, v := range map[string]time.Duration{"--tarpit-hold": c.tarpitHold, "--ban-for": c.banFor, "--ban-window": c.banWindow, "--grace": c.grace} {
+		if v < 0 {
+			return inputError(fmt.Errorf("%s %v: must not be negative", name, v))
+		}
+	}
+	for name, addr := range map[string]string{"--listen": c.listen, "--metrics": c.metrics} {
+		if addr == "" && name == "--metrics" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return inputError(fmt.Errorf("%s %q: want host:port", name, addr))
+		}
+	}
+	sigs := signature.Builtin()
+	if c.rules != "" {
+		user, err := signature.Load(c.rules)
+		if err != nil {
+			return inputError(err)
+		}
+		sigs = sigs.With(user)
+	}
+	level := slog.LevelInfo
+	if c.quiet {
+		level = slog.LevelError
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if c.logJSON {
+		log = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), hopts))
+	} else {
+		log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), hopts))
+	}
+	cfg := shield.Config{
+		Listen: c.listen, Upstream: up, Metrics: c.metrics, Series: c.series,
+		Grace: c.grace, Plain: c.plain, Logger: log,
+		Options: shield.Options{
+			Signatures: sigs, Actions: acts,
+			TarpitHold: c.tarpitHold, TarpitMax: c.tarpitMax,
+			BanAfter: c.banAfter, BanFor: c.banFor, BanWindow: c.banWindow, BanTableSize: c.banTable,
+			LogPerSecond: c.logRate,
+		},
+	}
+	if c.tarpitMax == 0 {
+		// Zero on the command line means no tarpit at all, not the default.
+		cfg.Options.Actions = noTarpit(acts)
+	}
+	out := cmd.OutOrStdout()
+	sum, err := shield.Run(cmd.Context(), cfg, func(addr, maddr net.Addr) {
+		mode := "shield"
+		if c.plain {
+			mode = "plain proxy (no shield)"
+		}
+		fmt.Fprintf(out, "%s on http://%s -> %s\n", mode, addr, up)
+		if maddr != nil {
+			fmt.Fprintf(out, "metrics on http://%s/metrics\n", maddr)
+		}
+	})
+	fmt.Fprintf(out, "passed %d requests; %d probes, %d answered by the shield; %d requests from banned sources dropped\n",
+		sum.Passed, sum.Probes, sum.Blocked, sum.Banned)
+	if c.series != "" && err == nil {
+		capped := ""
+		if sum.SeriesCapped {
+			capped = " (source counts are lower bounds: too many sources to track)"
+		}
+		fmt.Fprintf(out, "wrote %d minutes of probes to %s%s\n", sum.SeriesPoints, c.series, capped)
+	}
+	return err
+}
+
+// noTarpit turns tarpit actions into drops.
+func noTarpit(acts map[string]shield.Action) map[string]shield.Action {
+	out := make(map[string]shield.Action, len(acts))
+	for k, v := range acts {
+		if v == shield.Tarpit {
+			v = shield.Drop
+		}
+		out[k] = v
+	}
+	return out
+}

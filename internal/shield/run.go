@@ -1,0 +1,106 @@
+package shield
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is a whole shield deployment: a listener in front of one upstream,
+// an optional metrics listener, and what to write at shutdown.
+type Config struct {
+	Listen   string   // address to serve on, such as 127.0.0.1:8080
+	Upstream *url.URL // the only server requests are proxied to
+	Metrics  string   // address for /metrics; empty: no metrics listener
+	Series   string   // file for the observed series of probes; empty: none
+	Grace    time.Duration
+	// Plain runs the same server and proxy without the shield, as a
+	// baseline for load tests.
+	Plain   bool
+	Options Options // Registry, Series and Logger are set by Run
+	Logger  *slog.Logger
+}
+
+// Summary is what a finished Run reports.
+type Summary struct {
+	Stats
+	SeriesPoints int  // minutes written to Config.Series
+	SeriesCapped bool // source counts in the series are lower bounds
+}
+
+// Run serves cfg until ctx is cancelled, then shuts down gracefully (see
+// Serve), releases the tarpit and writes the series file. ready, if not
+// nil, is called with the bound addresses once both listeners are up (the
+// metrics address is nil without a metrics listener).
+func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (Summary, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	proxy, err := NewProxy(cfg.Upstream, cfg.Logger, reg)
+	if err != nil {
+		return Summary{}, err
+	}
+	opts := cfg.Options
+	opts.Registry, opts.Logger, opts.Series = reg, cfg.Logger, cfg.Series != ""
+	sh, err := New(opts)
+	if err != nil {
+		return Summary{}, err
+	}
+	var h http.Handler = proxy
+	if !cfg.Plain {
+		h = sh.Wrap(proxy)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return Summary{}, err
+	}
+	var mln net.Listener
+	if cfg.Metrics != "" {
+		if mln, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			ln.Close()
+			return Summary{}, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	if ready != nil {
+		var maddr net.Addr
+		if mln != nil {
+			maddr = mln.Addr()
+		}
+		ready(ln.Addr(), maddr)
+	}
+
+	// The metrics listener lives as long as the main one, even when that
+	// one fails on its own.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	merrc := make(chan error, 1)
+	if mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		msrv := NewServer(mux, cfg.Logger)
+		go func() { merrc <- Serve(ctx, msrv, mln, cfg.Grace) }()
+	} else {
+		merrc <- nil
+	}
+	err = Serve(ctx, NewServer(h, cfg.Logger), ln, cfg.Grace)
+	cancel()
+	sh.Close()
+	if merr := <-merrc; err == nil && merr != nil {
+		err = fmt.Errorf("metrics: %w", merr)
+	}
+	sum := Summary{Stats: sh.Stats()}
+	if cfg.Series != "" {
+		ser, capped := sh.Series()
+		sum.SeriesPoints, sum.SeriesCapped = len(ser.Points), capped
+		err = errors.Join(err, sh.WriteSeries(cfg.Series))
+	}
+	return sum, err
+}
