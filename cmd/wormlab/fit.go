@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/fit"
@@ -25,6 +26,7 @@ type fitConfig struct {
 	forecast float64
 	csv      string
 	fixed    fit.TwoFactorFixed
+	changed  map[string]bool // flags given on the command line
 }
 
 func newFitCmd() *cobra.Command {
@@ -46,9 +48,11 @@ observer sees, not a global estimate.
 Models: logistic (K, T and the plateau fitted); two-factor (N, beta0 and
 the infected count at the series start fitted; gamma, muN and eta fixed
 by flags, because one curve cannot separate them); sim (not yet).`,
-		Args: cobra.ExactArgs(1),
+		Args: badArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.path = args[0]
+			cfg.changed = map[string]bool{}
+			cmd.Flags().Visit(func(f *pflag.Flag) { cfg.changed[f.Name] = true })
 			return runFit(cmd.OutOrStdout(), cfg)
 		},
 	}
@@ -70,6 +74,13 @@ func runFit(out io.Writer, cfg fitConfig) error {
 		return errors.New("fit --model sim is not available yet: it needs the simulation engines (fit logistic or two-factor meanwhile)")
 	default:
 		return inputError(fmt.Errorf("fit: unknown --model %q (want logistic, two-factor or sim)", cfg.model))
+	}
+	if cfg.model != "two-factor" {
+		for _, name := range []string{"gamma", "muN", "eta"} {
+			if cfg.changed[name] {
+				return inputError(fmt.Errorf("fit: --%s applies only to --model two-factor", name))
+			}
+		}
 	}
 	coverage, err := fit.ParseCoverage(cfg.coverage)
 	if err != nil {

@@ -40,7 +40,7 @@ the logistic "random constant spread" model (Staniford et al. 2002) and the
 two-factor model of Zou, Gong and Towsley (CCS 2002). Time is in hours from
 the start; rates are per hour. It prints a short summary, and with --csv
 writes the sampled curve.`,
-		Args: cobra.NoArgs,
+		Args: badArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return inputError(errors.New("model: name a model: logistic or two-factor"))
 		},
@@ -55,7 +55,7 @@ func newModelLogisticCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logistic",
 		Short: "The logistic curve N e^{K(t-T)}/(1+e^{K(t-T)})",
-		Args:  cobra.NoArgs,
+		Args:  badArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := p.Validate(); err != nil {
 				return inputError(err)
@@ -105,7 +105,7 @@ beta0 N = 1.80 per hour) with gamma, mu and eta from the paper's numerical
 example rescaled to that growth rate (gamma = 0.1125/h, mu N = 0.135/h,
 eta = 3): an illustration, not a calibration. Set --gamma 0 --muN 0
 --eta 0 for the plain logistic.`,
-		Args: cobra.NoArgs,
+		Args: badArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
 			if fl.Changed("beta0") && (fl.Changed("scan-rate") || fl.Changed("space")) {
@@ -186,4 +186,11 @@ func wrote(out io.Writer, path string, rows int) error {
 		fmt.Fprintf(out, "wrote %s (%d rows)\n", path, rows)
 	}
 	return nil
+}
+
+// badArgs marks cobra's positional-argument errors as bad input (exit 2).
+func badArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		return inputError(check(cmd, args))
+	}
 }
