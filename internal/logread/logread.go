@@ -19,9 +19,9 @@ import (
 // passes 2 KiB; 64 KiB leaves room for the longest real requests.
 const DefaultMaxLine = 64 << 10
 
-// bufSize is the read buffer. Lines are returned as slices of it, so it must
-// exceed the longest kept line; 1 MiB makes the read system call and the
-// newline search run over long stretches.
+// bufSize is the read buffer for the default bound. Lines are returned as
+// slices of it, so it must hold two of the longest kept line; 1 MiB makes
+// the read system call and the newline search run over long stretches.
 const bufSize = 1 << 20
 
 // Reader returns the lines of a stream one at a time. Each line has its
@@ -48,10 +48,10 @@ func NewReader(r io.Reader, maxLine int) *Reader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	size := bufSize
-	if maxLine*2 > size {
-		size = maxLine * 2
-	}
+	// Sixteen lines' worth, at most bufSize, and never less than two
+	// lines, which Next needs; a small bound (as in fuzzing) gets a small
+	// buffer.
+	size := max(min(16*maxLine, bufSize), 2*maxLine)
 	return &Reader{src: r, buf: make([]byte, size), maxLine: maxLine}
 }
 
