@@ -112,3 +112,42 @@ func TestTwoFactorRecoversCodeRed(t *testing.T) {
 	}
 	t.Logf("N %+v, beta0 %+v, peak %.2f h, final %.0f", r.Params[0].Value, r.Params[1].Value, r.PeakHour.Est, r.Population.Est)
 }
+
+// TestTwoFactorIntervalCoverage checks the two-factor intervals as the
+// logistic coverage test checks K's, on fewer series because each fit
+// solves the ODE a few thousand times: 30 series of 14 hours of minute
+// bins from the model's Poisson version, N = 360,000, β0 N = 1.8 per hour,
+// I0 = 10, the default γ and μN, η = 0 (a quarter of the stiffness of
+// η = 3, so four times faster to solve), coverage 1/256, seeds 1..30. With
+// exact intervals the count covering the truth is Binomial(30, 0.95):
+// P(X < 25) = 0.0033 (summed exactly), so we ask for 25 of 30 for N and
+// for β0.
+func TestTwoFactorIntervalCoverage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 ODE fits")
+	}
+	p := model.CodeRedTwoFactor()
+	p.I0, p.Eta = 10, 0
+	fixed := TwoFactorFixed{Gamma: p.Gamma, MuN: p.Mu * p.N, Eta: 0}
+	coveredN, coveredB := 0, 0
+	for seed := uint64(1); seed <= 30; seed++ {
+		o, err := FromSeries(synthTwoFactor(t, p, 1.0/256, 840, seed), "s.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := TwoFactor(o, 1.0/256, fixed)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if v := r.Params[0].Value; v.Lo <= p.N && p.N <= v.Hi {
+			coveredN++
+		}
+		if v := r.Params[1].Value; v.Lo <= p.Beta0 && p.Beta0 <= v.Hi {
+			coveredB++
+		}
+	}
+	t.Logf("95%% intervals covered the truth: N %d/30, beta0 %d/30", coveredN, coveredB)
+	if coveredN < 25 || coveredB < 25 {
+		t.Errorf("N covered %d, beta0 %d of 30 series, want at least 25 each", coveredN, coveredB)
+	}
+}
