@@ -87,10 +87,6 @@ type profile struct {
 // v, minimised over the others starting from start (updated in place so
 // successive calls warm-start).
 func (p *profile) at(j int, v float64, start []float64) (float64, error) {
-	if len(start) == 1 {
-		x := []float64{v}
-		return p.nll(x), nil
-	}
 	free := make([]float64, 0, len(start)-1)
 	for i, x := range start {
 		if i != j {
