@@ -89,7 +89,7 @@ func newModelLogisticCmd() *cobra.Command {
 func newModelTwoFactorCmd() *cobra.Command {
 	p := model.CodeRedTwoFactor()
 	var g modelGrid
-	muN := p.Mu * p.N
+	muN, mu := p.Mu*p.N, p.Mu
 	scanRate, space := float64(model.CodeRedScanPerMn), float64(model.IPv4Space)
 	cmd := &cobra.Command{
 		Use:   "two-factor",
@@ -117,9 +117,16 @@ eta = 3): an illustration, not a calibration. Set --gamma 0 --muN 0
 				}
 				p.Beta0 = scanRate * 60 / space
 			}
-			p.Mu = muN / p.N
+			switch {
+			case fl.Changed("mu") && fl.Changed("muN"):
+				return inputError(errors.New("two-factor: give --mu or --muN, not both"))
+			case fl.Changed("mu"):
+				p.Mu, muN = mu, mu*p.N
+			default:
+				p.Mu = muN / p.N
+			}
 			if !(muN >= 0) || math.IsInf(muN, 0) {
-				return inputError(fmt.Errorf("two-factor: muN = %v, want a rate per hour >= 0", muN))
+				return inputError(fmt.Errorf("two-factor: mu N = %v, want a rate per hour >= 0", muN))
 			}
 			if err := p.Validate(); err != nil {
 				return inputError(err)
@@ -155,6 +162,7 @@ eta = 3): an illustration, not a calibration. Set --gamma 0 --muN 0
 	f.Float64Var(&p.Beta0, "beta0", p.Beta0, "pairwise infection rate per hour (overrides --scan-rate/--space)")
 	f.Float64Var(&p.Gamma, "gamma", p.Gamma, "removal rate of infectious hosts per hour")
 	f.Float64Var(&muN, "muN", muN, "patching rate mu times N, per hour (the paper's mu = 0.06/N is --muN 0.06 in its time unit)")
+	f.Float64Var(&mu, "mu", mu, "patching rate per susceptible host per host infected so far, per hour (instead of --muN)")
 	f.Float64Var(&p.Eta, "eta", p.Eta, "congestion exponent (0: no slowdown)")
 	f.Float64Var(&p.I0, "I0", p.I0, "infected hosts at hour 0")
 	g.flags(cmd)
