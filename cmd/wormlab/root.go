@@ -86,6 +86,7 @@ real network.`,
 		newMergeCmd(),
 		newDetectCmd(),
 		newShieldCmd(),
+		newLoadgenCmd(),
 		newReportCmd(),
 		newVersionCmd(),
 	)

@@ -160,7 +160,9 @@ func CodeRedIIRequest() []byte {
 	return b.Bytes()
 }
 
-func (c *Config) normalise() error {
+// Validate fills in defaults and returns an error if c is out of bounds or
+// its target is not on loopback. Run calls it.
+func (c *Config) Validate() error {
 	if err := CheckLoopback(c.Target); err != nil {
 		return err
 	}
@@ -209,7 +211,7 @@ func (c *Config) normalise() error {
 // Run sends the load described by c until its duration passes, its request
 // budget is spent or ctx is cancelled, whichever comes first.
 func Run(ctx context.Context, c Config) (Result, error) {
-	if err := c.normalise(); err != nil {
+	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
 	u, _ := url.Parse(c.Target)
