@@ -51,7 +51,7 @@ exit status is then 2.`,
 	f.StringVar(&c.series, "series", "", "write the observed series (minute,utc,probes,sources,new_sources) to this CSV `file`")
 	f.StringVar(&c.json, "json", "", "write the full report as JSON to this `file`")
 	f.StringVar(&c.rules, "rules", "", "TOML `file` of extra signatures, tried after the built-in ones (a same-named one replaces a built-in)")
-	f.StringVar(&c.country, "country", "", "IP-range `file` in tor-geoipdb format (FROM,TO,CC; e.g. /usr/share/tor/geoip) to map sources to countries")
+	f.StringVar(&c.country, "country", "", "map sources to countries with this `file`: tor-geoipdb ranges (FROM,TO,CC; e.g. /usr/share/tor/geoip) or a MaxMind DB (.mmdb)")
 	f.IntVar(&c.top, "top", 10, "length of the top-sources and top-/16 lists")
 	f.StringVar(&c.format, "format", "", "force the log format (common, combined, iis-w3c, fallback) instead of telling it from the content")
 	f.IntVar(&c.maxLine, "max-line", 0, "longest line kept whole, in bytes; longer ones are cut and counted (default 64 KiB)")
@@ -83,7 +83,7 @@ func runDetect(cmd *cobra.Command, files []string, c detectConfig) error {
 		cfg.Rules = cfg.Rules.With(user)
 	}
 	if c.country != "" {
-		db, err := geoip.Open(c.country)
+		db, err := geoip.OpenAny(c.country)
 		if err != nil {
 			return inputError(err)
 		}
