@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"regexp"
 	"sync"
+	"unsafe"
 )
 
 // Request is what a matcher sees of one HTTP request. Fields are raw bytes
@@ -19,6 +20,23 @@ type Request struct {
 	Path  []byte // URL path (as in r.URL.Path or a log's path field; may be URL-decoded)
 	Query []byte // query without the '?' (r.URL.RawQuery, or IIS cs-uri-query); may be empty or stripped
 	URI   []byte // request URI or whole request line if known ("GET /x?y HTTP/1.0" or "/x?y"); may be empty
+}
+
+// StringRequest returns a Request that views path, query and uri without
+// copying them, for callers that hold strings (such as net/http's
+// r.URL.Path): converting with []byte(s) would allocate on every request,
+// because a user rule's regular expression keeps the compiler from proving
+// that the bytes stay local. It is safe because Match neither modifies nor
+// keeps the bytes.
+func StringRequest(path, query, uri string) Request {
+	return Request{Path: view(path), Query: view(query), URI: view(uri)}
+}
+
+func view(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // Signature is one named kind of worm probe. A signature holds one or more

@@ -272,6 +272,21 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
+func TestStringRequestNoAllocs(t *testing.T) {
+	user, _ := Parse([]byte("[[signature]]\nname = \"l\"\nfamily = \"f\"\npath = { regexp = 'x' }\n"), "u.toml")
+	set := Builtin().With(user)
+	path, query, uri := "/default.ida", strings.Repeat("X", 224)+crShell, "/default.ida?XXXX"
+	if n := testing.AllocsPerRun(1000, func() { sinkSig, sinkOK = set.Match(StringRequest(path, query, uri)) }); n != 0 {
+		t.Errorf("Match(StringRequest(...)) allocates %.1f times, want 0", n)
+	}
+	if sinkSig == nil || sinkSig.Name != "codered2" {
+		t.Errorf("StringRequest: matched %v, want codered2", sinkSig)
+	}
+	if r := StringRequest("", "", ""); r.Path != nil || r.Query != nil || r.URI != nil {
+		t.Errorf("empty strings give %+v", r)
+	}
+}
+
 func BenchmarkMatch(b *testing.B) {
 	for _, c := range []struct {
 		name string
