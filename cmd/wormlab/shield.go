@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,7 @@ type shieldConfig struct {
 	logRate                           int
 	logJSON, quiet, plain             bool
 	grace                             time.Duration
+	cpuProfile                        string
 }
 
 func newShieldCmd() *cobra.Command {
@@ -63,6 +66,8 @@ interrupt the shield stops accepting, lets in-flight requests finish for
 	f.BoolVar(&c.quiet, "quiet", false, "log nothing but errors")
 	f.BoolVar(&c.plain, "plain", false, "proxy without the shield (a baseline for load tests)")
 	f.DurationVar(&c.grace, "grace", shield.DefaultGrace, "how long in-flight requests may take to finish at shutdown")
+	f.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for load tests)")
+	f.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -128,6 +133,17 @@ func runShield(cmd *cobra.Command, c shieldConfig) error {
 	if c.tarpitMax == 0 {
 		// Zero on the command line means no tarpit at all, not the default.
 		cfg.Options.Actions = noTarpit(acts)
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return inputError(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	out := cmd.OutOrStdout()
 	sum, err := shield.Run(cmd.Context(), cfg, func(addr, maddr net.Addr) {
