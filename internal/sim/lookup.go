@@ -32,15 +32,33 @@ const (
 	emptyKey   = ^uint32(0) // 255.255.255.255 is reserved, never a host
 )
 
-func newHostIndex(spaceBits int, hosts []ipspace.Addr) *hostIndex {
+// newHostIndex indexes the public hosts (site 0; sites may be nil).
+func newHostIndex(spaceBits int, all []ipspace.Addr, sites []int32) *hostIndex {
 	x := &hostIndex{}
+	hosts := all
+	var ids []int32 // ids[i] is the host index of hosts[i], when filtered
+	if sites != nil {
+		hosts = nil
+		for i, a := range all {
+			if sites[i] == 0 {
+				hosts = append(hosts, a)
+				ids = append(ids, int32(i))
+			}
+		}
+	}
+	id := func(i int) int32 {
+		if ids != nil {
+			return ids[i]
+		}
+		return int32(i)
+	}
 	if spaceBits <= directBits {
 		x.direct = make([]int32, 1<<spaceBits)
 		for i := range x.direct {
 			x.direct[i] = -1
 		}
 		for i, h := range hosts {
-			x.direct[h] = int32(i)
+			x.direct[h] = id(i)
 		}
 		return x
 	}
@@ -62,7 +80,7 @@ func newHostIndex(spaceBits int, hosts []ipspace.Addr) *hostIndex {
 		for x.keys[s] != emptyKey {
 			s = (s + 1) & x.mask
 		}
-		x.keys[s], x.vals[s] = uint32(h), int32(i)
+		x.keys[s], x.vals[s] = uint32(h), id(i)
 	}
 	return x
 }

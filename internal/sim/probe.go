@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"container/heap"
 	"math"
 	"math/rand/v2"
 
@@ -24,7 +25,8 @@ type probeEngine struct {
 	cfg    *Config
 	rng    *rand.Rand
 	rec    *recorder
-	index  *hostIndex
+	index  *hostIndex         // public hosts
+	inSite map[uint64]int32   // NATed hosts by site<<32 | address
 	gen    worm.Generator
 	state  []State
 	counts [numStates]int64
@@ -34,6 +36,9 @@ type probeEngine struct {
 	// drawing a source touches one cache line rather than three arrays
 	// indexed by host.
 	spreading []spreader
+	slotOf    []int32   // per host: its index in spreading, -1 if not spreading
+	infTime   []float64 // per host: time of its latest infection
+	timers    timerHeap
 	rMax      float64
 	uniform   bool // all rates equal: no thinning
 
@@ -58,7 +63,7 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		cfg:     c,
 		rng:     rand.New(rand.NewPCG(seed, streamProbe)),
 		rec:     newRecorder(c),
-		index:   newHostIndex(c.SpaceBits, c.Hosts),
+		index:   newHostIndex(c.SpaceBits, c.Hosts, c.Site),
 		gen:     c.Strategy.Generator(c.SpaceBits),
 		state:   make([]State, len(c.Hosts)),
 		times:   make([]float64, probeBatch),
@@ -68,6 +73,19 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		before:  make([]uint64, probeBatch),
 	}
 	e.counts[Susceptible] = int64(len(c.Hosts))
+	e.infTime = make([]float64, len(c.Hosts))
+	e.slotOf = make([]int32, len(c.Hosts))
+	for i := range e.slotOf {
+		e.slotOf[i] = -1
+	}
+	if c.Site != nil {
+		e.inSite = map[uint64]int32{}
+		for i, a := range c.Hosts {
+			if s := c.Site[i]; s > 0 {
+				e.inSite[uint64(s)<<32|uint64(a)] = int32(i)
+			}
+		}
+	}
 	e.uniform = true
 	for i, r := range c.Rates {
 		e.rMax = max(e.rMax, r)
@@ -76,7 +94,7 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		}
 	}
 	for _, h := range c.Initial {
-		e.infect(h)
+		e.infect(0, h)
 	}
 	e.run()
 	return &Result{Engine: "probe", Rows: e.rec.rows, Infections: e.infections, ProbesSent: e.probes}, nil
@@ -85,14 +103,36 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 type spreader struct {
 	cursor uint64 // the copy's generator state
 	addr   ipspace.Addr
+	site   int32
+	host   int32
 	rate   float64
 }
 
-func (e *probeEngine) infect(h int32) {
-	e.state[h] = Infected
-	e.counts[Susceptible]--
-	e.counts[Infected]++
-	e.spreading = append(e.spreading, spreader{addr: e.cfg.Hosts[h], rate: e.cfg.Rates[h]})
+func (e *probeEngine) infect(t float64, h int32) {
+	e.setState(h, Infected)
+	e.infTime[h] = t
+	e.slotOf[h] = int32(len(e.spreading))
+	e.spreading = append(e.spreading, spreader{addr: e.cfg.Hosts[h], site: e.cfg.siteOf(h), host: h, rate: e.cfg.Rates[h]})
+	if lt := e.cfg.Lifetime; lt != nil && lt[h] > 0 {
+		heap.Push(&e.timers, timer{t: t + lt[h], host: h, since: t})
+	}
+}
+
+func (e *probeEngine) setState(h int32, to State) {
+	e.counts[e.state[h]]--
+	e.counts[to]++
+	e.state[h] = to
+}
+
+// expire ends host h's lifetime: it stops spreading and changes state.
+func (e *probeEngine) expire(h int32) {
+	slot := e.slotOf[h]
+	last := int32(len(e.spreading) - 1)
+	e.spreading[slot] = e.spreading[last]
+	e.slotOf[e.spreading[slot].host] = slot
+	e.spreading = e.spreading[:last]
+	e.slotOf[h] = -1
+	e.setState(h, e.cfg.AfterLifetime)
 }
 
 func (e *probeEngine) run() {
@@ -105,18 +145,25 @@ func (e *probeEngine) run() {
 		if !next.IsZero() {
 			boundary = min(boundary, next.Sub(c.Start).Seconds())
 		}
-		if phase != worm.Spread || len(e.spreading) == 0 || e.rMax == 0 {
-			t = boundary
-			e.rec.snapshot(t, &e.counts)
-			phase, next = c.Calendar.At(c.Start.Add(secondsToDuration(t)))
-			continue
+		timerDue := len(e.timers) > 0 && e.timers[0].t < boundary
+		if timerDue {
+			boundary = e.timers[0].t
 		}
-		if resume, more := e.batch(t, boundary); more {
-			t = resume
-			continue
+		if phase == worm.Spread && len(e.spreading) > 0 && e.rMax > 0 {
+			if resume, more := e.batch(t, boundary); more {
+				t = resume
+				continue
+			}
 		}
 		t = boundary
 		e.rec.snapshot(t, &e.counts)
+		if timerDue {
+			tm := heap.Pop(&e.timers).(timer)
+			if e.state[tm.host] == Infected && e.slotOf[tm.host] >= 0 && e.infTime[tm.host] == tm.since {
+				e.expire(tm.host)
+			}
+			continue
+		}
 		phase, next = c.Calendar.At(c.Start.Add(secondsToDuration(t)))
 	}
 	e.rec.snapshot(end, &e.counts)
@@ -149,7 +196,17 @@ func (e *probeEngine) batch(t, boundary float64) (float64, bool) {
 		k++
 	}
 	for i := range k {
-		e.hits[i] = e.index.find(e.targets[i])
+		a := e.targets[i]
+		if site := e.spreading[e.srcs[i]].site; site > 0 && e.cfg.isPrivate(a) {
+			// A NATed source probing private space reaches its own site.
+			h, ok := e.inSite[uint64(site)<<32|uint64(a)]
+			if !ok {
+				h = -1
+			}
+			e.hits[i] = h
+			continue
+		}
+		e.hits[i] = e.index.find(a)
 	}
 	if k == 0 {
 		return t, t < boundary
@@ -172,7 +229,7 @@ func (e *probeEngine) batch(t, boundary float64) (float64, bool) {
 		if h < 0 || e.state[h] != Susceptible {
 			continue
 		}
-		e.infect(h)
+		e.infect(ti, h)
 		e.infections = append(e.infections, Infection{ti, h})
 		e.rec.rows[row].NewInfections++
 		// Undo the generator state of the dropped probes, latest first, so

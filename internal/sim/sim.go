@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/wormlab/wormlab/internal/ipspace"
@@ -42,12 +41,54 @@ type Config struct {
 	// SpaceBits sets the simulated space: addresses 0 to 2^SpaceBits-1. The
 	// full IPv4 space has 32; scaled-down spaces keep tests fast.
 	SpaceBits int
-	Hosts     []ipspace.Addr // the vulnerable hosts, sorted, distinct, inside the space
+	Hosts     []ipspace.Addr // the vulnerable hosts, inside the space
 	Rates     []float64      // each host's probes per second while it spreads
 	Initial   []int32        // indexes into Hosts of the hosts infected at Start
 
+	// Site says, per host, whether it has a public address (0) or sits
+	// behind NAT in private site k > 0; nil means all public. A NATed host's
+	// address lies in one of the Private blocks and is reachable only from
+	// hosts of its own site; its own probes reach the public space and its
+	// own site's private blocks, and nothing else. Public hosts' probes into
+	// private blocks reach nobody. Addresses are distinct within a site.
+	Site    []int32
+	Private []ipspace.Prefix
+
+	// Lifetime gives, per host, the seconds a copy spreads after its
+	// infection before the host reboots and becomes AfterLifetime (Code Red
+	// II: 24 or 48 hours, then Removed: backdoored, not infectable). Nil or
+	// zero: forever.
+	Lifetime      []float64
+	AfterLifetime State
+
 	Strategy worm.Strategy
 	Calendar worm.Calendar
+
+	// Observers watch the run (event engine).
+	Observers []Observer
+}
+
+// PrivateBlocks are the private ranges NATed hosts live in by default.
+var PrivateBlocks = []ipspace.Prefix{ipspace.MustParsePrefix("10.0.0.0/8"), ipspace.MustParsePrefix("192.168.0.0/16")}
+
+// Observer watches a run as the engine advances. Times are seconds since
+// Config.Start. Calls come in time order.
+type Observer interface {
+	// Spreading is called when host h starts (on) or stops spreading.
+	Spreading(t float64, h int32, on bool)
+	// Changed is called when host h goes from one state to another.
+	Changed(t float64, h int32, from, to State)
+	// Advance is called for each stretch [t0, t1) in which nothing changes;
+	// phase is the calendar's phase during it.
+	Advance(t0, t1 float64, phase worm.Phase)
+}
+
+// siteOf returns host h's site (0 when public).
+func (c *Config) siteOf(h int32) int32 {
+	if c.Site == nil {
+		return 0
+	}
+	return c.Site[h]
 }
 
 // Validate reports the first problem with c, if any.
@@ -66,16 +107,33 @@ func (c *Config) Validate() error {
 	case uint64(len(c.Hosts)) > uint64(1)<<c.SpaceBits:
 		return fmt.Errorf("sim: %d hosts do not fit in 2^%d addresses", len(c.Hosts), c.SpaceBits)
 	}
-	if !slices.IsSorted(c.Hosts) {
-		return errors.New("sim: hosts must be sorted")
+	if c.Site != nil && len(c.Site) != len(c.Hosts) {
+		return fmt.Errorf("sim: %d sites for %d hosts", len(c.Site), len(c.Hosts))
+	}
+	if c.Lifetime != nil && len(c.Lifetime) != len(c.Hosts) {
+		return fmt.Errorf("sim: %d lifetimes for %d hosts", len(c.Lifetime), len(c.Hosts))
+	}
+	if c.AfterLifetime != Removed && c.AfterLifetime != Susceptible {
+		return fmt.Errorf("sim: after its lifetime a host must become removed or susceptible, not %v", c.AfterLifetime)
+	}
+	filter := c.Strategy.Filter()
+	if err := filter.Check(); err != nil {
+		return err
 	}
 	limit := uint64(1) << c.SpaceBits
+	if dup, ok := c.duplicate(); ok {
+		return fmt.Errorf("sim: host %v listed twice", dup)
+	}
 	for i, h := range c.Hosts {
-		if i > 0 && h == c.Hosts[i-1] {
-			return fmt.Errorf("sim: host %v listed twice", h)
-		}
+		site := c.siteOf(int32(i))
 		if uint64(h) >= limit {
 			return fmt.Errorf("sim: host %v outside the 2^%d space", h, c.SpaceBits)
+		}
+		if site < 0 || (site > 0) != c.isPrivate(h) {
+			return fmt.Errorf("sim: host %v in site %d: NATed hosts, and only they, have private addresses", h, site)
+		}
+		if !filter.Allowed(h) {
+			return fmt.Errorf("sim: host %v can never be reached: the strategy excludes its address", h)
 		}
 	}
 	for i, r := range c.Rates {
@@ -91,6 +149,57 @@ func (c *Config) Validate() error {
 		seen[h] = true
 	}
 	return nil
+}
+
+// duplicate returns a host listed twice in one site, if any. Layouts list
+// hosts sorted by site and address, which makes the check linear; other
+// orders take a map.
+func (c *Config) duplicate() (ipspace.Addr, bool) {
+	less := func(i int) bool { // host i-1 sorts strictly before host i
+		si, sj := c.siteOf(int32(i-1)), c.siteOf(int32(i))
+		return si < sj || (si == sj && c.Hosts[i-1] < c.Hosts[i])
+	}
+	sorted := true
+	for i := 1; i < len(c.Hosts) && sorted; i++ {
+		sorted = less(i)
+	}
+	if sorted {
+		return 0, false
+	}
+	type key struct {
+		site int32
+		addr ipspace.Addr
+	}
+	seen := make(map[key]bool, len(c.Hosts))
+	for i, h := range c.Hosts {
+		k := key{c.siteOf(int32(i)), h}
+		if seen[k] {
+			return h, true
+		}
+		seen[k] = true
+	}
+	return 0, false
+}
+
+// isPrivate reports whether a lies in the private blocks (only when the
+// configuration has NATed hosts).
+func (c *Config) isPrivate(a ipspace.Addr) bool {
+	if c.Site == nil {
+		return false
+	}
+	for _, p := range c.privateBlocks() {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) privateBlocks() []ipspace.Prefix {
+	if c.Private != nil {
+		return c.Private
+	}
+	return PrivateBlocks
 }
 
 // Row is the state of the run at one instant of the output grid and what

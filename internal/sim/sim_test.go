@@ -100,28 +100,44 @@ func TestEnginesAgree(t *testing.T) {
 	compareEngines(t, c, runs, fixedRow)
 }
 
-func compareEngines(t *testing.T, c *Config, runs, fixedRow int) {
+// statistic is one number taken from a run, compared across engines.
+type statistic struct {
+	name string
+	of   func(*Config, *Result) float64
+}
+
+// infectedAt is the infected count in the given output row.
+func infectedAt(row int) statistic {
+	return statistic{"infected at fixed time", func(_ *Config, r *Result) float64 { return float64(r.Rows[row].Infected) }}
+}
+
+var timeToHalf = statistic{"time to 50%", func(c *Config, r *Result) float64 { return halfTime(c, r) }}
+
+// compareEngines runs each engine over its own seeds and fails if a
+// two-sample KS test rejects, at alpha = 0.01, that a statistic has the
+// same law in both: the time to 50% infected, the infected count at
+// fixedRow, and any extra statistics.
+func compareEngines(t *testing.T, c *Config, runs, fixedRow int, extra ...statistic) {
 	t.Helper()
-	var half, at [2][]float64
+	stats := append([]statistic{timeToHalf, infectedAt(fixedRow)}, extra...)
+	x := make([][2][]float64, len(stats))
 	for i, run := range []func(*Config, uint64) (*Result, error){RunEvent, RunProbe} {
 		for s := range runs {
 			r, err := run(c, uint64(1000*i+s))
 			if err != nil {
 				t.Fatal(err)
 			}
-			half[i] = append(half[i], halfTime(c, r))
-			at[i] = append(at[i], float64(r.Rows[fixedRow].Infected))
+			for k, st := range stats {
+				x[k][i] = append(x[k][i], st.of(c, r))
+			}
 		}
 	}
-	for _, cmp := range []struct {
-		name string
-		x    [2][]float64
-	}{{"time to 50%", half}, {"infected at fixed time", at}} {
-		d, p := stattest.KS2(cmp.x[0], cmp.x[1])
+	for k, st := range stats {
+		d, p := stattest.KS2(x[k][0], x[k][1])
 		t.Logf("%s: event mean %.1f, probe mean %.1f, KS D = %.3f, p = %.3f",
-			cmp.name, mean(cmp.x[0]), mean(cmp.x[1]), d, p)
+			st.name, mean(x[k][0]), mean(x[k][1]), d, p)
 		if p < 0.01 {
-			t.Errorf("%s: engines disagree, KS p = %.4f < 0.01", cmp.name, p)
+			t.Errorf("%s: engines disagree, KS p = %.4f < 0.01", st.name, p)
 		}
 	}
 }

@@ -17,6 +17,8 @@ type Strategy interface {
 	// neighbourhoods of the source, if it is one; the event engine can
 	// simulate exactly only such strategies.
 	Channels() ([]Channel, bool)
+	// Filter returns the addresses the worm never targets.
+	Filter() AddressFilter
 	// Generator returns the probe-by-probe target generator for a space of
 	// 2^spaceBits addresses starting at 0.
 	Generator(spaceBits int) Generator
@@ -48,6 +50,7 @@ var _ Strategy = Uniform{}
 
 func (Uniform) Name() string                { return "uniform" }
 func (Uniform) Channels() ([]Channel, bool) { return []Channel{{Share: 1, PrefixBits: 0}}, true }
+func (Uniform) Filter() AddressFilter        { return AddressFilter{} }
 func (Uniform) Generator(spaceBits int) Generator {
 	return uniformGen{shift: uint(32 - spaceBits)}
 }
@@ -78,6 +81,7 @@ var _ Strategy = StaticSeed{}
 
 func (StaticSeed) Name() string                { return "static-seed" }
 func (StaticSeed) Channels() ([]Channel, bool) { return nil, false }
+func (StaticSeed) Filter() AddressFilter        { return AddressFilter{} }
 func (s StaticSeed) Generator(spaceBits int) Generator {
 	return staticGen{seed: s.Seed, shift: uint(64 - spaceBits)}
 }

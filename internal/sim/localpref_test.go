@@ -1,0 +1,159 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wormlab/wormlab/internal/ipspace"
+	"github.com/wormlab/wormlab/internal/worm"
+)
+
+// clustered returns a scaled-down Code Red II-like scenario in a 2^20
+// space whose "/8" and "/16" are its top 4 and 8 bits: n hosts packed into
+// a few neighbourhoods, so that local preference matters, and scanning
+// with the Code Red II mix at those levels, skipping .0 and .255.
+func clustered(t testing.TB, n int, rate float64, dur time.Duration) *Config {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(8, 8))
+	// Six /8-level blocks (2^12 addresses each) in three /4-level blocks.
+	var blocks []ipspace.Prefix
+	for _, top := range []uint32{0x11, 0x12, 0x13, 0x54, 0x55, 0x9a} {
+		blocks = append(blocks, ipspace.PrefixFrom(ipspace.Addr(top<<12), 20))
+	}
+	filter := worm.AddressFilter{SkipZero255: true}
+	var hosts []ipspace.Addr
+	for len(hosts) < n {
+		more, err := ipspace.PlaceUniform(n+n/50, blocks, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts = hosts[:0]
+		for _, h := range more {
+			if filter.Allowed(h) && len(hosts) < n {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	rates := make([]float64, n)
+	for i := range rates {
+		rates[i] = rate
+	}
+	mix := []worm.Channel{{Share: 1.0 / 8, PrefixBits: 0}, {Share: 4.0 / 8, PrefixBits: 4}, {Share: 3.0 / 8, PrefixBits: 8}}
+	return &Config{
+		Start: t0, Duration: dur, Step: 10 * time.Second,
+		SpaceBits: 20, Hosts: hosts, Rates: rates, Initial: []int32{0, 500, 1000, 1500, 2000},
+		Strategy: worm.LocalPreference{Mix: mix, Skip: filter}, Calendar: worm.Always{},
+	}
+}
+
+// TestEnginesAgreeLocalPreference: the Code Red II mix over a clustered
+// layout, with half the hosts at double rate and every copy stopping (and
+// its host removed) after a lifetime, as Code Red II's 24 h / 48 h
+// reboots. Same test and threshold as TestEnginesAgree.
+func TestEnginesAgreeLocalPreference(t *testing.T) {
+	runs := 200
+	if testing.Short() {
+		runs = 60
+	}
+	c := clustered(t, 4000, 0.1, 1500*time.Second)
+	c.Lifetime = make([]float64, len(c.Hosts))
+	for i := range c.Hosts {
+		c.Lifetime[i] = 600
+		if i%2 == 1 {
+			c.Rates[i] *= 2
+			c.Lifetime[i] = 1200
+		}
+	}
+	c.AfterLifetime = Removed
+	compareEngines(t, c, runs, 100)
+}
+
+// TestEnginesAgreeNAT adds NATed sites: 40 sites of 25 hosts each in the
+// space's "private" blocks, with addresses reused across sites. A NATed
+// host reaches only its own site's private hosts and the public ones.
+func TestEnginesAgreeNAT(t *testing.T) {
+	runs := 200
+	if testing.Short() {
+		runs = 60
+	}
+	c := clustered(t, 3000, 0.3, 800*time.Second)
+	// "10/8" and "192.168/16" of this space: a /4-level and a /8-level block.
+	c.Private = []ipspace.Prefix{ipspace.PrefixFrom(0xa0000, 16), ipspace.PrefixFrom(0xc0000, 20)}
+	c.Site = make([]int32, len(c.Hosts))
+	rng := rand.New(rand.NewPCG(9, 9))
+	type natHost struct {
+		site int32
+		addr ipspace.Addr
+	}
+	var nat []natHost
+	for site := int32(1); site <= 40; site++ {
+		// Each site numbers its hosts inside one private /24-like block.
+		base := c.Private[site%2].Addr() + ipspace.Addr(rng.IntN(4))<<8
+		seen := map[ipspace.Addr]bool{}
+		for len(seen) < 25 {
+			a := base + ipspace.Addr(1+rng.IntN(254))
+			if !seen[a] {
+				seen[a] = true
+				nat = append(nat, natHost{site, a})
+			}
+		}
+	}
+	slices.SortFunc(nat, func(a, b natHost) int {
+		if a.site != b.site {
+			return int(a.site - b.site)
+		}
+		return int(a.addr) - int(b.addr)
+	})
+	for _, h := range nat {
+		c.Hosts = append(c.Hosts, h.addr)
+		c.Site = append(c.Site, h.site)
+		c.Rates = append(c.Rates, 0.3)
+	}
+	// Start from NATed hosts too, so that site-internal spread is exercised.
+	c.Initial = append(c.Initial, 3000, 3100, 3500)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// The NATed hosts are a quarter of the population: their own count is
+	// compared too, so that a fault in the site lanes cannot hide in the
+	// public majority.
+	natInfected := statistic{"NATed hosts infected by the end", func(c *Config, r *Result) float64 {
+		n := 0
+		for _, inf := range r.Infections {
+			if c.Site[inf.Host] > 0 {
+				n++
+			}
+		}
+		return float64(n)
+	}}
+	compareEngines(t, c, runs, 60, natInfected)
+}
+
+// TestNATIsolation: a NATed host reaches only its own site. Site 1's
+// infected host and site 2's host share a private address; a public
+// infected host scans too. Nothing else may ever be infected, whatever
+// the rates.
+func TestNATIsolation(t *testing.T) {
+	c := &Config{
+		Start: t0, Duration: time.Hour, Step: time.Minute, SpaceBits: 12,
+		Hosts:   []ipspace.Addr{0x100, 0xa01, 0xa02, 0xa01},
+		Site:    []int32{0, 1, 1, 2},
+		Private: []ipspace.Prefix{ipspace.PrefixFrom(0xa00, 24)},
+		Rates:   []float64{1000, 1000, 1000, 1000},
+		Initial: []int32{0, 1},
+		Strategy: worm.LocalPreference{Mix: []worm.Channel{{Share: 0.5, PrefixBits: 0}, {Share: 0.5, PrefixBits: 4}}},
+		Calendar: worm.Always{},
+	}
+	for _, run := range []func(*Config, uint64) (*Result, error){RunEvent, RunProbe} {
+		r, err := run(c, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Host 2 (site 1) must fall; host 3 (site 2) never.
+		if len(r.Infections) != 1 || r.Infections[0].Host != 2 {
+			t.Errorf("%s: infections %v, want only host 2", r.Engine, r.Infections)
+		}
+	}
+}
