@@ -138,11 +138,11 @@ func TestEnginesAgreeNAT(t *testing.T) {
 func TestNATIsolation(t *testing.T) {
 	c := &Config{
 		Start: t0, Duration: time.Hour, Step: time.Minute, SpaceBits: 12,
-		Hosts:   []ipspace.Addr{0x100, 0xa01, 0xa02, 0xa01},
-		Site:    []int32{0, 1, 1, 2},
-		Private: []ipspace.Prefix{ipspace.PrefixFrom(0xa00, 24)},
-		Rates:   []float64{1000, 1000, 1000, 1000},
-		Initial: []int32{0, 1},
+		Hosts:    []ipspace.Addr{0x100, 0xa01, 0xa02, 0xa01},
+		Site:     []int32{0, 1, 1, 2},
+		Private:  []ipspace.Prefix{ipspace.PrefixFrom(0xa00, 24)},
+		Rates:    []float64{1000, 1000, 1000, 1000},
+		Initial:  []int32{0, 1},
 		Strategy: worm.LocalPreference{Mix: []worm.Channel{{Share: 0.5, PrefixBits: 0}, {Share: 0.5, PrefixBits: 4}}},
 		Calendar: worm.Always{},
 	}

@@ -25,8 +25,8 @@ type probeEngine struct {
 	cfg    *Config
 	rng    *rand.Rand
 	rec    *recorder
-	index  *hostIndex         // public hosts
-	inSite map[uint64]int32   // NATed hosts by site<<32 | address
+	index  *hostIndex       // public hosts
+	inSite map[uint64]int32 // NATed hosts by site<<32 | address
 	gen    worm.Generator
 	state  []State
 	counts [numStates]int64
