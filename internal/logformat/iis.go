@@ -27,6 +27,10 @@ type iisParser struct {
 	hasDirDate                        bool
 
 	cols [][]byte // reused split of the current line
+
+	lastDate    [10]byte // the last good date column, and its day number
+	lastDays    int64
+	hasLastDate bool
 }
 
 func (p *iisParser) Format() string { return IIS }
@@ -68,7 +72,13 @@ func (p *iisParser) Parse(line []byte, rec *Record) Result {
 		}
 		days, okd := p.dirDate, p.hasDirDate
 		if p.date >= 0 {
-			days, okd = parseISODate(cols[p.date])
+			// A log's lines share a date for a day at a time.
+			if d := cols[p.date]; p.hasLastDate && len(d) == len(p.lastDate) && string(d) == string(p.lastDate[:]) {
+				days, okd = p.lastDays, true
+			} else if days, okd = parseISODate(d); okd {
+				copy(p.lastDate[:], d)
+				p.lastDays, p.hasLastDate = days, true
+			}
 		}
 		if !okd {
 			p.why = "bad date"

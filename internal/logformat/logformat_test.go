@@ -113,6 +113,10 @@ func TestIIS(t *testing.T) {
 		{`2001-08-05 00:00:00 /default.ida?XXXX ::1`, OK,
 			"2001-08-05T00:00:00Z host=::1 uri=/default.ida?XXXX"},
 		{`2001-13-05 00:00:00 /default.ida?XXXX ::1`, Bad, "bad date"},
+		{"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00 00:00:00 /x ::1", Bad, "bad date"},
+		// The cached date is used only for the same date.
+		{`2001-08-05 00:00:01 /a 10.0.0.1`, OK, "2001-08-05T00:00:01Z host=10.0.0.1(0a000001) uri=/a"},
+		{`2001-08-06 00:00:01 /a 10.0.0.1`, OK, "2001-08-06T00:00:01Z host=10.0.0.1(0a000001) uri=/a"},
 	})
 }
 
