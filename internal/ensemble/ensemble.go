@@ -1,0 +1,248 @@
+// Package ensemble runs many seeds of one scenario in parallel and reduces
+// them to quantile bands per bin (DESIGN.md section 6). Runs are
+// independent and keyed by seed, so an ensemble can also be split into
+// shards that batch engines run apart; a shard keeps every run's per-bin
+// values, because quantiles cannot be merged from quantiles, and Merge
+// puts shards back into the set an unsharded run would have made.
+package ensemble
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/wormlab/wormlab/internal/runrec"
+	"github.com/wormlab/wormlab/internal/scenario"
+	"github.com/wormlab/wormlab/internal/sim"
+	"github.com/wormlab/wormlab/internal/version"
+)
+
+// Columns are the series columns an ensemble keeps per bin, named as in
+// the run CSV.
+var Columns = [numColumns]string{"susceptible", "infected", "patched", "removed", "new_infections", "probes"}
+
+const (
+	numColumns  = 6
+	colInfected = 1
+)
+
+// Spec says which runs to make.
+type Spec struct {
+	Scenario *scenario.Scenario
+	Engine   string // "event" or "probe"
+	// Run j of the ensemble, 0 <= j < Runs, uses seed BaseSeed+j.
+	BaseSeed uint64
+	Runs     int
+	Shard    Shard // the zero Shard runs them all
+	// Workers is how many runs go at once; below 1 means 1.
+	Workers int
+	// Progress, if set, is called after each run finishes with the count
+	// done so far. Calls come from one goroutine, in order.
+	Progress func(done int)
+}
+
+// Header is what identifies an ensemble: runs with equal headers can be
+// put together.
+type Header struct {
+	Version      string             `json:"version"`
+	Commit       string             `json:"commit"`
+	Scenario     *scenario.Scenario `json:"scenario"`
+	ScenarioTOML string             `json:"scenario_toml"`
+	BaseSeed     uint64             `json:"base_seed"`
+	Runs         int                `json:"runs"`
+	Engine       string             `json:"engine"`
+	Start        time.Time          `json:"start"`
+	StepSeconds  float64            `json:"step_seconds"`
+	// Bins counts the grid instants of a run, the initial one included.
+	Bins int `json:"bins"`
+}
+
+// Member is what an ensemble keeps of one run besides its series: the
+// figures people compare across runs. Run j used seed BaseSeed+j.
+type Member struct {
+	Run           int    `json:"run"`
+	Seed          uint64 `json:"seed"`
+	FinalInfected int64  `json:"final_infected"`
+	// MinutesToHalf is the first grid instant, in minutes from the start,
+	// with at least half the population infected; nil if none has.
+	MinutesToHalf *float64 `json:"minutes_to_half"`
+	// KPerHour is the run's logistic fit (runrec.Logistic); nil when the
+	// run has too little of the curve to fit.
+	KPerHour      *float64 `json:"k_per_hour"`
+	PeakPerMinute float64  `json:"peak_new_infections_per_minute"`
+	PeakMinute    float64  `json:"peak_minute"`
+	Infections    int64    `json:"infections"`
+	Probes        int64    `json:"probes"`
+}
+
+// Set is some or all runs of one ensemble: their figures and their per-bin
+// values, stored per column as one flat array so that memory grows with
+// runs times bins and no run record is kept.
+type Set struct {
+	Header
+	Shard   Shard
+	Members []Member // ascending Run
+	// values[c][k*Bins+b] is column c at bin b of Members[k].
+	values [numColumns][]int64
+}
+
+// Complete reports whether s holds every run of its ensemble.
+func (s *Set) Complete() bool { return len(s.Members) == s.Runs }
+
+// Value returns column c (an index into Columns) at bin b of Members[k].
+func (s *Set) Value(c, k, b int) int64 { return s.values[c][k*s.Bins+b] }
+
+func newSet(h Header, sh Shard, runs []int) *Set {
+	s := &Set{Header: h, Shard: sh, Members: make([]Member, len(runs))}
+	for k, j := range runs {
+		s.Members[k].Run = j
+		s.Members[k].Seed = h.BaseSeed + uint64(j)
+	}
+	for c := range s.values {
+		s.values[c] = make([]int64, len(runs)*h.Bins)
+	}
+	return s
+}
+
+// headerOf returns the header of an ensemble of sc made by this build.
+func headerOf(sc *scenario.Scenario, engine string, base uint64, runs int) Header {
+	step := sc.Run.Step.Duration
+	return Header{
+		Version:      version.Version,
+		Commit:       version.Commit(),
+		Scenario:     sc,
+		ScenarioTOML: sc.Source,
+		BaseSeed:     base,
+		Runs:         runs,
+		Engine:       engine,
+		Start:        sc.Run.Start.UTC(),
+		StepSeconds:  step.Seconds(),
+		Bins:         int(sc.Run.End.Sub(sc.Run.Start)/step) + 1,
+	}
+}
+
+// checkCounts reports a problem with an ensemble's size and split.
+func checkCounts(base uint64, runs int, sh Shard) error {
+	switch {
+	case runs < 1:
+		return fmt.Errorf("%d runs: want at least 1", runs)
+	case base > math.MaxUint64-uint64(runs-1):
+		return fmt.Errorf("seeds %d and up: %d runs would pass the largest seed", base, runs)
+	case sh.Count < 0 || sh.Index < 0 || sh.Index >= sh.count():
+		return fmt.Errorf("shard %d/%d: want 0 <= i < n", sh.Index, sh.Count)
+	case sh.count() > runs:
+		return fmt.Errorf("%d shards of %d runs: some shards would hold no run", sh.count(), runs)
+	}
+	return nil
+}
+
+// Run makes the runs of sp's shard, sp.Workers at a time. The result does
+// not depend on the number of workers: run j always uses seed BaseSeed+j
+// and lands in the same place. When ctx is cancelled, Run lets the runs
+// under way finish and returns ctx's error.
+func Run(ctx context.Context, sp Spec) (*Set, error) {
+	if sp.Engine != "event" && sp.Engine != "probe" {
+		return nil, fmt.Errorf("engine %q: want event or probe", sp.Engine)
+	}
+	if err := checkCounts(sp.BaseSeed, sp.Runs, sp.Shard); err != nil {
+		return nil, err
+	}
+	set := newSet(headerOf(sp.Scenario, sp.Engine, sp.BaseSeed, sp.Runs), sp.Shard, sp.Shard.Members(sp.Runs))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	go func() {
+		defer close(jobs)
+		for k := range set.Members {
+			select {
+			case jobs <- k:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	results := make(chan error)
+	var wg sync.WaitGroup
+	for range min(max(sp.Workers, 1), len(set.Members)) {
+		wg.Go(func() {
+			for k := range jobs {
+				results <- set.runOne(sp.Scenario, k)
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	var first error
+	done := 0
+	for err := range results {
+		if err != nil && first == nil {
+			first = err
+			cancel()
+		}
+		done++
+		if sp.Progress != nil && first == nil {
+			sp.Progress(done)
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	if done < len(set.Members) {
+		return nil, context.Cause(ctx)
+	}
+	return set, nil
+}
+
+// runOne makes run Members[k] and stores its figures and values; runs
+// write disjoint parts of the set, so workers need no lock.
+func (s *Set) runOne(sc *scenario.Scenario, k int) error {
+	m := &s.Members[k]
+	c, err := sc.Build(m.Seed)
+	if err != nil {
+		return err
+	}
+	var res *sim.Result
+	if s.Engine == "event" {
+		res, err = sim.RunEvent(c, m.Seed)
+	} else {
+		res, err = sim.RunProbe(c, m.Seed)
+	}
+	if err != nil {
+		return fmt.Errorf("run %d (seed %d): %w", m.Run, m.Seed, err)
+	}
+	if len(res.Rows) != s.Bins {
+		return fmt.Errorf("run %d (seed %d): %d rows, want %d", m.Run, m.Seed, len(res.Rows), s.Bins)
+	}
+	rec := runrec.New(sc, m.Seed, c, res)
+	base := k * s.Bins
+	half := int64(len(c.Hosts)+1) / 2
+	for b, row := range rec.Series {
+		for c, v := range [numColumns]int64{row.Susceptible, row.Infected, row.Patched, row.Removed, row.NewInfections, row.Probes} {
+			s.values[c][base+b] = v
+		}
+		if m.MinutesToHalf == nil && row.Infected >= half {
+			minute := row.Minute
+			m.MinutesToHalf = &minute
+		}
+	}
+	sum := rec.Summary
+	m.FinalInfected = sum.Final.Infected
+	if sum.Logistic != nil {
+		k := sum.Logistic.KPerHour
+		m.KPerHour = &k
+	}
+	m.PeakPerMinute = sum.PeakPerMinute
+	if sum.PeakPerMinute > 0 {
+		m.PeakMinute = sum.PeakAt.Sub(s.Start).Minutes()
+	}
+	m.Infections = sum.Infections
+	m.Probes = sum.Probes
+	return nil
+}
+
+// errIncomplete is returned by outputs that need every run.
+var errIncomplete = errors.New("ensemble: the set lacks runs; merge its shards first")
