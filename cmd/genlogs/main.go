@@ -46,6 +46,8 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Junk, "junk", 0, "extra lines of binary junk")
 	fs.IntVar(&cfg.Long, "long", 0, "extra over-long lines")
 	fs.IntVar(&cfg.LongLen, "long-len", 100<<10, "length of each over-long line's query")
+	fs.Float64Var(&cfg.Growth, "growth", 0, "logistic growth rate per hour of the outbreak (e.g. 1.8); 0 spreads probes evenly")
+	fs.DurationVar(&cfg.Midpoint, "midpoint", 0, "with -growth: time from -start at which half the pool is infected (default half of -duration)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

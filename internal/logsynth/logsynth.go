@@ -9,8 +9,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +44,15 @@ type Config struct {
 	Junk     int            // extra lines of binary junk, each unparsable
 	Long     int            // extra over-long lines (LongLen bytes) that are legitimate requests
 	LongLen  int            // length of each long line; default 100 KiB
+
+	// Growth, if positive, makes the outbreak grow logistically at this
+	// rate per hour (Code Red v2 on 19 July 2001: about 1.8): each pool
+	// host is infected at Start + Midpoint + logistic noise of scale
+	// 1/Growth, and probes come from infected hosts only, with a rate
+	// proportional to how many are infected. Zero spreads probes evenly
+	// over the log, from any host of the pool.
+	Growth   float64
+	Midpoint time.Duration // default Duration/2
 }
 
 // Counts is what a generated log holds, as the built-in signatures name it.
@@ -166,6 +177,41 @@ func Generate(w io.Writer, cfg Config) (Counts, error) {
 			pools[i] = pools[i-1]
 		}
 	}
+	if cfg.Midpoint == 0 {
+		cfg.Midpoint = cfg.Duration / 2
+	}
+	// With growth, each pool is ordered by infection time and infected[i][j]
+	// is the hour (from Start) at which pools[i][j] is infected.
+	infected := make([][]float64, len(Kinds))
+	mid := cfg.Midpoint.Hours()
+	if cfg.Growth > 0 {
+		for i := range pools {
+			if i > 0 && len(pools[i]) > 0 && len(pools[i-1]) > 0 && &pools[i][0] == &pools[i-1][0] {
+				infected[i] = infected[i-1]
+				continue
+			}
+			ts := make([]float64, len(pools[i]))
+			for j := range ts {
+				// Inverse of the logistic CDF 1/(1+e^{-K(t-mid)}).
+				u := (float64(j) + rng.Float64()) / float64(len(ts))
+				ts[j] = mid + math.Log(u/(1-u))/cfg.Growth
+			}
+			infected[i] = ts // increasing in j by construction
+		}
+	}
+	hours := cfg.Duration.Hours()
+	// active returns the share of hosts infected at hour h, and area the
+	// integral of it from h to the end of the log, in hours.
+	active := func(h float64) float64 { return 1 / (1 + math.Exp(-cfg.Growth*(h-mid))) }
+	softplus := func(x float64) float64 {
+		if x > 30 {
+			return x
+		}
+		return math.Log1p(math.Exp(x))
+	}
+	area := func(h float64) float64 {
+		return (softplus(cfg.Growth*(hours-mid)) - softplus(cfg.Growth*(h-mid))) / cfg.Growth
+	}
 
 	bw := bufio.NewWriterSize(w, 1<<16)
 	c := Counts{Format: cfg.Format, Requests: cfg.Lines, Junk: cfg.Junk, Long: cfg.Long, Signatures: map[string]SigCount{}}
@@ -202,7 +248,24 @@ func Generate(w io.Writer, cfg Config) (Counts, error) {
 			continue
 		}
 		ev := event{kind: -1}
-		if rng.IntN(linesLeft) < probesLeft {
+		isProbe := rng.IntN(linesLeft) < probesLeft
+		h := t.Sub(cfg.Start).Hours()
+		if cfg.Growth > 0 && probesLeft > 0 {
+			// Weighted selection sampling: this line is a probe with
+			// probability left * w(t) / (sum of w over the lines left),
+			// the sum taken as the lines left times the mean of w over the
+			// time left. The last lines are forced, so counts stay exact.
+			p := 1.0
+			if probesLeft < linesLeft {
+				mean := active(h)
+				if span := hours - h; span > 1e-9 {
+					mean = area(h) / span
+				}
+				p = float64(probesLeft) * active(h) / (float64(linesLeft) * mean)
+			}
+			isProbe = rng.Float64() < p
+		}
+		if isProbe {
 			k := rng.IntN(probesLeft)
 			for j := range remaining {
 				if k < remaining[j] {
@@ -213,7 +276,16 @@ func Generate(w io.Writer, cfg Config) (Counts, error) {
 			}
 			remaining[ev.kind]--
 			probesLeft--
-			ev.src = pools[ev.kind][rng.IntN(len(pools[ev.kind]))]
+			n := len(pools[ev.kind])
+			if cfg.Growth > 0 {
+				// Only hosts infected by now probe; before the first
+				// infection, the first host.
+				n = max(1, sort.SearchFloat64s(infected[ev.kind], h))
+				if n > len(pools[ev.kind]) {
+					n = len(pools[ev.kind])
+				}
+			}
+			ev.src = pools[ev.kind][rng.IntN(n)]
 			ev.target = g.probeTarget(Kinds[ev.kind])
 			name := Expected(Kinds[ev.kind], cfg.Format)
 			sc := c.Signatures[name]

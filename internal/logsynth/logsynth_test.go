@@ -52,3 +52,34 @@ func TestCounts(t *testing.T) {
 		t.Error("unknown kind accepted")
 	}
 }
+
+// TestGrowth checks that with Growth the probes follow the logistic curve:
+// with K = 1.8/h and the midpoint at 7 h of 14, the share of probes in the
+// first half is (softplus(0) - softplus(-12.6)) / (softplus(12.6) -
+// softplus(-12.6)) = 0.693/12.6 = 0.055, so about 110 of 2000 (binomial
+// sigma 10; the bound of 60-170 is 5 sigma and leaves room for the
+// sampler's approximation of the remaining weight). Evenly spread probes
+// would put 1000 there.
+func TestGrowth(t *testing.T) {
+	var buf bytes.Buffer
+	c, err := Generate(&buf, Config{
+		Format: Fallback, Seed: 11, Start: time.Date(2001, 7, 19, 10, 0, 0, 0, time.UTC), Duration: 14 * time.Hour,
+		Lines: 20000, Probes: map[string]int{"codered2": 2000}, Sources: map[string]int{"codered2": 1000}, Growth: 1.8,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	early := strings.Count(strings.Join(lines[:len(lines)/2], "\n"), "default.ida?XXXX")
+	if total := strings.Count(buf.String(), "default.ida?XXXX"); total != 2000 || c.Signatures["codered2"].Probes != 2000 {
+		t.Fatalf("%d probes written, %d counted, want 2000", total, c.Signatures["codered2"].Probes)
+	}
+	if early < 60 || early > 170 {
+		t.Errorf("%d of 2000 probes in the first half, want about 110", early)
+	}
+	t.Logf("%d of 2000 probes in the first half, %d sources", early, c.Signatures["codered2"].Sources)
+	// Only infected hosts probe, so fewer than the pool show up early.
+	if s := c.Signatures["codered2"].Sources; s < 500 || s > 1000 {
+		t.Errorf("%d distinct sources of a pool of 1000", s)
+	}
+}
