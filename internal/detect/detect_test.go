@@ -267,6 +267,29 @@ func TestStdinAndErrors(t *testing.T) {
 	}
 }
 
+// TestHugeLines feeds lines of megabytes: one of junk, one a Code Red II
+// request padded to 5 MB. Both are cut at the bound, the probe is still
+// found from the start of its line, and the lines around them are intact.
+func TestHugeLines(t *testing.T) {
+	ok := `10.0.0.1 - - [19/Jul/2001:10:00:01 +0000] "GET / HTTP/1.0" 200 1` + "\n"
+	var in bytes.Buffer
+	in.WriteString(ok)
+	in.Write(bytes.Repeat([]byte{0xff, 0x00, '"', '['}, 1<<20))
+	in.WriteString("\r\n" + ok)
+	in.WriteString(`10.0.0.2 - - [19/Jul/2001:10:00:02 +0000] "GET /default.ida?`)
+	in.Write(bytes.Repeat([]byte{'X'}, 5<<20))
+	in.WriteString(" HTTP/1.0\" 404 1\n" + ok)
+	rep, err := Run(context.Background(), []string{"-"}, Config{Stdin: &in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rep.Inputs[0]
+	if got.Lines != 5 || got.TooLong != 2 || got.Requests != 4 || got.Unparsable != 1 || got.Probes != 1 || rep.Signatures[1].Probes != 1 {
+		t.Errorf("lines %d, cut %d, requests %d, unparsable %d, probes %d (codered2 %d); want 5, 2, 4, 1, 1 (1)",
+			got.Lines, got.TooLong, got.Requests, got.Unparsable, got.Probes, rep.Signatures[1].Probes)
+	}
+}
+
 // repeatReader yields data n times without allocating.
 type repeatReader struct {
 	data []byte
