@@ -9,7 +9,9 @@
 #   internal/shield/loadgen/flood.sh [RATE [DURATION [WORK]]]
 #
 # RATE is probes a second (default 10000), DURATION seconds per run
-# (default 15), WORK the upstream's CPU per request (default 0s).
+# (default 15), WORK the upstream's CPU per request (default 0s). MODES picks
+# the fronts (default "shield plain nginx"; nginx is skipped if absent),
+# LEGIT_RATE the legitimate requests a second (default 200).
 set -euo pipefail
 RATE=${1:-10000}
 DURATION=${2:-15}
@@ -24,18 +26,61 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# cpu PID: user+system seconds the process has used so far.
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# cpu PID: user+system seconds the process and its children (nginx's
+# workers) have used so far.
+cpu() {
+	local p files=("/proc/$1/stat")
+	for p in $(pgrep -P "$1" || true); do files+=("/proc/$p/stat"); done
+	cat "${files[@]}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{ s += $14 + $15 } END { printf "%.2f", s / hz }'
+}
+
+# nginx, if installed (Debian's nginx-light will do), is the front an
+# operator would deploy instead: it closes the connection (return 444) for
+# the paths the built-in signatures name and proxies the rest over
+# keep-alive connections, with two workers for the two cores.
+read -ra modes <<<"${MODES:-shield plain nginx}"
+if [[ " ${modes[*]} " == *" nginx "* ]] && ! command -v nginx >/dev/null; then
+	echo "nginx not installed: skipping it" >&2
+	read -ra modes <<<"${modes[*]/nginx/}"
+fi
+if [[ " ${modes[*]} " == *" nginx "* ]]; then
+	ngx=$(mktemp -d)
+	cat >"$ngx/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log error;
+events { worker_connections 8192; }
+http {
+	access_log off;
+	client_body_temp_path $ngx; proxy_temp_path $ngx; fastcgi_temp_path $ngx; uwsgi_temp_path $ngx; scgi_temp_path $ngx;
+	upstream up { server $UP; keepalive 256; }
+	server {
+		listen $FRONT;
+		location ~* (\.ida|/root\.exe|/cmd\.exe)\$ { return 444; }
+		location / {
+			proxy_pass http://up;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+}
+NGINX
+fi
 
 "$bin" loadgen upstream --listen "$UP" --work "$WORK" >/dev/null &
 pids+=($!)
 up_pid=$!
 sleep 0.5
 
-for mode in shield plain; do
-	flags=(--listen "$FRONT" --upstream "http://$UP" --quiet)
-	[[ $mode == plain ]] && flags+=(--plain)
-	"$bin" shield "${flags[@]}" >/dev/null &
+for mode in "${modes[@]}"; do
+	if [[ $mode == nginx ]]; then
+		nginx -c "$ngx/nginx.conf" -e "$ngx/error.log" &
+	else
+		flags=(--listen "$FRONT" --upstream "http://$UP" --quiet)
+		[[ $mode == plain ]] && flags+=(--plain)
+		"$bin" shield "${flags[@]}" >/dev/null &
+	fi
 	front=$!
 	pids+=($front)
 	sleep 0.5
@@ -43,6 +88,9 @@ for mode in shield plain; do
 		rate=0
 		[[ $load == flood ]] && rate=$RATE
 		echo "== $mode, $load ($rate probes/s, $LEGIT_RATE legit/s, ${DURATION}s, upstream work $WORK)"
+		# Other work on the machine skews every figure: say what it was.
+		echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+			"busiest processes just before: $(top -bn2 -d0.5 -o %CPU | awk '/^ *PID/ { n++; next } n == 2 && c < 3 && $9 > 1 { printf "%s %s%%; ", $12, $9; c++ }')"
 		f0=$(cpu "$front")
 		u0=$(cpu "$up_pid")
 		if [[ $rate != 0 ]]; then
@@ -68,4 +116,5 @@ for mode in shield plain; do
 	done
 	kill -TERM "$front"
 	wait "$front" || true
+	sleep 1
 done
