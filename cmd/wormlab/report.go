@@ -1,5 +1,80 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
 
-func newReportCmd() *cobra.Command { return notYet("report") }
+	"github.com/spf13/cobra"
+
+	"github.com/wormlab/wormlab/internal/report"
+)
+
+type reportConfig struct {
+	out   string
+	png   string
+	quiet bool
+}
+
+func newReportCmd() *cobra.Command {
+	var cfg reportConfig
+	cmd := &cobra.Command{
+		Use:   "report FILE.json...",
+		Short: "Draw run records, ensembles and detect reports as an HTML page and PNGs",
+		Long: `report reads wormlab JSON outputs (run records from 'simulate --json',
+ensembles, and 'detect --json' reports) and writes one self-contained HTML
+page (-o) with a chart for each thing they hold: hosts by state, new
+infections a minute, the logistic fit with K and T, ensemble bands, the
+observers, the per-/8 map of the IPv4 space, the probes found in logs.
+The page loads nothing from the network. --png writes the same charts as
+PNG files for slides and papers.
+
+Every input is read before anything is written: a file that is not a
+wormlab output, comes from another version or is truncated is an error
+naming it, exit status 2, and no output.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReport(cmd.OutOrStdout(), args, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&cfg.out, "output", "o", "", "write the HTML report to `FILE`")
+	f.StringVar(&cfg.png, "png", "", "write each chart as a PNG into `DIR` (created if missing)")
+	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
+	return cmd
+}
+
+func runReport(out io.Writer, args []string, cfg reportConfig) error {
+	if cfg.out == "" && cfg.png == "" {
+		return inputError(fmt.Errorf("nothing to write: give -o FILE.html, --png DIR, or both"))
+	}
+	var inputs []*report.Input
+	for _, name := range args {
+		in, err := report.ReadFile(name)
+		if err != nil {
+			return inputError(err)
+		}
+		inputs = append(inputs, in)
+	}
+	rep, err := report.Build(inputs)
+	if err != nil {
+		return inputError(err)
+	}
+	if cfg.out != "" {
+		if err := rep.WriteHTMLFile(cfg.out); err != nil {
+			return err
+		}
+		if !cfg.quiet {
+			fmt.Fprintf(out, "wrote %s: %d charts\n", cfg.out, len(rep.Charts()))
+		}
+	}
+	if cfg.png != "" {
+		paths, err := rep.WritePNGs(cfg.png)
+		if err != nil {
+			return err
+		}
+		if !cfg.quiet {
+			fmt.Fprintf(out, "wrote %d PNG files to %s\n", len(paths), cfg.png)
+		}
+	}
+	return nil
+}

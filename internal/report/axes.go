@@ -1,0 +1,312 @@
+package report
+
+import (
+	"image/color"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// utcTicks puts the marks of a time axis (Unix seconds) on round UTC
+// instants: every 1, 2, 3, 6 or 12 hours, or whole days, whichever gives at
+// most about eight labels. A label carries the date when the span crosses a
+// day, so a reader never has to work out which 03:00 is meant.
+type utcTicks struct{}
+
+var tickSteps = []time.Duration{
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
+	24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour,
+}
+
+func (utcTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return nil
+	}
+	span := time.Duration((hi - lo) * float64(time.Second))
+	step := tickSteps[len(tickSteps)-1]
+	for _, s := range tickSteps {
+		if span/s <= 8 {
+			step = s
+			break
+		}
+	}
+	minor := step / 4
+	if step == 3*time.Hour || step == 12*time.Hour {
+		minor = step / 3
+	}
+	start := time.Unix(int64(math.Floor(lo)), 0).UTC().Truncate(minor)
+	// Over more than a day, midnights carry the date; within one day the
+	// axis label gives the dates and every mark reads as a clock time.
+	multiDay := hi-lo > 24*3600
+	var ticks []plot.Tick
+	for t := start; !t.After(time.Unix(int64(math.Ceil(hi)), 0)); t = t.Add(minor) {
+		v := float64(t.Unix())
+		if v < lo || v > hi {
+			continue
+		}
+		tk := plot.Tick{Value: v}
+		if t.Sub(t.Truncate(step)) == 0 {
+			switch {
+			case step >= 24*time.Hour:
+				tk.Label = t.Format("2 Jan")
+			case multiDay && t.Hour() == 0 && t.Minute() == 0:
+				tk.Label = t.Format("2 Jan")
+			default:
+				tk.Label = t.Format("15:04")
+			}
+		}
+		ticks = append(ticks, tk)
+	}
+	return ticks
+}
+
+// timeLabel names a UTC time axis with the dates it covers.
+func timeLabel(lo, hi time.Time) string {
+	lo, hi = lo.UTC(), hi.UTC()
+	switch {
+	case lo.YearDay() == hi.YearDay() && lo.Year() == hi.Year():
+		return "time (UTC), " + lo.Format("2 January 2006")
+	case lo.Year() == hi.Year() && lo.Month() == hi.Month():
+		return "time (UTC), " + strconv.Itoa(lo.Day()) + "-" + hi.Format("2 January 2006")
+	case lo.Year() == hi.Year():
+		return "time (UTC), " + lo.Format("2 January") + " - " + hi.Format("2 January 2006")
+	}
+	return "time (UTC), " + lo.Format("2 January 2006") + " - " + hi.Format("2 January 2006")
+}
+
+// countTicks labels a count axis with thousands separators or k and M
+// suffixes, which read faster than 3.5e+05.
+type countTicks struct{}
+
+// The marks are at 1, 2, 2.5 or 5 times a power of ten, four to eight of
+// them labelled, so a value can be read off to within a fifth of a step.
+func (countTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return plot.DefaultTicks{}.Ticks(lo, hi)
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 2.5, 5} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var ticks []plot.Tick
+	first := math.Ceil(lo/step) * step
+	for k := 0; ; k++ {
+		v := first + float64(k)*step
+		if v > hi+step*1e-9 {
+			break
+		}
+		if math.Abs(v) < step*1e-9 {
+			v = 0
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: shortCount(v)})
+		if mid := v + step/2; mid <= hi {
+			ticks = append(ticks, plot.Tick{Value: mid})
+		}
+	}
+	return ticks
+}
+
+// shortCount writes v as 950, 12,500, 350k or 1.2M.
+func shortCount(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e9:
+		return trimFloat(v/1e9) + "G"
+	case a >= 1e6:
+		return trimFloat(v/1e6) + "M"
+	case a >= 1e5:
+		return trimFloat(v/1e3) + "k"
+	case a >= 1000 && v == math.Trunc(v):
+		return thousands(int64(v))
+	}
+	return trimFloat(v)
+}
+
+// trimFloat writes v with up to four significant digits and no trailing
+// zeros, so that 0.1+0.2 reads 0.3.
+func trimFloat(v float64) string {
+	s := strconv.FormatFloat(v, 'g', 4, 64)
+	if strings.ContainsAny(s, "e") {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return s
+}
+
+// thousands formats n with comma separators.
+func thousands(n int64) string {
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Colours: one per quantity across every chart, so infected is always the
+// same red. Chosen from the Okabe-Ito set, readable with colour-blindness.
+var (
+	colInfected    = color.RGBA{0xd5, 0x5e, 0x00, 0xff}
+	colSusceptible = color.RGBA{0x00, 0x72, 0xb2, 0xff}
+	colPatched     = color.RGBA{0x00, 0x9e, 0x73, 0xff}
+	colRemoved     = color.RGBA{0x80, 0x80, 0x80, 0xff}
+	colFit         = color.RGBA{0x00, 0x00, 0x00, 0xff}
+	colOther       = []color.Color{
+		color.RGBA{0xcc, 0x79, 0xa7, 0xff},
+		color.RGBA{0x56, 0xb4, 0xe9, 0xff},
+		color.RGBA{0xe6, 0x9f, 0x00, 0xff},
+		color.RGBA{0x00, 0x72, 0xb2, 0xff},
+		color.RGBA{0xd5, 0x5e, 0x00, 0xff},
+		color.RGBA{0x00, 0x9e, 0x73, 0xff},
+	}
+)
+
+// quantityColor returns the colour of a named quantity, or the i-th of the
+// others.
+func quantityColor(name string, i int) color.Color {
+	switch name {
+	case "infected":
+		return colInfected
+	case "susceptible":
+		return colSusceptible
+	case "patched":
+		return colPatched
+	case "removed":
+		return colRemoved
+	}
+	return colOther[i%len(colOther)]
+}
+
+// newPlot returns a plot with the house style: title, labelled axes, a
+// light grid, the legend top left.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = labelFont(13)
+	p.Title.Padding = vg.Points(8)
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = labelFont(11)
+		a.Tick.Label.Font = labelFont(10)
+	}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.TextStyle.Font = labelFont(10)
+	p.Legend.Padding = vg.Points(2)
+	g := plotter.NewGrid()
+	g.Vertical.Color = color.Gray{0xe0}
+	g.Horizontal.Color = color.Gray{0xe0}
+	p.Add(g)
+	return p
+}
+
+// timeAxis makes p's X axis a UTC time axis over [lo, hi].
+func timeAxis(p *plot.Plot, lo, hi time.Time) {
+	p.X.Tick.Marker = utcTicks{}
+	p.X.Label.Text = timeLabel(lo, hi)
+	p.X.Min, p.X.Max = float64(lo.Unix()), float64(hi.Unix())
+}
+
+// addLine adds a line of (x, y) points, skipping NaN ys by splitting the
+// line there, in colour c and width w points.
+func addLine(p *plot.Plot, legend string, xs, ys []float64, c color.Color, w float64, dashed bool) {
+	var seg plotter.XYs
+	first := true
+	flush := func() {
+		if len(seg) == 0 {
+			return
+		}
+		l, err := plotter.NewLine(seg)
+		if err != nil {
+			seg = nil
+			return
+		}
+		l.Color = c
+		l.Width = vg.Points(w)
+		if dashed {
+			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
+		p.Add(l)
+		if first && legend != "" {
+			p.Legend.Add(legend, l)
+		}
+		first = false
+		seg = nil
+	}
+	for i, y := range ys {
+		if math.IsNaN(y) || math.IsInf(y, 0) {
+			flush()
+			continue
+		}
+		seg = append(seg, plotter.XY{X: xs[i], Y: y})
+	}
+	flush()
+}
+
+// addBand fills the area between lo and hi, skipping bins where either is
+// NaN.
+func addBand(p *plot.Plot, legend string, xs, lo, hi []float64, c color.Color) {
+	var upper, lower plotter.XYs
+	first := true
+	flush := func() {
+		if len(upper) < 2 {
+			upper, lower = nil, nil
+			return
+		}
+		ring := make(plotter.XYs, 0, 2*len(upper))
+		ring = append(ring, lower...)
+		for i := len(upper) - 1; i >= 0; i-- {
+			ring = append(ring, upper[i])
+		}
+		poly, err := plotter.NewPolygon(ring)
+		if err == nil {
+			r, g, b, _ := c.RGBA()
+			poly.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 0x50}
+			poly.LineStyle.Width = 0
+			p.Add(poly)
+			if first && legend != "" {
+				p.Legend.Add(legend, poly)
+			}
+			first = false
+		}
+		upper, lower = nil, nil
+	}
+	for i := range xs {
+		if math.IsNaN(lo[i]) || math.IsNaN(hi[i]) {
+			flush()
+			continue
+		}
+		lower = append(lower, plotter.XY{X: xs[i], Y: lo[i]})
+		upper = append(upper, plotter.XY{X: xs[i], Y: hi[i]})
+	}
+	flush()
+}
+
+// unixSeconds returns the times as float Unix seconds, the X values of a
+// time axis.
+func unixSeconds(ts []time.Time) []float64 {
+	xs := make([]float64, len(ts))
+	for i, t := range ts {
+		xs[i] = float64(t.Unix()) + float64(t.Nanosecond())/1e9
+	}
+	return xs
+}
+
+// labelFont is the face used for text drawn inside a chart.
+func labelFont(size float64) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
+}

@@ -1,0 +1,678 @@
+// Package report turns wormlab's JSON outputs (run records, ensembles,
+// detection reports) into pictures: one self-contained HTML page with inline
+// SVG charts, and the same charts as PNG files. A section appears only for
+// what its inputs hold, so a record that gains observers or per-/8 counts
+// gains their charts without a change of format here.
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/wormlab/wormlab/internal/atomicfile"
+	"github.com/wormlab/wormlab/internal/detect"
+	"github.com/wormlab/wormlab/internal/runrec"
+	"github.com/wormlab/wormlab/internal/version"
+)
+
+var whiteBG = color.White
+
+// Report is a built report: sections of facts, charts and tables.
+type Report struct {
+	Title    string
+	Sections []*Section
+	Footer   []string // one line per input: what made it
+	Version  string   // of the wormlab that built the report
+	Commit   string
+}
+
+// Section is one heading's worth of the report.
+type Section struct {
+	ID     string
+	Title  string
+	Intro  string
+	Facts  []Fact
+	Charts []*Chart
+	Tables []Table2
+}
+
+// Fact is one line of a section's key figures.
+type Fact struct{ Name, Value string }
+
+// Table2 is a table of text cells shown in the HTML only.
+type Table2 struct {
+	Caption string
+	Head    []string
+	Rows    [][]string
+	Numeric []bool // per column: right-aligned
+}
+
+// Charts returns every chart of the report in page order.
+func (r *Report) Charts() []*Chart {
+	var cs []*Chart
+	for _, s := range r.Sections {
+		cs = append(cs, s.Charts...)
+	}
+	return cs
+}
+
+// Build makes the report of the inputs, in the order given. It fails only
+// when there is nothing to show.
+func Build(inputs []*Input) (*Report, error) {
+	if len(inputs) == 0 {
+		return nil, errors.New("no inputs")
+	}
+	r := &Report{Version: version.Version, Commit: version.Commit()}
+	var runs []*Run
+	var names []string
+	for _, in := range inputs {
+		if in.Run != nil {
+			runs = append(runs, in.Run)
+			names = append(names, in.Name)
+		}
+	}
+	prefix := func(i int) string {
+		if len(inputs) == 1 {
+			return ""
+		}
+		return strconv.Itoa(i+1) + "-"
+	}
+	if len(runs) > 1 {
+		r.Sections = append(r.Sections, compareSection(runs, names))
+	}
+	for i, in := range inputs {
+		p := prefix(i)
+		switch {
+		case in.Run != nil:
+			r.Sections = append(r.Sections, runSections(p, in.Name, in.Run)...)
+			r.Footer = append(r.Footer, fmt.Sprintf("%s: run record of scenario %s, seed %d, %s engine, wormlab %s (commit %s)",
+				in.Name, in.Run.Scenario.Name, in.Run.Seed, in.Run.Engine, in.Run.Version, in.Run.Commit))
+		case in.Ensemble != nil:
+			r.Sections = append(r.Sections, ensembleSection(p, in.Name, in.Ensemble, runs))
+			e := in.Ensemble
+			r.Footer = append(r.Footer, fmt.Sprintf("%s: ensemble of %d runs of scenario %s from seed %d, wormlab %s (commit %s)",
+				in.Name, e.Runs, orDash(e.Scenario), e.Seed, orDash(e.Version), orDash(e.Commit)))
+		case in.Detect != nil:
+			r.Sections = append(r.Sections, detectSection(p, in.Name, in.Detect))
+			r.Footer = append(r.Footer, fmt.Sprintf("%s: detection report over %d log files, wormlab %s (commit %s)",
+				in.Name, in.Detect.Totals.Files, in.Detect.Version, in.Detect.Commit))
+		}
+	}
+	switch {
+	case len(runs) == 1:
+		r.Title = "wormlab report: " + runs[0].Scenario.Name
+	case len(inputs) == 1 && inputs[0].Detect != nil:
+		r.Title = "wormlab report: worm probes in " + plural(inputs[0].Detect.Totals.Files, "log file")
+	case len(inputs) == 1 && inputs[0].Ensemble != nil:
+		r.Title = "wormlab report: ensemble of " + orDash(inputs[0].Ensemble.Scenario)
+	default:
+		r.Title = "wormlab report: " + plural(len(inputs), "input")
+	}
+	return r, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+const ts = "2006-01-02 15:04 UTC"
+
+func runSections(p, name string, run *Run) []*Section {
+	rec, sum := run.Record, run.Summary
+	s := &Section{ID: p + "run", Title: "Run: " + rec.Scenario.Name + " (seed " + strconv.FormatUint(rec.Seed, 10) + ")"}
+	s.Intro = rec.Scenario.Description
+	first, last := rec.Series[0].UTC, rec.Series[len(rec.Series)-1].UTC
+	s.Facts = append(s.Facts,
+		Fact{"Input", name},
+		Fact{"Vulnerable hosts", thousands(int64(sum.Population))},
+		Fact{"Simulated", first.UTC().Format(ts) + " to " + last.UTC().Format(ts) + ", " + rec.Engine + " engine"},
+	)
+	for _, cp := range sum.Checkpoints {
+		s.Facts = append(s.Facts, Fact{"Infected at " + cp.UTC.UTC().Format(ts) + " (+" + cp.After + ")", thousands(cp.Infected)})
+	}
+	if sum.Population > 0 {
+		s.Facts = append(s.Facts, Fact{"Infected at the end", fmt.Sprintf("%s (%.1f%%)", thousands(sum.Final.Infected), 100*float64(sum.Final.Infected)/float64(sum.Population))})
+	}
+	if sum.PeakPerMinute > 0 {
+		s.Facts = append(s.Facts, Fact{"Peak new infections", fmt.Sprintf("%s a minute, in the bin ending %s", shortFloat(sum.PeakPerMinute), sum.PeakAt.UTC().Format(ts))})
+	}
+	if l := sum.Logistic; l != nil {
+		s.Facts = append(s.Facts, Fact{"Logistic fit", fmt.Sprintf("K = %.2f per hour, midpoint T = %s", l.KPerHour, l.T.UTC().Format(ts))})
+	}
+	s.Facts = append(s.Facts, Fact{"Infections, probes", thousands(sum.Infections) + " infections, " + thousands(sum.Probes) + " probes"})
+
+	s.Charts = append(s.Charts, statesChart(p+"states", run), newInfectionsChart(p+"new-infections", run))
+	if c := logisticChart(p+"logistic", run); c != nil {
+		s.Charts = append(s.Charts, c)
+	}
+	out := []*Section{s}
+	if run.PerSlash8 != nil {
+		m := &Section{ID: p + "slash8", Title: "Where the infected hosts are: the IPv4 space by /8"}
+		var total, blocks int64
+		for _, n := range run.PerSlash8 {
+			total += n
+			if n > 0 {
+				blocks++
+			}
+		}
+		m.Intro = fmt.Sprintf("Hosts ever infected in each /8 block, %s in %d blocks. Row r, column c is block r+c; grey blocks are reserved (0/8, 10/8, 127/8, 224/8 and up).",
+			thousands(total), blocks)
+		m.Charts = append(m.Charts, slash8Chart(p+"slash8", "Hosts ever infected per /8", run.PerSlash8))
+		if len(run.TopSlash16) > 0 {
+			t := Table2{Caption: "The most infected /16 blocks", Head: []string{"/16", "hosts ever infected"}, Numeric: []bool{false, true}}
+			for _, b := range run.TopSlash16 {
+				t.Rows = append(t.Rows, []string{b.Prefix, thousands(b.Infected)})
+			}
+			m.Tables = append(m.Tables, t)
+		}
+		out = append(out, m)
+	}
+	for i, o := range run.Observers {
+		out = append(out, observerSection(fmt.Sprintf("%sobs%d", p, i+1), o, run))
+	}
+	return out
+}
+
+func shortFloat(v float64) string {
+	if v >= 10 {
+		return thousands(int64(math.Round(v)))
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// runXY returns the run's times as Unix seconds.
+func runXY(run *Run) []float64 {
+	ts := make([]time.Time, len(run.Series))
+	for i, row := range run.Series {
+		ts[i] = row.UTC
+	}
+	return unixSeconds(ts)
+}
+
+func statesChart(file string, run *Run) *Chart {
+	rows := run.Series
+	xs := runXY(run)
+	p := newPlot("Hosts by state", "", "hosts")
+	timeAxis(p, rows[0].UTC, rows[len(rows)-1].UTC)
+	p.Y.Tick.Marker = countTicks{}
+	p.Y.Min = 0
+	states := []struct {
+		name string
+		get  func(i int) int64
+	}{
+		{"infected", func(i int) int64 { return rows[i].Infected }},
+		{"susceptible", func(i int) int64 { return rows[i].Susceptible }},
+		{"patched", func(i int) int64 { return rows[i].Patched }},
+		{"removed", func(i int) int64 { return rows[i].Removed }},
+	}
+	for _, st := range states {
+		ys := make([]float64, len(rows))
+		var any bool
+		for i := range rows {
+			ys[i] = float64(st.get(i))
+			any = any || ys[i] != 0
+		}
+		if any || st.name == "infected" || st.name == "susceptible" {
+			addLine(p, st.name, xs, ys, quantityColor(st.name, 0), 2, false)
+		}
+	}
+	p.Legend.Top, p.Legend.Left = false, false
+	p.Legend.YOffs = vg.Points(40)
+	return newChart(file, "Hosts infected, susceptible, patched and removed over time (UTC)", p)
+}
+
+func newInfectionsChart(file string, run *Run) *Chart {
+	rows := run.Series
+	xs := runXY(run)
+	perMinute := 1.0
+	if run.StepSeconds > 0 {
+		perMinute = 60 / run.StepSeconds
+	}
+	ys := make([]float64, len(rows))
+	for i, row := range rows {
+		ys[i] = float64(row.NewInfections) * perMinute
+	}
+	if len(ys) > 0 {
+		ys[0] = math.NaN() // row 0 is the initial state, not a bin
+	}
+	p := newPlot("New infections per minute", "", "new infections per minute")
+	timeAxis(p, rows[0].UTC, rows[len(rows)-1].UTC)
+	p.Y.Tick.Marker = countTicks{}
+	p.Y.Min = 0
+	addLine(p, "", xs, ys, colInfected, 1.2, false)
+	return newChart(file, "New infections per minute over time (UTC)", p)
+}
+
+// logisticChart draws the infected share with the fitted logistic
+// a(t) = 1/(1+exp(-K(t-T))) over it, or returns nil when the record holds
+// no fit.
+func logisticChart(file string, run *Run) *Chart {
+	l := run.Summary.Logistic
+	n := float64(run.Summary.Population)
+	if l == nil || n <= 0 {
+		return nil
+	}
+	rows := run.Series
+	xs := runXY(run)
+	ys := make([]float64, len(rows))
+	fit := make([]float64, len(rows))
+	tMid := float64(l.T.Unix())
+	for i, row := range rows {
+		ys[i] = 100 * float64(row.Infected) / n
+		h := (xs[i] - tMid) / 3600
+		fit[i] = 100 / (1 + math.Exp(-l.KPerHour*h))
+	}
+	p := newPlot(fmt.Sprintf("Logistic fit: K = %.2f per hour, T = %s UTC", l.KPerHour, l.T.UTC().Format("15:04")), "", "infected (% of the vulnerable hosts)")
+	timeAxis(p, rows[0].UTC, rows[len(rows)-1].UTC)
+	p.Y.Min, p.Y.Max = 0, 100
+	addLine(p, "simulated", xs, ys, colInfected, 3.5, false)
+	addLine(p, fmt.Sprintf("fit, K = %.2f/h", l.KPerHour), xs, fit, colFit, 1.2, true)
+	addLine(p, "T = "+l.T.UTC().Format("15:04")+" UTC", []float64{tMid, tMid}, []float64{0, 100}, colRemoved, 1, true)
+	labels, err := plotter.NewLabels(plotter.XYLabels{
+		XYs:    []plotter.XY{{X: tMid, Y: 50}},
+		Labels: []string{"50% at T"},
+	})
+	if err == nil {
+		labels.TextStyle[0].Font = labelFont(10)
+		// Below and right of the midpoint, where the rising curve is not.
+		labels.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(-14)}
+		p.Add(labels)
+	}
+	return newChart(file, fmt.Sprintf("Share infected with the fitted logistic curve, K = %.2f per hour, midpoint T = %s", l.KPerHour, l.T.UTC().Format(ts)), p)
+}
+
+// compareSection overlays the infected share of several runs in hours since
+// each one's start, so runs of different dates line up.
+func compareSection(runs []*Run, names []string) *Section {
+	s := &Section{ID: "compare", Title: "Runs compared"}
+	s.Intro = "The share of vulnerable hosts infected, in hours since each run's start."
+	p := newPlot("Infected, all runs", "hours since the run's start", "infected (% of the vulnerable hosts)")
+	p.Y.Min, p.Y.Max = 0, 100
+	for i, run := range runs {
+		n := float64(max(run.Summary.Population, 1))
+		xs := make([]float64, len(run.Series))
+		ys := make([]float64, len(run.Series))
+		start := run.Series[0].UTC
+		for j, row := range run.Series {
+			xs[j] = row.UTC.Sub(start).Hours()
+			ys[j] = 100 * float64(row.Infected) / n
+		}
+		addLine(p, fmt.Sprintf("%s, seed %d (%s)", run.Scenario.Name, run.Seed, filepath.Base(names[i])), xs, ys, colOther[i%len(colOther)], 2, i%2 == 1)
+	}
+	s.Charts = append(s.Charts, newChart("compare-infected", "The infected share of every run, in hours since its start", p))
+	return s
+}
+
+// stateOrder puts the host states first, in the order of the states chart.
+func stateOrder(name string) int {
+	switch name {
+	case "infected":
+		return 0
+	case "susceptible":
+		return 1
+	case "patched":
+		return 2
+	case "removed":
+		return 3
+	}
+	return 4
+}
+
+func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
+	s := &Section{ID: p + "ensemble", Title: fmt.Sprintf("Ensemble: %s, %d runs", orDash(e.Scenario), e.Runs)}
+	s.Intro = "Median of the runs per bin, and the band from the 5% to the 95% quantile: nine runs in ten stay inside it in each bin."
+	s.Facts = append(s.Facts, Fact{"Input", name}, Fact{"Runs", strconv.Itoa(e.Runs)}, Fact{"First seed", strconv.FormatUint(e.Seed, 10)})
+	xs := unixSeconds(e.Times)
+	lo, hi := e.Times[0], e.Times[len(e.Times)-1]
+	states := newPlot("Hosts by state: median and 5-95% band", "", "hosts")
+	timeAxis(states, lo, hi)
+	states.Y.Tick.Marker = countTicks{}
+	states.Y.Min = 0
+	var nStates int
+	bands := append([]Band(nil), e.Bands...)
+	sortBy(bands, func(b Band) int { return stateOrder(b.Name) })
+	for i, b := range bands {
+		if stateOrder(b.Name) < 4 {
+			c := quantityColor(b.Name, i)
+			addBand(states, b.Name+" 5-95%", xs, b.Lo, b.Hi, c)
+			addLine(states, b.Name+" median", xs, b.Mid, c, 1.5, false)
+			nStates++
+			continue
+		}
+		unit := bandUnit(b.Name)
+		bp := newPlot(humanName(b.Name)+": median and 5-95% band", "", unit)
+		timeAxis(bp, lo, hi)
+		bp.Y.Tick.Marker = countTicks{}
+		bp.Y.Min = math.Min(0, minOf(b.Lo))
+		c := quantityColor(b.Name, i)
+		addBand(bp, "5-95%", xs, b.Lo, b.Hi, c)
+		addLine(bp, "median", xs, b.Mid, c, 1.5, false)
+		s.Charts = append(s.Charts, newChart(p+"ensemble-"+b.Name, humanName(b.Name)+" across the ensemble: median and 5-95% band", bp))
+	}
+	for _, run := range runs {
+		if run.Scenario.Name == e.Scenario {
+			ys := make([]float64, len(run.Series))
+			rx := runXY(run)
+			for i, row := range run.Series {
+				ys[i] = float64(row.Infected)
+			}
+			addLine(states, fmt.Sprintf("infected, seed %d", run.Seed), rx, ys, colFit, 0.8, true)
+		}
+	}
+	if nStates > 0 {
+		s.Charts = append([]*Chart{newChart(p+"ensemble-states", "Hosts by state across the ensemble: median and 5-95% band", states)}, s.Charts...)
+	}
+	return s
+}
+
+// minOf returns the smallest number in xs that is not NaN, or 0.
+func minOf(xs []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range xs {
+		if x < m {
+			m = x
+		}
+	}
+	if math.IsInf(m, 1) {
+		return 0
+	}
+	return m
+}
+
+func sortBy[T any](xs []T, key func(T) int) {
+	// A stable insertion sort: the lists are a handful long.
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && key(xs[j]) < key(xs[j-1]); j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+func humanName(field string) string {
+	b := []byte(field)
+	for i, c := range b {
+		if c == '_' {
+			b[i] = ' '
+		}
+	}
+	if len(b) > 0 && b[0] >= 'a' && b[0] <= 'z' {
+		b[0] -= 'a' - 'A'
+	}
+	return string(b)
+}
+
+// bandUnit names the unit of an ensemble quantity from its field name.
+func bandUnit(name string) string {
+	switch name {
+	case "new_infections":
+		return "new infections per bin"
+	case "probes":
+		return "probes per bin"
+	}
+	return unitOf(name)
+}
+
+// unitOf guesses an axis label from a column name: shares are shares, the
+// rest are counts of what the name says.
+func unitOf(name string) string {
+	for _, w := range []string{"share", "fraction", "ratio"} {
+		if containsWord(name, w) {
+			return "share"
+		}
+	}
+	if containsWord(name, "per_second") || containsWord(name, "rate") {
+		return humanLower(name)
+	}
+	return humanLower(name) + " (count)"
+}
+
+func humanLower(s string) string {
+	h := []byte(humanName(s))
+	if len(h) > 0 && h[0] >= 'A' && h[0] <= 'Z' {
+		h[0] += 'a' - 'A'
+	}
+	return string(h)
+}
+
+func containsWord(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if s[i:i+len(w)] == w {
+			return true
+		}
+	}
+	return false
+}
+
+func observerSection(id string, o Observer, run *Run) *Section {
+	title := humanName(o.Kind)
+	if o.Label != "" {
+		title += " " + o.Label
+	}
+	s := &Section{ID: id, Title: "Observer: " + title}
+	telescope := containsWord(o.Kind, "telescope")
+	if telescope {
+		s.Intro = "What the telescope saw, with the true infected count of the run for comparison."
+	}
+	for ti, t := range o.Tables {
+		xs := unixSeconds(t.Times)
+		ylabel := unitOf(t.Columns[0].Name)
+		if len(t.Columns) > 1 {
+			ylabel = "count"
+			for _, c := range t.Columns {
+				if unitOf(c.Name) != "share" {
+					ylabel = "count per bin (see legend)"
+					break
+				}
+				ylabel = "share"
+			}
+		}
+		p := newPlot(title+": "+humanLower(t.Name), "", ylabel)
+		timeAxis(p, t.Times[0], t.Times[len(t.Times)-1])
+		p.Y.Tick.Marker = countTicks{}
+		for ci, c := range t.Columns {
+			addLine(p, humanLower(c.Name), xs, c.Values, colOther[ci%len(colOther)], 1.5, false)
+		}
+		if telescope {
+			ys := make([]float64, len(run.Series))
+			for i, row := range run.Series {
+				ys[i] = float64(row.Infected)
+			}
+			addLine(p, "infected (truth)", runXY(run), ys, colInfected, 2, true)
+		}
+		s.Charts = append(s.Charts, newChart(fmt.Sprintf("%s-%d", id, ti+1), title+": "+humanLower(t.Name)+" over time (UTC)", p))
+	}
+	return s
+}
+
+func detectSection(p, name string, d *detect.Report) *Section {
+	t := d.Totals
+	s := &Section{ID: p + "detect", Title: "Worm probes found in " + plural(t.Files, "log file")}
+	s.Facts = append(s.Facts,
+		Fact{"Input", name},
+		Fact{"Requests", fmt.Sprintf("%s in %s lines (%s unparsable)", thousands(t.Requests), thousands(t.Lines), thousands(t.Unparsable))},
+		Fact{"Probes", fmt.Sprintf("%s from %s sources", thousands(t.Probes), thousands(int64(t.Sources)))},
+	)
+	if t.FirstProbe != "" {
+		s.Facts = append(s.Facts, Fact{"First and last probe", t.FirstProbe + " to " + t.LastProbe})
+	}
+	if t.FailedFiles > 0 {
+		s.Facts = append(s.Facts, Fact{"Files that failed", strconv.Itoa(t.FailedFiles)})
+	}
+	obs := d.ObservedSeries()
+	if len(obs.Points) > 0 {
+		bin := binName(time.Duration(d.BinSeconds) * time.Second)
+		times := make([]time.Time, len(obs.Points))
+		probes := make([]float64, len(obs.Points))
+		sources := make([]float64, len(obs.Points))
+		fresh := make([]float64, len(obs.Points))
+		for i, pt := range obs.Points {
+			times[i] = pt.UTC
+			probes[i] = float64(pt.Probes)
+			sources[i] = float64(pt.Sources)
+			fresh[i] = float64(pt.NewSources)
+		}
+		xs := unixSeconds(times)
+		end := times[len(times)-1].Add(time.Duration(d.BinSeconds) * time.Second)
+		pp := newPlot("Worm probes per "+bin, "", "probes per "+bin)
+		timeAxis(pp, times[0], end)
+		pp.Y.Tick.Marker = countTicks{}
+		pp.Y.Min = 0
+		addLine(pp, "", xs, probes, colInfected, 1.5, false)
+		s.Charts = append(s.Charts, newChart(p+"detect-probes", "Worm probes in the logs per "+bin+" (UTC)", pp))
+		sp := newPlot("Probing sources per "+bin, "", "sources per "+bin)
+		timeAxis(sp, times[0], end)
+		sp.Y.Tick.Marker = countTicks{}
+		sp.Y.Min = 0
+		addLine(sp, "active in the bin", xs, sources, colSusceptible, 1.5, false)
+		addLine(sp, "seen for the first time", xs, fresh, colInfected, 1.5, true)
+		s.Charts = append(s.Charts, newChart(p+"detect-sources", "Distinct probing sources per "+bin+", and those seen for the first time (UTC)", sp))
+	}
+	if c := signatureChart(p+"detect-signatures", d.Signatures); c != nil {
+		s.Charts = append(s.Charts, c)
+	}
+	sig := Table2{Caption: "Per signature", Head: []string{"signature", "family", "probes", "sources", "first seen", "last seen", "peak hour", "probes in it"},
+		Numeric: []bool{false, false, true, true, false, false, false, true}}
+	for _, g := range d.Signatures {
+		sig.Rows = append(sig.Rows, []string{g.Name, g.Family, thousands(g.Probes), thousands(int64(g.Sources)), orDash(g.First), orDash(g.Last), orDash(g.PeakHour), thousands(g.PeakProbe)})
+	}
+	s.Tables = append(s.Tables, sig)
+	if len(d.TopSources) > 0 {
+		ts := Table2{Caption: "Top sources", Head: []string{"source", "probes", "first seen", "last seen", "signatures"}, Numeric: []bool{false, true}}
+		if d.HasCountry {
+			ts.Head = append(ts.Head, "country")
+		}
+		for _, x := range d.TopSources {
+			row := []string{x.Source, thousands(x.Probes), orDash(x.First), orDash(x.Last), joinComma(x.Signatures)}
+			if d.HasCountry {
+				row = append(row, orDash(x.Country))
+			}
+			ts.Rows = append(ts.Rows, row)
+		}
+		s.Tables = append(s.Tables, ts)
+	}
+	if len(d.TopBlocks) > 0 {
+		tb := Table2{Caption: "Top /16 blocks", Head: []string{"/16", "probes", "sources"}, Numeric: []bool{false, true, true}}
+		for _, b := range d.TopBlocks {
+			tb.Rows = append(tb.Rows, []string{b.Prefix, thousands(b.Probes), thousands(int64(b.Sources))})
+		}
+		s.Tables = append(s.Tables, tb)
+	}
+	if len(d.Countries) > 0 {
+		tc := Table2{Caption: "Countries", Head: []string{"country", "sources", "probes"}, Numeric: []bool{false, true, true}}
+		for _, c := range d.Countries {
+			tc.Rows = append(tc.Rows, []string{orDash(c.Country), thousands(int64(c.Sources)), thousands(c.Probes)})
+		}
+		s.Tables = append(s.Tables, tc)
+	}
+	return s
+}
+
+// binName names a bin width as people say it: "minute", "10-minute bin",
+// "hour".
+func binName(d time.Duration) string {
+	switch {
+	case d <= 0 || d == time.Minute:
+		return "minute"
+	case d == time.Hour:
+		return "hour"
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "-hour bin"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "-minute bin"
+	}
+	return d.String() + " bin"
+}
+
+func joinComma(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+// signatureChart draws probes per signature as bars, or returns nil when no
+// signature matched.
+func signatureChart(file string, sigs []detect.SigStats) *Chart {
+	var vals plotter.Values
+	var names []string
+	for _, g := range sigs {
+		if g.Probes > 0 {
+			vals = append(vals, float64(g.Probes))
+			names = append(names, g.Name)
+		}
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	p := newPlot("Probes by signature", "", "probes")
+	p.Y.Tick.Marker = countTicks{}
+	bars, err := plotter.NewBarChart(vals, vg.Points(28))
+	if err != nil {
+		return nil
+	}
+	bars.Color = colInfected
+	bars.LineStyle.Width = 0
+	p.Add(bars)
+	p.NominalX(names...)
+	p.X.Tick.Label.Font = labelFont(9)
+	return newChart(file, "Probes per signature", p)
+}
+
+// WritePNGs writes every chart to dir as FILE.png, each atomically, and
+// returns the paths written.
+func (r *Report) WritePNGs(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, c := range r.Charts() {
+		path := filepath.Join(dir, c.File+".png")
+		if err := atomicfile.Write(path, c.WritePNG); err != nil {
+			return paths, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+var _ plot.Plotter = (*slash8Grid)(nil)
+
+// WriteHTMLFile writes the HTML page to path atomically.
+func (r *Report) WriteHTMLFile(path string) error {
+	return atomicfile.Write(path, r.WriteHTML)
+}
+
+// FromRecord returns the input for a run record held in memory, read back
+// through its JSON form so that it is seen exactly as a saved file would be.
+func FromRecord(name string, rec *runrec.Record) (*Input, error) {
+	var buf bytes.Buffer
+	if err := rec.WriteJSON(&buf); err != nil {
+		return nil, err
+	}
+	return Parse(name, buf.Bytes())
+}

@@ -1,0 +1,427 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readTestdata returns testdata/name.
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// edit decodes a JSON document, lets change edit it, and encodes it again.
+func edit(t testing.TB, data []byte, change func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	change(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// fullRun is the scaled run record with the parts later versions add:
+// per-/8 counts, top /16s, and a telescope and a census observer.
+func fullRun(t testing.TB) []byte {
+	return edit(t, readTestdata(t, "scaled-run.json"), func(m map[string]any) {
+		sum := m["summary"].(map[string]any)
+		per := make([]int64, 256)
+		// A heavy-tailed layout: block b holds about 60000/b hosts, none in
+		// the reserved blocks.
+		for b := 1; b < 224; b++ {
+			if b != 10 && b != 127 {
+				per[b] = int64(60000 / b)
+			}
+		}
+		sum["per_slash8"] = per
+		sum["top_slash16"] = []map[string]any{{"prefix": "24.0.0.0/16", "infected": 812}, {"prefix": "61.12.0.0/16", "infected": 402}}
+		series := m["series"].([]any)
+		var tel, census []map[string]any
+		for i, r := range series {
+			row := r.(map[string]any)
+			inf := row["infected"].(float64)
+			tel = append(tel, map[string]any{"utc": row["utc"], "minute": row["minute"], "probes": inf * 3, "sources": math.Floor(inf * 0.9)})
+			if i%12 == 0 {
+				census = append(census, map[string]any{"utc": row["utc"], "share_infected": inf / 1406})
+			}
+		}
+		m["observers"] = []map[string]any{
+			{"kind": "telescope", "prefix": "44.0.0.0/8", "series": tel},
+			{"kind": "census", "name": "20,000 addresses", "samples": census},
+		}
+	})
+}
+
+// ensembleJSON is an ensemble of runs with bands for infected and
+// new_infections over bins bins, in the nested form.
+func ensembleJSON(bins, runs int) []byte {
+	start := time.Date(2001, 7, 19, 10, 0, 0, 0, time.UTC)
+	var rows []map[string]any
+	for i := range bins {
+		h := float64(i) / 60
+		mid := 360000 / (1 + math.Exp(-1.8*(h-6.7)))
+		rows = append(rows, map[string]any{
+			"minute":         i,
+			"utc":            start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
+			"infected":       map[string]float64{"p5": mid * 0.9, "p50": mid, "p95": math.Min(mid*1.1, 360000)},
+			"new_infections": map[string]float64{"p5": mid / 200, "p50": mid / 150, "p95": mid / 100},
+		})
+	}
+	b, _ := json.Marshal(map[string]any{
+		"schema": EnsembleSchema, "version": "v0.1.0-dev", "commit": "unknown",
+		"scenario": map[string]any{"name": "codered-v2-2001-07-19"},
+		"seed":     1, "runs": runs, "bands": rows,
+	})
+	return b
+}
+
+func TestParseKinds(t *testing.T) {
+	run, err := Parse("run.json", fullRun(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Run == nil || len(run.Run.Series) != 85 || run.Run.Summary.Population != 1406 {
+		t.Fatalf("run record: got %+v", run.Run)
+	}
+	if got := run.Run.PerSlash8[2]; got != 30000 {
+		t.Errorf("per_slash8[2] = %d, want 30000", got)
+	}
+	if len(run.Run.TopSlash16) != 2 || run.Run.TopSlash16[1].Infected != 402 {
+		t.Errorf("top_slash16 = %+v", run.Run.TopSlash16)
+	}
+	if len(run.Run.Observers) != 2 {
+		t.Fatalf("observers: got %d, want 2", len(run.Run.Observers))
+	}
+	tel := run.Run.Observers[0]
+	if tel.Kind != "telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 2 {
+		t.Errorf("telescope: %+v", tel)
+	}
+	// The last row: 1406 infected, so 4218 probes and floor(1265.4) sources.
+	cols := tel.Tables[0].Columns
+	if cols[0].Name != "probes" || cols[0].Values[84] != 4218 || cols[1].Values[84] != 1265 {
+		t.Errorf("telescope columns: %s=%v %s=%v", cols[0].Name, cols[0].Values[84], cols[1].Name, cols[1].Values[84])
+	}
+	if c := run.Run.Observers[1]; c.Kind != "census" || len(c.Tables[0].Times) != 8 {
+		t.Errorf("census: %+v", c)
+	}
+
+	det, err := Parse("detect.json", readTestdata(t, "detect.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if det.Detect == nil || det.Detect.Totals.Probes != 220 || len(det.Detect.Series) != 288 {
+		t.Fatalf("detect: %+v", det.Detect)
+	}
+
+	ens, err := Parse("ens.json", ensembleJSON(841, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ens.Ensemble
+	if e == nil || e.Runs != 1000 || e.Scenario != "codered-v2-2001-07-19" || len(e.Times) != 841 || len(e.Bands) != 2 {
+		t.Fatalf("ensemble: %+v", e)
+	}
+	if b := e.Bands[0]; b.Name != "infected" || b.Mid[840] < 359999 || b.Hi[840] != 360000 {
+		t.Errorf("infected band at the end: %v %v %v", b.Lo[840], b.Mid[840], b.Hi[840])
+	}
+}
+
+func TestEnsembleFlatColumns(t *testing.T) {
+	data := []byte(`{"schema":"wormlab.ensemble/v1","scenario":"x","runs":3,"bands":[
+		{"utc":"2001-07-19T10:00:00Z","infected_p05":1,"infected_p50":2,"infected_p95":3,"infected_p99":9},
+		{"utc":"2001-07-19T10:01:00Z","infected_q0.05":4,"infected_median":5,"infected_q0.95":6}]}`)
+	in, err := Parse("flat.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := in.Ensemble.Bands
+	if len(b) != 1 || b[0].Name != "infected" {
+		t.Fatalf("bands %+v", b)
+	}
+	want := [][3]float64{{1, 2, 3}, {4, 5, 6}}
+	for i, w := range want {
+		if got := [3]float64{b[0].Lo[i], b[0].Mid[i], b[0].Hi[i]}; got != w {
+			t.Errorf("row %d: %v, want %v", i, got, w)
+		}
+	}
+}
+
+func TestQuantileOf(t *testing.T) {
+	for name, want := range map[string]int{
+		"p5": 5, "p05": 5, "q05": 5, "5": 5, "0.05": 5, "P5": 5,
+		"p50": 50, "median": 50, "0.5": 50, "q50": 50,
+		"p95": 95, "0.95": 95, "95": 95,
+		"p99": 0, "p1": 0, "mean": 0, "": 0, "0.055": 0,
+	} {
+		if got := quantileOf(name); got != want {
+			t.Errorf("quantileOf(%q) = %d, want %d", name, got, want)
+		}
+	}
+}
+
+// TestBadInput checks that every malformed file is refused with an error
+// that names it and says what is wrong.
+func TestBadInput(t *testing.T) {
+	good := readTestdata(t, "scaled-run.json")
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "empty.json:1:1: truncated"},
+		{"truncated", good[:len(good)/2], "truncated.json:"},
+		{"not-json", []byte("minute,utc,probes\n0,2001-07-19T10:00:00Z,1\n"), "not-json.json:1:1: not a wormlab output (not JSON"},
+		{"no-schema", []byte(`{"series": []}`), `no-schema.json: not a wormlab output: no "schema" field`},
+		{"array", []byte(`[1, 2]`), "array.json:1:1: the top level holds a JSON array"},
+		{"newer-run", bytes.Replace(good, []byte(`"wormlab.run/v1"`), []byte(`"wormlab.run/v2"`), 1), `newer-run.json: schema "wormlab.run/v2" is not one this wormlab reads (it reads "wormlab.run/v1"): written by another version`},
+		{"newer-detect", []byte(`{"schema":"wormlab.detect/v9"}`), `schema "wormlab.detect/v9" is not one this wormlab reads`},
+		{"newer-ensemble", []byte(`{"schema":"wormlab.ensemble/v2"}`), `schema "wormlab.ensemble/v2" is not one this wormlab reads`},
+		{"other", []byte(`{"schema":"acme.thing/v1"}`), `schema "acme.thing/v1" is not a wormlab output`},
+		{"no-rows", edit(t, good, func(m map[string]any) { m["series"] = []any{} }), "no-rows.json: the run record has no series rows"},
+		{"short-slash8", edit(t, good, func(m map[string]any) { m["summary"].(map[string]any)["per_slash8"] = []int{1, 2} }), "summary.per_slash8 has 2 entries, want 256"},
+		{"bad-type", []byte("{\"schema\": \"wormlab.detect/v1\",\n \"totals\": {\"probes\": \"many\"}}"), "bad-type.json:2:"},
+		{"ensemble-no-bands", []byte(`{"schema":"wormlab.ensemble/v1","bands":[]}`), "ensemble-no-bands.json: no quantile bands"},
+		{"ensemble-bad-time", []byte(`{"schema":"wormlab.ensemble/v1","bands":[{"utc":"yesterday","x_p5":1}]}`), `bands row 0: utc "yesterday" is not RFC 3339`},
+		{"observers-bad", edit(t, good, func(m map[string]any) { m["observers"] = 7 }), "observers-bad.json: observers: want an array or an object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in, err := Parse(c.name+".json", c.data)
+			if err == nil {
+				t.Fatalf("accepted: %+v", in)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q\nwant it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestPosition(t *testing.T) {
+	data := []byte("ab\ncd\n\nef")
+	for _, c := range []struct {
+		off       int64
+		line, col int
+	}{{0, 1, 1}, {1, 1, 1}, {2, 1, 2}, {4, 2, 1}, {5, 2, 2}, {9, 4, 2}, {99, 4, 2}} {
+		if l, col := position(data, c.off); l != c.line || col != c.col {
+			t.Errorf("position(%d) = %d:%d, want %d:%d", c.off, l, col, c.line, c.col)
+		}
+	}
+}
+
+func TestUTCTicks(t *testing.T) {
+	lo := float64(time.Date(2001, 7, 19, 10, 0, 0, 0, time.UTC).Unix())
+	hi := float64(time.Date(2001, 7, 20, 0, 0, 0, 0, time.UTC).Unix())
+	var labels []string
+	for _, tk := range (utcTicks{}).Ticks(lo, hi) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	// 14 hours at most 8 labels: every 2 hours.
+	want := "10:00 12:00 14:00 16:00 18:00 20:00 22:00 00:00"
+	if got := strings.Join(labels, " "); got != want {
+		t.Errorf("labels %q, want %q", got, want)
+	}
+	// Two weeks: daily marks would be 14 labels, so every 2 days, dated;
+	// time.Truncate aligns 48 h steps on odd days of July 2001.
+	hi = lo + 14*24*3600
+	labels = labels[:0]
+	for _, tk := range (utcTicks{}).Ticks(lo, hi) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if len(labels) != 7 || labels[0] != "21 Jul" || labels[6] != "2 Aug" {
+		t.Errorf("two weeks: labels %q", labels)
+	}
+	if got := timeLabel(time.Unix(int64(lo), 0), time.Unix(int64(lo)+14*3600, 0)); got != "time (UTC), 19-20 July 2001" {
+		t.Errorf("timeLabel = %q", got)
+	}
+}
+
+func TestCountTicks(t *testing.T) {
+	var labels []string
+	for _, tk := range (countTicks{}).Ticks(0, 360000) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	// 360,000/6 = 60,000 rounds up to a step of 100,000.
+	if got := strings.Join(labels, " "); got != "0 100k 200k 300k" {
+		t.Errorf("labels %q", got)
+	}
+	for v, want := range map[float64]string{0: "0", 950: "950", 12500: "12,500", 350000: "350k", 1.5e6: "1.5M", 2.5e9: "2.5G", 0.25: "0.25"} {
+		if got := shortCount(v); got != want {
+			t.Errorf("shortCount(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// chartIDs returns the ids of the figures in an HTML page.
+func chartIDs(html string) []string {
+	var ids []string
+	for _, m := range regexp.MustCompile(`<figure id="fig-([^"]+)"`).FindAllStringSubmatch(html, -1) {
+		ids = append(ids, m[1])
+	}
+	return ids
+}
+
+func buildHTML(t testing.TB, inputs ...*Input) string {
+	t.Helper()
+	r, err := Build(inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func mustParse(t testing.TB, name string, data []byte) *Input {
+	t.Helper()
+	in, err := Parse(name, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// TestSectionsFollowInputs checks that a section appears exactly when its
+// input holds the data for it.
+func TestSectionsFollowInputs(t *testing.T) {
+	plain := buildHTML(t, mustParse(t, "plain.json", readTestdata(t, "scaled-run.json")))
+	if got, want := strings.Join(chartIDs(plain), " "), "states new-infections logistic"; got != want {
+		t.Errorf("plain run charts %q, want %q", got, want)
+	}
+	for _, s := range []string{"K = 1.82 per hour", "midpoint T = 2001-07-19 15:33 UTC", "1,406 (100.0%)", "scenario codered-v2-scaled, seed 7, event engine"} {
+		if !strings.Contains(plain, s) {
+			t.Errorf("plain report lacks %q", s)
+		}
+	}
+	if strings.Contains(plain, "slash8") || strings.Contains(plain, "Observer") {
+		t.Error("plain report has a section its input does not hold")
+	}
+
+	full := buildHTML(t, mustParse(t, "full.json", fullRun(t)))
+	if got, want := strings.Join(chartIDs(full), " "), "states new-infections logistic slash8 obs1-1 obs2-1"; got != want {
+		t.Errorf("full run charts %q, want %q", got, want)
+	}
+	// 60000/b summed over the public blocks, and 219 blocks with hosts.
+	var total int64
+	for b := 1; b < 224; b++ {
+		if b != 10 && b != 127 {
+			total += int64(60000 / b)
+		}
+	}
+	if want := fmt.Sprintf("%s in 221 blocks", thousands(total)); !strings.Contains(full, want) {
+		t.Errorf("full report lacks %q", want)
+	}
+	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Telescope 44.0.0.0/8", "Observer: Census 20,000 addresses"} {
+		if !strings.Contains(full, s) {
+			t.Errorf("full report lacks %q", s)
+		}
+	}
+
+	det := buildHTML(t, mustParse(t, "detect.json", readTestdata(t, "detect.json")))
+	if got, want := strings.Join(chartIDs(det), " "), "detect-probes detect-sources detect-signatures"; got != want {
+		t.Errorf("detect charts %q, want %q", got, want)
+	}
+	if !strings.Contains(det, "220 from 166 sources") {
+		t.Error("detect report lacks the probe totals")
+	}
+
+	ens := buildHTML(t, mustParse(t, "ens.json", ensembleJSON(841, 1000)), mustParse(t, "plain.json", readTestdata(t, "scaled-run.json")))
+	if got, want := strings.Join(chartIDs(ens), " "), "1-ensemble-states 1-ensemble-new_infections 2-states 2-new-infections 2-logistic"; got != want {
+		t.Errorf("ensemble charts %q, want %q", got, want)
+	}
+	if !strings.Contains(ens, "ensemble of 1000 runs of scenario codered-v2-2001-07-19 from seed 1") {
+		t.Error("ensemble footer missing")
+	}
+
+	two := buildHTML(t, mustParse(t, "a.json", readTestdata(t, "scaled-run.json")), mustParse(t, "b.json", fullRun(t)))
+	if ids := chartIDs(two); len(ids) != 10 || ids[0] != "compare-infected" {
+		t.Errorf("two runs: charts %q", ids)
+	}
+}
+
+// TestSelfContained checks that the page can fetch nothing: no external
+// URL in any attribute or style, and a policy that forbids loading.
+func TestSelfContained(t *testing.T) {
+	html := buildHTML(t, mustParse(t, "full.json", fullRun(t)), mustParse(t, "detect.json", readTestdata(t, "detect.json")), mustParse(t, "ens.json", ensembleJSON(200, 10)))
+	// The SVG namespace URIs are names, never fetched; anything else that
+	// looks like a URL is a defect.
+	stripped := strings.NewReplacer(`xmlns="http://www.w3.org/2000/svg"`, "", `xmlns:xlink="http://www.w3.org/1999/xlink"`, "").Replace(html)
+	for _, bad := range []string{"http://", "https://", "src=", "url(", "@import", "<link", "//cdn"} {
+		if strings.Contains(stripped, bad) {
+			i := strings.Index(stripped, bad)
+			t.Errorf("page holds %q: ...%s...", bad, stripped[max(0, i-60):min(len(stripped), i+60)])
+		}
+	}
+	if !strings.Contains(html, `content="default-src 'none';`) {
+		t.Error("no Content-Security-Policy forbidding loads")
+	}
+	if n := strings.Count(html, "<svg"); n != len(chartIDs(html)) {
+		t.Errorf("%d svg elements for %d figures", n, len(chartIDs(html)))
+	}
+}
+
+func TestWritePNGs(t *testing.T) {
+	r, err := Build([]*Input{mustParse(t, "full.json", fullRun(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths, err := r.WritePNGs(filepath.Join(dir, "png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 6 {
+		t.Fatalf("wrote %d PNGs, want 6", len(paths))
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 16 cm at 150 dpi is 945 pixels; the IHDR width is bytes 16-19.
+		if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) || len(b) < 24 {
+			t.Fatalf("%s: not a PNG", p)
+		}
+		w := int(b[16])<<24 | int(b[17])<<16 | int(b[18])<<8 | int(b[19])
+		if w != 945 {
+			t.Errorf("%s: %d pixels wide, want 945", p, w)
+		}
+	}
+}
+
+func TestFromRecordMatchesFile(t *testing.T) {
+	in := mustParse(t, "run.json", readTestdata(t, "scaled-run.json"))
+	again, err := FromRecord("run.json", in.Run.Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := buildHTML(t, in), buildHTML(t, again); a != b {
+		t.Error("the report of a record in memory differs from the report of its file")
+	}
+}
