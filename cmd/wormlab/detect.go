@@ -53,7 +53,7 @@ exit status is then 2.`,
 	f.StringVar(&c.rules, "rules", "", "TOML `file` of extra signatures, tried after the built-in ones (a same-named one replaces a built-in)")
 	f.StringVar(&c.country, "country", "", "map sources to countries with this `file`: tor-geoipdb ranges (FROM,TO,CC; e.g. /usr/share/tor/geoip) or a MaxMind DB (.mmdb)")
 	f.IntVar(&c.top, "top", 10, "length of the top-sources and top-/16 lists")
-	f.StringVar(&c.format, "format", "", "force the log format (common, combined, iis-w3c, fallback) instead of telling it from the content")
+	f.StringVar(&c.format, "format", "", "force the log format (common, combined, vhost_combined, iis-w3c, fallback) instead of telling it from the content")
 	f.IntVar(&c.maxLine, "max-line", 0, "longest line kept whole, in bytes; longer ones are cut and counted (default 64 KiB)")
 	f.IntVar(&c.show, "show", 5, "unparsable lines to quote")
 	return cmd

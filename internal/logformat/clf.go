@@ -8,11 +8,15 @@ import "bytes"
 //
 //	10.1.2.3 - - [19/Jul/2001:10:00:01 -0700] "GET /default.ida?NNN... HTTP/1.0" 404 205 "-" "-"
 //
+// Apache's vhost_combined (Debian's other_vhosts_access.log) puts the
+// virtual host and port first: "www.example.com:80 10.1.2.3 - - [...".
+//
 // The time is in the zone the line gives. Apache escapes a '"' inside the
 // request as \" and nginx as \x22, so a quote preceded by a backslash does
 // not end the request.
 type clfParser struct {
 	format string
+	vhost  bool // a "host:port" field comes first, as in Apache's vhost_combined
 	why    string
 	tail   bool // the last line had a quoted field after status and size
 
@@ -35,6 +39,14 @@ func (p *clfParser) Parse(line []byte, rec *Record) Result {
 	if sp <= 0 {
 		p.why = "not common log format (no client field)"
 		return Bad
+	}
+	if p.vhost {
+		// "%v:%p %h ...": the client is the second field.
+		line = line[sp+1:]
+		if sp = bytes.IndexByte(line, ' '); sp <= 0 {
+			p.why = "not vhost_combined (no client field)"
+			return Bad
+		}
 	}
 	setHost(rec, line[:sp])
 	// ident and user come before the '[' of the time; a user name could hold

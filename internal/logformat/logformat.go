@@ -7,6 +7,7 @@ package logformat
 
 import (
 	"bytes"
+	"net/netip"
 )
 
 // Record is what a line says about one request. Byte slices point into the
@@ -49,10 +50,11 @@ type Parser interface {
 
 // Format names.
 const (
-	Common   = "common"   // Apache/nginx common log format
-	Combined = "combined" // common plus referer and user agent
-	IIS      = "iis-w3c"  // IIS W3C extended, #Fields directive
-	Fallback = "fallback" // a request line found anywhere in the line
+	Common   = "common"         // Apache/nginx common log format
+	Combined = "combined"       // common plus referer and user agent
+	VHost    = "vhost_combined" // combined after a "vhost:port" field (Apache)
+	IIS      = "iis-w3c"        // IIS W3C extended, #Fields directive
+	Fallback = "fallback"       // a request line found anywhere in the line
 )
 
 // New returns a parser for the named format, or nil.
@@ -60,6 +62,8 @@ func New(format string) Parser {
 	switch format {
 	case Common, Combined:
 		return &clfParser{format: format}
+	case VHost:
+		return &clfParser{format: format, vhost: true}
 	case IIS:
 		return &iisParser{}
 	case Fallback:
@@ -81,11 +85,12 @@ const SniffLines = 32
 // Sniff returns the format of a file from its first non-blank lines: IIS if
 // a W3C directive opens it; combined or common if most lines parse as the
 // common log format (combined when most of those carry the referer and user
-// agent); the fallback otherwise.
+// agent, vhost_combined when a "name:port" field comes before the client);
+// the fallback otherwise.
 func Sniff(lines [][]byte) string {
 	var clf clfParser
 	var rec Record
-	n, ok, tail := 0, 0, 0
+	n, ok, tail, vhost := 0, 0, 0, 0
 	for _, l := range lines {
 		if len(bytes.TrimSpace(l)) == 0 {
 			continue
@@ -103,15 +108,42 @@ func Sniff(lines [][]byte) string {
 			if clf.tail {
 				tail++
 			}
+			if isVHostLine(l) {
+				vhost++
+			}
 		}
 	}
 	if ok > 0 && 2*ok >= n {
+		if 2*vhost > ok {
+			return VHost
+		}
 		if 2*tail > ok {
 			return Combined
 		}
 		return Common
 	}
 	return Fallback
+}
+
+// isVHostLine reports whether a line that parses as the common log format
+// has a "name:port" first field followed by an address, which makes it
+// vhost_combined. An IPv6 client also holds colons, but is followed by the
+// ident field, "-", not by an address.
+func isVHostLine(l []byte) bool {
+	first, rest, ok := bytes.Cut(l, []byte{' '})
+	if !ok {
+		return false
+	}
+	i := bytes.LastIndexByte(first, ':')
+	if i < 0 {
+		return false
+	}
+	if _, ok := num(first[i+1:]); !ok {
+		return false
+	}
+	second, _, _ := bytes.Cut(rest, []byte{' '})
+	_, err := netip.ParseAddr(string(second))
+	return err == nil
 }
 
 // parseV4 parses a dotted-quad IPv4 address as net/netip does (no leading

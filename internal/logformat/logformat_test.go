@@ -120,6 +120,14 @@ func TestIIS(t *testing.T) {
 	})
 }
 
+func TestVHost(t *testing.T) {
+	runLines(t, New(VHost), []lineCase{
+		{`www.example.com:80 10.1.2.3 - - [19/Jul/2001:10:00:01 +0000] "GET /default.ida?XXXX HTTP/1.0" 404 205 "-" "-"`, OK,
+			"2001-07-19T10:00:01Z host=10.1.2.3(0a010203) uri=GET /default.ida?XXXX HTTP/1.0"},
+		{`www.example.com:80 10.1.2.3`, Bad, "not vhost_combined (no client field)"},
+	})
+}
+
 func TestFallback(t *testing.T) {
 	runLines(t, New(Fallback), []lineCase{
 		{`Jul 19 10:00:01 gw proxy[123]: 10.1.2.3 TCP_MISS/404 "GET /default.ida?NNNN%u9090=a HTTP/1.0" 2001-07-19T10:00:01-07:00`, OK,
@@ -155,6 +163,8 @@ func TestSniff(t *testing.T) {
 		{lines(combined, combined, "junk"), Combined},
 		{lines(common, common, combined), Common},
 		{lines(common, "junk", "junk", "junk"), Fallback},
+		{lines("www.example.com:80 "+combined, "example.org:443 "+combined), VHost},
+		{lines(`2001:db8::1 - - [19/Jul/2001:10:00:01 +0000] "GET / HTTP/1.0" 200 1 "-" "x"`), Combined},
 		{lines("\x00\x01\x02", "GET /default.ida?NNNN"), Fallback},
 		{nil, Fallback},
 	} {
