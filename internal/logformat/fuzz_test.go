@@ -30,7 +30,7 @@ func FuzzParsers(f *testing.F) {
 		iis := New(IIS)
 		var rec Record
 		iis.Parse([]byte("#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status"), &rec)
-		for _, p := range []Parser{New(Combined), iis, New(Fallback)} {
+		for _, p := range []Parser{New(Combined), New(VHost), iis, New(Fallback)} {
 			res := p.Parse(b, &rec)
 			if res == Bad && p.Why() == "" {
 				t.Fatalf("%s: Bad without a reason for %q", p.Format(), line)
