@@ -2,7 +2,11 @@ package scenario
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -22,44 +26,11 @@ const streamLayout = 0x6c61796f7574 // "layout"
 // the seed, so each run of an ensemble has its own layout.
 func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 	rng := rand.New(rand.NewPCG(seed, streamLayout))
-	var blocks []ipspace.Prefix
-	switch s.Population.Layout {
-	case "allocated":
-		var err error
-		if blocks, err = ipspace.AllocatedBy(s.Population.AllocatedBy); err != nil {
-			return nil, err
-		}
-	default:
-		// A 2^bits space is the offsets 0 .. 2^bits-1, the IPv4 block
-		// 0.0.0.0/(32-bits).
-		blocks = []ipspace.Prefix{ipspace.PrefixFrom(0, 32-s.Space.Bits)}
-	}
-	hosts, err := ipspace.PlaceUniform(s.Population.Size, blocks, rng)
+	p, w := s.Population, s.Worm
+	nat := int(math.Round(p.NATShare * float64(p.Size)))
+	hosts, err := s.placePublic(p.Size-nat, rng)
 	if err != nil {
-		return nil, fmt.Errorf("%s: population: %w", s.File, err)
-	}
-	rates := make([]float64, len(hosts))
-	w := s.Worm
-	if w.ScanRateCV == 0 {
-		for i := range rates {
-			rates[i] = w.ScanRate
-		}
-	} else {
-		// Gamma with shape 1/cv^2 has the given mean and coefficient of
-		// variation; Beta is gonum's rate parameter.
-		shape := 1 / (w.ScanRateCV * w.ScanRateCV)
-		g := distuv.Gamma{Alpha: shape, Beta: shape / w.ScanRate, Src: rng}
-		for i := range rates {
-			rates[i] = g.Rand()
-		}
-	}
-	var strat worm.Strategy = worm.Uniform{}
-	if w.Strategy == "static-seed" {
-		strat = worm.StaticSeed{Seed: w.StaticSeed}
-	}
-	var cal worm.Calendar = worm.Always{}
-	if w.Calendar == "codered1" {
-		cal = worm.CodeRedI{}
+		return nil, err
 	}
 	c := &sim.Config{
 		Start:     s.Run.Start.UTC(),
@@ -67,12 +38,179 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 		Step:      s.Run.Step.Duration,
 		SpaceBits: s.Space.Bits,
 		Hosts:     hosts,
-		Rates:     rates,
-		Initial:   pickDistinct(rng, len(hosts), w.InitialInfected),
-		Strategy:  strat,
-		Calendar:  cal,
+		Calendar:  worm.Always{},
 	}
-	return c, c.Validate()
+	if nat > 0 {
+		natHosts, sites := placeNAT(nat, p.NATSiteSize, rng)
+		c.Site = make([]int32, len(hosts), p.Size)
+		c.Hosts = append(c.Hosts, natHosts...)
+		c.Site = append(c.Site, sites...)
+	}
+	n := len(c.Hosts)
+	c.Rates = make([]float64, n)
+	if w.ScanRateCV == 0 {
+		for i := range c.Rates {
+			c.Rates[i] = w.ScanRate
+		}
+	} else {
+		// Gamma with shape 1/cv^2 has the given mean and coefficient of
+		// variation; Beta is gonum's rate parameter.
+		shape := 1 / (w.ScanRateCV * w.ScanRateCV)
+		g := distuv.Gamma{Alpha: shape, Beta: shape / w.ScanRate, Src: rng}
+		for i := range c.Rates {
+			c.Rates[i] = g.Rand()
+		}
+	}
+	if w.Lifetime.Duration > 0 || (w.Variant != nil && w.Variant.Lifetime.Duration > 0) {
+		c.Lifetime = make([]float64, n)
+		for i := range c.Lifetime {
+			c.Lifetime[i] = w.Lifetime.Seconds()
+		}
+	}
+	if v := w.Variant; v != nil {
+		// Each host is of the variant with probability Share, independently.
+		for i := range n {
+			if rng.Float64() < v.Share {
+				c.Rates[i] *= v.RateFactor
+				if c.Lifetime != nil {
+					c.Lifetime[i] = v.Lifetime.Seconds()
+				}
+			}
+		}
+	}
+	c.AfterLifetime = sim.Removed
+	if w.AfterLifetime == "susceptible" {
+		c.AfterLifetime = sim.Susceptible
+	}
+	if c.Strategy, err = s.strategy(); err != nil {
+		return nil, fmt.Errorf("%s: worm: %w", s.File, err)
+	}
+	switch w.Calendar {
+	case "codered1":
+		c.Calendar = worm.CodeRedI{}
+	case "codered2":
+		c.Calendar = worm.Until{Stop: worm.CodeRedIIStop}
+	}
+	c.Initial = pickDistinct(rng, n, w.InitialInfected)
+	return c, nil
+}
+
+// placePublic lays out n public hosts by the population's layout.
+func (s *Scenario) placePublic(n int, rng *rand.Rand) ([]ipspace.Addr, error) {
+	p := s.Population
+	var hosts []ipspace.Addr
+	var err error
+	switch p.Layout {
+	case "allocated", "clustered":
+		var blocks []ipspace.Prefix
+		if blocks, err = ipspace.AllocatedBy(p.AllocatedBy); err != nil {
+			return nil, err
+		}
+		if p.Layout == "clustered" {
+			hosts, err = ipspace.Clustered(n, blocks, p.Slash8Zipf, p.Slash16Zipf, p.Slash16Occupied, rng)
+		} else {
+			hosts, err = ipspace.Place(n, blocks, nil, ipspace.PublicHost, rng)
+		}
+	case "file":
+		var lines []ipspace.LayoutLine
+		if lines, err = s.layoutFile(); err != nil {
+			return nil, err
+		}
+		total := 0
+		for _, l := range lines {
+			total += l.Hosts
+		}
+		if total != n {
+			return nil, s.errAt("population.size", "%d public hosts, but %s lays out %d", n, p.File, total)
+		}
+		hosts, err = ipspace.FromLayout(lines, rng)
+	default:
+		// A 2^bits space is the offsets 0 .. 2^bits-1, the IPv4 block
+		// 0.0.0.0/(32-bits).
+		hosts, err = ipspace.PlaceUniform(n, []ipspace.Prefix{ipspace.PrefixFrom(0, 32-s.Space.Bits)}, rng)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: population: %w", s.File, err)
+	}
+	return hosts, nil
+}
+
+// layoutFile reads the population's layout file, relative to the scenario.
+func (s *Scenario) layoutFile() ([]ipspace.LayoutLine, error) {
+	path := s.Population.File
+	if !filepath.IsAbs(path) && !strings.HasPrefix(s.File, "builtin:") {
+		path = filepath.Join(filepath.Dir(s.File), path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, s.errAt("population.file", "%v", err)
+	}
+	defer f.Close()
+	return ipspace.ReadLayout(f, path)
+}
+
+// placeNAT lays out n NATed hosts in sites of siteSize hosts on average:
+// each host joins one of ceil(n/siteSize) sites at random; each site
+// numbers its hosts in one /24 of 10/8 or of 192.168/16 (half the sites
+// each), or in a /16 when it has more than 254 hosts. The result is
+// sorted by site, then address, as sim.Config asks.
+func placeNAT(n int, siteSize float64, rng *rand.Rand) ([]ipspace.Addr, []int32) {
+	nSites := int(math.Ceil(float64(n) / siteSize))
+	count := make([]int, nSites)
+	for range n {
+		count[rng.IntN(nSites)]++
+	}
+	var hosts []ipspace.Addr
+	var sites []int32
+	for k, m := range count {
+		if m == 0 {
+			continue
+		}
+		var block ipspace.Prefix
+		if rng.IntN(2) == 0 {
+			block = ipspace.PrefixFrom(ipspace.Addr(10<<24|rng.Uint32N(1<<16)<<8), 24)
+		} else {
+			block = ipspace.PrefixFrom(ipspace.Addr(192<<24|168<<16|rng.Uint32N(256)<<8), 24)
+		}
+		if m > 127 {
+			block = ipspace.PrefixFrom(block.Addr(), 16)
+		}
+		addrs, _ := ipspace.Place(m, []ipspace.Prefix{block}, nil, ipspace.HostAddress, rng)
+		for _, a := range addrs {
+			hosts = append(hosts, a)
+			sites = append(sites, int32(k+1))
+		}
+	}
+	return hosts, sites
+}
+
+// strategy returns the worm's target strategy.
+func (s *Scenario) strategy() (worm.Strategy, error) {
+	w := s.Worm
+	switch w.Strategy {
+	case "static-seed":
+		return worm.StaticSeed{Seed: w.StaticSeed}, nil
+	case "local-preference":
+		l := worm.LocalPreference{Mix: worm.CodeRedIIMix, Skip: worm.AddressFilter{SkipZero255: w.SkipZero255}}
+		if len(w.Mix) > 0 {
+			l.Mix = nil
+			for _, m := range w.Mix {
+				l.Mix = append(l.Mix, worm.Channel{Share: m.Share, PrefixBits: m.Prefix})
+			}
+		}
+		for _, e := range w.Exclude {
+			p, err := ipspace.ParsePrefix(e)
+			if err != nil {
+				return nil, fmt.Errorf("exclude: %w", err)
+			}
+			l.Skip.Exclude = append(l.Skip.Exclude, p)
+		}
+		if err := l.Check(s.Space.Bits); err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	return worm.Uniform{}, nil
 }
 
 // pickDistinct returns k distinct indexes below n, uniformly, by Floyd's

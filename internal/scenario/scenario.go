@@ -52,19 +52,46 @@ type Space struct {
 // Population sets the vulnerable hosts.
 type Population struct {
 	Size int `toml:"size" json:"size"`
-	// Layout: "allocated" places hosts uniformly over the /8 blocks the
-	// IANA registry lists as allocated by AllocatedBy (IPv4 only);
-	// "uniform" places them uniformly over the whole space.
+	// Layout: "uniform" places hosts uniformly over the whole space;
+	// "allocated" uniformly over the /8 blocks the IANA registry lists as
+	// allocated by AllocatedBy (IPv4 only); "clustered" over the same /8s
+	// with heavy-tailed weights for /8s and /16s (see ipspace.Clustered);
+	// "file" reads File, lines of "prefix,hosts".
 	Layout      string    `toml:"layout" json:"layout"`
 	AllocatedBy time.Time `toml:"allocated_by" json:"allocated_by,omitzero"`
+	// Clustered layout: Zipf exponents of the /8 and /16 weights and the
+	// share of an occupied /8's /16s that hold hosts.
+	Slash8Zipf      float64 `toml:"slash8_zipf" json:"slash8_zipf,omitempty"`
+	Slash16Zipf     float64 `toml:"slash16_zipf" json:"slash16_zipf,omitempty"`
+	Slash16Occupied float64 `toml:"slash16_occupied" json:"slash16_occupied,omitempty"`
+	// File is the layout file of layout "file", relative to the scenario.
+	File string `toml:"file" json:"file,omitempty"`
+	// NATShare of the hosts sit behind NAT in private space (10/8,
+	// 192.168/16), in sites of NATSiteSize hosts on average.
+	NATShare    float64 `toml:"nat_share" json:"nat_share,omitempty"`
+	NATSiteSize float64 `toml:"nat_site_size" json:"nat_site_size,omitempty"`
 }
 
 // Worm sets the worm's behaviour.
 type Worm struct {
 	Name string `toml:"name" json:"name"`
-	// Strategy: "uniform" (Code Red I v2) or "static-seed" (Code Red I v1,
-	// probe engine only).
+	// Strategy: "uniform" (Code Red I v2), "local-preference" (Code Red
+	// II) or "static-seed" (Code Red I v1, probe engine only).
 	Strategy string `toml:"strategy" json:"strategy"`
+	// Mix of a local-preference worm (default Code Red II's 1/8 anywhere,
+	// 4/8 same /8, 3/8 same /16).
+	Mix []MixEntry `toml:"mix" json:"mix,omitempty"`
+	// Exclude lists blocks never probed (prefixes); SkipZero255 also skips
+	// last octets .0 and .255.
+	Exclude     []string `toml:"exclude" json:"exclude,omitempty"`
+	SkipZero255 bool     `toml:"skip_zero_255" json:"skip_zero_255,omitempty"`
+	// Lifetime: a copy spreads this long after infecting its host, which
+	// then reboots and becomes AfterLifetime ("removed": backdoored and
+	// immune, as Code Red II; "susceptible": clean and infectable again).
+	Lifetime      Duration `toml:"lifetime" json:"lifetime"`
+	AfterLifetime string   `toml:"after_lifetime" json:"after_lifetime,omitempty"`
+	// Variant is a class of hosts on which the worm behaves differently.
+	Variant *Variant `toml:"variant" json:"variant,omitempty"`
 	// ScanRate is the mean probes a second of one infected host.
 	ScanRate float64 `toml:"scan_rate" json:"scan_rate"`
 	// ScanRateCV is the coefficient of variation of the hosts' scan rates
@@ -72,10 +99,28 @@ type Worm struct {
 	ScanRateCV float64 `toml:"scan_rate_cv" json:"scan_rate_cv"`
 	// InitialInfected hosts, drawn at random, are infected at Run.Start.
 	InitialInfected int `toml:"initial_infected" json:"initial_infected"`
-	// Calendar: "codered1" (spread days 1-19 UTC) or "none".
+	// Calendar: "codered1" (spread days 1-19 UTC), "codered2" (spread until
+	// the hard stop of 1 October 2001) or "none".
 	Calendar string `toml:"calendar" json:"calendar"`
 	// StaticSeed selects the shared target list of the static-seed strategy.
 	StaticSeed uint64 `toml:"static_seed" json:"static_seed,omitempty"`
+}
+
+// MixEntry is one neighbourhood of a local-preference worm: with
+// probability Share, a target in the source's own /Prefix.
+type MixEntry struct {
+	Share  float64 `toml:"share" json:"share"`
+	Prefix int     `toml:"prefix" json:"prefix"`
+}
+
+// Variant is a class of hosts on which the worm runs differently: Code
+// Red II starts 600 threads instead of 300 on Chinese-language systems and
+// spreads for 48 hours instead of 24.
+type Variant struct {
+	Name       string   `toml:"name" json:"name"`
+	Share      float64  `toml:"share" json:"share"`             // of the hosts
+	RateFactor float64  `toml:"rate_factor" json:"rate_factor"` // scan rate multiplier
+	Lifetime   Duration `toml:"lifetime" json:"lifetime"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("1m").
@@ -153,6 +198,24 @@ func (s *Scenario) applyDefaults(md toml.MetaData) {
 	if s.Worm.Calendar == "" {
 		s.Worm.Calendar = "none"
 	}
+	if s.Worm.AfterLifetime == "" {
+		s.Worm.AfterLifetime = "removed"
+	}
+	if !md.IsDefined("population", "slash8_zipf") {
+		s.Population.Slash8Zipf = 1
+	}
+	if !md.IsDefined("population", "slash16_zipf") {
+		s.Population.Slash16Zipf = 1
+	}
+	if !md.IsDefined("population", "slash16_occupied") {
+		s.Population.Slash16Occupied = 0.25
+	}
+	if !md.IsDefined("population", "nat_site_size") {
+		s.Population.NATSiteSize = 3
+	}
+	if v := s.Worm.Variant; v != nil && !md.IsDefined("worm", "variant", "rate_factor") {
+		v.RateFactor = 1
+	}
 	if !md.IsDefined("worm", "initial_infected") {
 		s.Worm.InitialInfected = 1
 	}
@@ -197,22 +260,59 @@ func (s *Scenario) Validate() error {
 		return s.errAt("population.size", "%d: want at least 1 host", p.Size)
 	case uint64(p.Size) > uint64(1)<<s.Space.Bits/2:
 		return s.errAt("population.size", "%d hosts do not fit in a space of 2^%d addresses (at most half of it may be vulnerable)", p.Size, s.Space.Bits)
-	case p.Layout != "uniform" && p.Layout != "allocated":
-		return s.errAt("population.layout", "%q: want \"uniform\" or \"allocated\"", p.Layout)
-	case p.Layout == "allocated" && s.Space.Bits != 32:
-		return s.errAt("population.layout", "\"allocated\" needs the full IPv4 space (space.bits = 32)")
-	case p.Layout == "allocated" && p.AllocatedBy.IsZero():
+	case p.Layout != "uniform" && p.Layout != "allocated" && p.Layout != "clustered" && p.Layout != "file":
+		return s.errAt("population.layout", "%q: want \"uniform\", \"allocated\", \"clustered\" or \"file\"", p.Layout)
+	case p.Layout != "uniform" && s.Space.Bits != 32:
+		return s.errAt("population.layout", "%q needs the full IPv4 space (space.bits = 32)", p.Layout)
+	case (p.Layout == "allocated" || p.Layout == "clustered") && p.AllocatedBy.IsZero():
 		return s.errAt("population.allocated_by", "missing: the date whose allocated /8s hold the hosts")
-	case w.Strategy != "uniform" && w.Strategy != "static-seed":
-		return s.errAt("worm.strategy", "%q: want \"uniform\" or \"static-seed\"", w.Strategy)
+	case p.Layout == "file" && p.File == "":
+		return s.errAt("population.file", "missing: the layout file of prefix,hosts lines")
+	case !(p.Slash8Zipf >= 0 && p.Slash8Zipf <= 5):
+		return s.errAt("population.slash8_zipf", "%v: want 0 to 5", p.Slash8Zipf)
+	case !(p.Slash16Zipf >= 0 && p.Slash16Zipf <= 5):
+		return s.errAt("population.slash16_zipf", "%v: want 0 to 5", p.Slash16Zipf)
+	case !(p.Slash16Occupied > 0 && p.Slash16Occupied <= 1):
+		return s.errAt("population.slash16_occupied", "%v: want a share in (0, 1]", p.Slash16Occupied)
+	case !(p.NATShare >= 0 && p.NATShare <= 1):
+		return s.errAt("population.nat_share", "%v: want a share in [0, 1]", p.NATShare)
+	case p.NATShare > 0 && s.Space.Bits != 32:
+		return s.errAt("population.nat_share", "NAT needs the full IPv4 space (space.bits = 32)")
+	case !(p.NATSiteSize >= 1 && p.NATSiteSize <= 1000):
+		return s.errAt("population.nat_site_size", "%v: want 1 to 1000 hosts a site", p.NATSiteSize)
+	case w.Strategy != "uniform" && w.Strategy != "static-seed" && w.Strategy != "local-preference":
+		return s.errAt("worm.strategy", "%q: want \"uniform\", \"local-preference\" or \"static-seed\"", w.Strategy)
+	case len(w.Mix) > 0 && w.Strategy != "local-preference":
+		return s.errAt("worm.mix", "only a local-preference worm has a mix")
+	case w.Lifetime.Duration < 0:
+		return s.errAt("worm.lifetime", "%v is negative", w.Lifetime.Duration)
+	case w.AfterLifetime != "removed" && w.AfterLifetime != "susceptible":
+		return s.errAt("worm.after_lifetime", "%q: want \"removed\" or \"susceptible\"", w.AfterLifetime)
 	case !(w.ScanRate > 0) || w.ScanRate > 1e7:
 		return s.errAt("worm.scan_rate", "%v: want a positive number of probes a second (at most 1e7)", w.ScanRate)
 	case !(w.ScanRateCV >= 0) || w.ScanRateCV > 10:
 		return s.errAt("worm.scan_rate_cv", "%v: want 0 to 10", w.ScanRateCV)
 	case w.InitialInfected < 1 || w.InitialInfected > p.Size:
 		return s.errAt("worm.initial_infected", "%d: want 1 to population.size (%d)", w.InitialInfected, p.Size)
-	case w.Calendar != "none" && w.Calendar != "codered1":
-		return s.errAt("worm.calendar", "%q: want \"codered1\" or \"none\"", w.Calendar)
+	case w.Calendar != "none" && w.Calendar != "codered1" && w.Calendar != "codered2":
+		return s.errAt("worm.calendar", "%q: want \"codered1\", \"codered2\" or \"none\"", w.Calendar)
+	}
+	if v := w.Variant; v != nil {
+		switch {
+		case !(v.Share >= 0 && v.Share <= 1):
+			return s.errAt("worm.variant.share", "%v: want a share in [0, 1]", v.Share)
+		case !(v.RateFactor > 0 && v.RateFactor <= 1000):
+			return s.errAt("worm.variant.rate_factor", "%v: want a positive factor (at most 1000)", v.RateFactor)
+		case v.Lifetime.Duration < 0:
+			return s.errAt("worm.variant.lifetime", "%v is negative", v.Lifetime.Duration)
+		}
+	}
+	if _, err := s.strategy(); err != nil {
+		key := "worm.mix"
+		if len(w.Exclude) > 0 && strings.Contains(err.Error(), "exclude") {
+			key = "worm.exclude"
+		}
+		return s.errAt(key, "%v", err)
 	}
 	for i, c := range r.Checkpoints {
 		if c.Duration <= 0 || c.Duration > r.End.Sub(r.Start) {

@@ -52,3 +52,19 @@ func (CodeRedI) At(t time.Time) (Phase, time.Time) {
 		return Dormant, time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
 	}
 }
+
+// CodeRedIIStop is when Code Red II stops for good: its code checks the
+// date and, from 1 October 2001, no longer spreads [Staniford, Paxson,
+// Weaver 2002; eEye advisory AL20010804].
+var CodeRedIIStop = time.Date(2001, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// Until is the calendar of a worm that spreads until Stop and is dormant
+// from then on.
+type Until struct{ Stop time.Time }
+
+func (u Until) At(t time.Time) (Phase, time.Time) {
+	if t.Before(u.Stop) {
+		return Spread, u.Stop
+	}
+	return Dormant, time.Time{}
+}
