@@ -230,7 +230,7 @@ func ReadLayout(r io.Reader, file string) ([]LayoutLine, error) {
 		if err != nil || h < 0 {
 			return nil, &LayoutError{file, n, fmt.Sprintf("hosts %q: want a whole number >= 0", clip(strings.TrimSpace(hs)))}
 		}
-		if Reserved(uint8(p.Addr()>>24)) {
+		if Reserved(uint8(p.Addr() >> 24)) {
 			return nil, &LayoutError{file, n, fmt.Sprintf("prefix %v is in reserved space", p)}
 		}
 		for _, q := range privateBlocks {

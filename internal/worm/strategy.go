@@ -50,7 +50,7 @@ var _ Strategy = Uniform{}
 
 func (Uniform) Name() string                { return "uniform" }
 func (Uniform) Channels() ([]Channel, bool) { return []Channel{{Share: 1, PrefixBits: 0}}, true }
-func (Uniform) Filter() AddressFilter        { return AddressFilter{} }
+func (Uniform) Filter() AddressFilter       { return AddressFilter{} }
 func (Uniform) Generator(spaceBits int) Generator {
 	return uniformGen{shift: uint(32 - spaceBits)}
 }
@@ -81,7 +81,7 @@ var _ Strategy = StaticSeed{}
 
 func (StaticSeed) Name() string                { return "static-seed" }
 func (StaticSeed) Channels() ([]Channel, bool) { return nil, false }
-func (StaticSeed) Filter() AddressFilter        { return AddressFilter{} }
+func (StaticSeed) Filter() AddressFilter       { return AddressFilter{} }
 func (s StaticSeed) Generator(spaceBits int) Generator {
 	return staticGen{seed: s.Seed, shift: uint(64 - spaceBits)}
 }
