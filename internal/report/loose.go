@@ -161,7 +161,8 @@ func nanSlice(n int) []float64 {
 	return s
 }
 
-// Ensemble holds the quantile bands of many runs of one scenario.
+// Ensemble holds the quantile bands of many runs of one scenario, and what
+// each run's figures were when the file lists them.
 type Ensemble struct {
 	Scenario string
 	Seed     uint64 // the first run's seed
@@ -170,6 +171,10 @@ type Ensemble struct {
 	Commit   string
 	Times    []time.Time
 	Bands    []Band // in name order
+	// Per run, the figures of its "members" entry, by field name
+	// (minutes_to_half, k_per_hour, final_infected, ...); runs lacking a
+	// figure are left out of its list.
+	Figures map[string][]float64
 }
 
 // Band is one quantity's 5%, 50% and 95% quantiles per bin; NaN where a bin
@@ -179,13 +184,16 @@ type Band struct {
 	Lo, Mid, Hi []float64
 }
 
-// parseEnsemble reads an ensemble file. It takes the scenario's name from
-// "scenario" (a string, or an object with a "name"), the run count from
-// "runs", the first seed from "seed" or "base_seed", and the bands from the
-// first of "bands", "quantiles" or "series" that is an array of objects with
-// a "utc" field. A row gives a quantity's quantiles either nested
+// parseEnsemble reads an ensemble file (package ensemble writes them). It
+// takes the scenario's name from "scenario" (a string, or an object with a
+// "name"), the run count from "runs", the first seed from "base_seed" or
+// "seed", and the bands from the first of "bands", "quantiles" or "series"
+// that is an array of objects with a "utc" field. A row gives a quantity's
+// quantiles as an array in the order of the top-level "percentiles"
+// ("infected": [p5, p50, p95], as package ensemble writes), nested
 // ("infected": {"p5": .., "p50": .., "p95": ..}) or flat ("infected_p5",
-// "infected_p50", "infected_p95"); q05, q50, q95 and median are read too.
+// ...; q05, q50, q95 and median are read too). The numeric fields of each
+// entry of "members" become Figures.
 func parseEnsemble(data []byte) (*Ensemble, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
@@ -206,7 +214,7 @@ func parseEnsemble(data []byte) (*Ensemble, error) {
 			break
 		}
 	}
-	for _, k := range []string{"seed", "base_seed", "first_seed"} {
+	for _, k := range []string{"base_seed", "seed", "first_seed"} {
 		if json.Unmarshal(top[k], &e.Seed) == nil && e.Seed > 0 {
 			break
 		}
@@ -225,6 +233,8 @@ func parseEnsemble(data []byte) (*Ensemble, error) {
 	if rows == nil {
 		return nil, errors.New(`no quantile bands: want an array "bands" of rows with "utc"`)
 	}
+	var pct []float64
+	json.Unmarshal(top["percentiles"], &pct)
 	index := map[string]int{}
 	band := func(name string) *Band {
 		j, ok := index[name]
@@ -249,6 +259,18 @@ func parseEnsemble(data []byte) (*Ensemble, error) {
 		}
 		e.Times = append(e.Times, at)
 		for k, v := range row {
+			var arr []float64
+			if json.Unmarshal(v, &arr) == nil {
+				if len(arr) != len(pct) {
+					return nil, fmt.Errorf("bands row %d: %s has %d quantiles, the file's percentiles %d", i, k, len(arr), len(pct))
+				}
+				for j, x := range arr {
+					if p := quantileOf(strconv.FormatFloat(pct[j], 'f', -1, 64)); p != 0 {
+						band(k).set(p, i, x)
+					}
+				}
+				continue
+			}
 			var nested map[string]float64
 			if json.Unmarshal(v, &nested) == nil {
 				for q, x := range nested {
@@ -272,6 +294,18 @@ func parseEnsemble(data []byte) (*Ensemble, error) {
 	slices.SortFunc(e.Bands, func(a, b Band) int { return strings.Compare(a.Name, b.Name) })
 	if len(e.Bands) == 0 {
 		return nil, errors.New("the bands rows hold no 5%/50%/95% quantiles")
+	}
+	var members []map[string]json.RawMessage
+	if json.Unmarshal(top["members"], &members) == nil && len(members) > 0 {
+		e.Figures = map[string][]float64{}
+		for _, m := range members {
+			for k, v := range m {
+				var x float64
+				if k != "run" && k != "seed" && string(v) != "null" && json.Unmarshal(v, &x) == nil {
+					e.Figures[k] = append(e.Figures[k], x)
+				}
+			}
+		}
 	}
 	return e, nil
 }

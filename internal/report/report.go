@@ -383,7 +383,51 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 	if nStates > 0 {
 		s.Charts = append([]*Chart{newChart(p+"ensemble-states", "Hosts by state across the ensemble: median and 5-95% band", states)}, s.Charts...)
 	}
+	for _, f := range []struct {
+		field, title, xlabel string
+		scale                float64
+	}{
+		{"minutes_to_half", "Time to half infected, per run", "hours from the start until half the hosts are infected", 1.0 / 60},
+		{"k_per_hour", "Logistic growth rate K, per run", "K fitted to the run (per hour)", 1},
+		{"final_infected", "Infected at the end, per run", "hosts infected at the end", 1},
+	} {
+		if c := histogramChart(p+"ensemble-"+f.field, f.title, f.xlabel, e.Figures[f.field], f.scale, e.Runs); c != nil {
+			s.Charts = append(s.Charts, c)
+		}
+	}
 	return s
+}
+
+// histogramChart draws how a figure spreads over the runs, or returns nil
+// when there are too few runs or they all agree.
+func histogramChart(file, title, xlabel string, values []float64, scale float64, runs int) *Chart {
+	if len(values) < 10 {
+		return nil
+	}
+	vs := make(plotter.Values, len(values))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, v := range values {
+		vs[i] = v * scale
+		lo, hi = math.Min(lo, vs[i]), math.Max(hi, vs[i])
+	}
+	if hi-lo <= 1e-9*math.Abs(hi) {
+		return nil
+	}
+	// About 2 n^(1/3) bins (Terrell and Scott's oversmoothed rule, rounded
+	// up), at most 40 so that each bar stays wide enough to see.
+	bins := min(40, int(math.Ceil(2*math.Cbrt(float64(len(vs))))))
+	h, err := plotter.NewHist(vs, bins)
+	if err != nil {
+		return nil
+	}
+	h.FillColor = colSusceptible
+	h.LineStyle.Color = color.White
+	h.LineStyle.Width = vg.Points(0.5)
+	subtitle := fmt.Sprintf("%s of %s runs", thousands(int64(len(vs))), thousands(int64(runs)))
+	p := newPlot(title+" ("+subtitle+")", xlabel, "runs")
+	p.Y.Tick.Marker = countTicks{}
+	p.Add(h)
+	return newChart(file, title+", "+subtitle, p)
 }
 
 // minOf returns the smallest number in xs that is not NaN, or 0.

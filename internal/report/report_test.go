@@ -70,8 +70,10 @@ func fullRun(t testing.TB) []byte {
 	})
 }
 
-// ensembleJSON is an ensemble of runs with bands for infected and
-// new_infections over bins bins, in the nested form.
+// ensembleJSON is an ensemble of runs in the layout package ensemble
+// writes: bands per bin with [p5, p50, p95] per column, and one members
+// entry per run. Run j reaches half at 400+j%50 minutes with K = 1.7 +
+// (j%20)/100; every tenth run has no fit.
 func ensembleJSON(bins, runs int) []byte {
 	start := time.Date(2001, 7, 19, 10, 0, 0, 0, time.UTC)
 	var rows []map[string]any
@@ -81,14 +83,23 @@ func ensembleJSON(bins, runs int) []byte {
 		rows = append(rows, map[string]any{
 			"minute":         i,
 			"utc":            start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
-			"infected":       map[string]float64{"p5": mid * 0.9, "p50": mid, "p95": math.Min(mid*1.1, 360000)},
-			"new_infections": map[string]float64{"p5": mid / 200, "p50": mid / 150, "p95": mid / 100},
+			"infected":       []float64{math.Round(mid * 0.9), math.Round(mid), math.Round(math.Min(mid*1.1, 360000))},
+			"new_infections": []float64{math.Round(mid / 200), math.Round(mid / 150), math.Round(mid / 100)},
 		})
+	}
+	var members []map[string]any
+	for j := range runs {
+		m := map[string]any{"run": j, "seed": 1 + j, "final_infected": 360000, "minutes_to_half": 400 + j%50, "k_per_hour": 1.7 + float64(j%20)/100}
+		if j%10 == 9 {
+			m["k_per_hour"] = nil
+		}
+		members = append(members, m)
 	}
 	b, _ := json.Marshal(map[string]any{
 		"schema": EnsembleSchema, "version": "v0.1.0-dev", "commit": "unknown",
-		"scenario": map[string]any{"name": "codered-v2-2001-07-19"},
-		"seed":     1, "runs": runs, "bands": rows,
+		"scenario":  map[string]any{"name": "codered-v2-2001-07-19"},
+		"base_seed": 1, "runs": runs, "percentiles": []int{5, 50, 95},
+		"bands": rows, "members": members,
 	})
 	return b
 }
@@ -139,15 +150,21 @@ func TestParseKinds(t *testing.T) {
 	if e == nil || e.Runs != 1000 || e.Scenario != "codered-v2-2001-07-19" || len(e.Times) != 841 || len(e.Bands) != 2 {
 		t.Fatalf("ensemble: %+v", e)
 	}
-	if b := e.Bands[0]; b.Name != "infected" || b.Mid[840] < 359999 || b.Hi[840] != 360000 {
+	if b := e.Bands[0]; b.Name != "infected" || b.Mid[840] != 359999 || b.Hi[840] != 360000 || b.Lo[840] != 323999 {
 		t.Errorf("infected band at the end: %v %v %v", b.Lo[840], b.Mid[840], b.Hi[840])
+	}
+	// 1000 runs, a tenth without a fit. At 14 h the logistic is
+	// 360000/(1+e^(-1.8*7.3)) = 359999.3, so the median rounds to 359999.
+	if k := e.Figures["k_per_hour"]; len(k) != 900 || len(e.Figures["minutes_to_half"]) != 1000 {
+		t.Errorf("figures: %d K values, %d times to half", len(k), len(e.Figures["minutes_to_half"]))
 	}
 }
 
 func TestEnsembleFlatColumns(t *testing.T) {
 	data := []byte(`{"schema":"wormlab.ensemble/v1","scenario":"x","runs":3,"bands":[
 		{"utc":"2001-07-19T10:00:00Z","infected_p05":1,"infected_p50":2,"infected_p95":3,"infected_p99":9},
-		{"utc":"2001-07-19T10:01:00Z","infected_q0.05":4,"infected_median":5,"infected_q0.95":6}]}`)
+		{"utc":"2001-07-19T10:01:00Z","infected_q0.05":4,"infected_median":5,"infected_q0.95":6},
+		{"utc":"2001-07-19T10:02:00Z","infected":{"p5":7,"p50":8,"p95":9}}]}`)
 	in, err := Parse("flat.json", data)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +173,7 @@ func TestEnsembleFlatColumns(t *testing.T) {
 	if len(b) != 1 || b[0].Name != "infected" {
 		t.Fatalf("bands %+v", b)
 	}
-	want := [][3]float64{{1, 2, 3}, {4, 5, 6}}
+	want := [][3]float64{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}
 	for i, w := range want {
 		if got := [3]float64{b[0].Lo[i], b[0].Mid[i], b[0].Hi[i]}; got != w {
 			t.Errorf("row %d: %v, want %v", i, got, w)
@@ -199,6 +216,7 @@ func TestBadInput(t *testing.T) {
 		{"short-slash8", edit(t, good, func(m map[string]any) { m["summary"].(map[string]any)["per_slash8"] = []int{1, 2} }), "summary.per_slash8 has 2 entries, want 256"},
 		{"bad-type", []byte("{\"schema\": \"wormlab.detect/v1\",\n \"totals\": {\"probes\": \"many\"}}"), "bad-type.json:2:"},
 		{"ensemble-no-bands", []byte(`{"schema":"wormlab.ensemble/v1","bands":[]}`), "ensemble-no-bands.json: no quantile bands"},
+		{"ensemble-short-row", []byte(`{"schema":"wormlab.ensemble/v1","percentiles":[5,50,95],"bands":[{"utc":"2001-07-19T10:00:00Z","infected":[1,2]}]}`), "bands row 0: infected has 2 quantiles, the file's percentiles 3"},
 		{"ensemble-bad-time", []byte(`{"schema":"wormlab.ensemble/v1","bands":[{"utc":"yesterday","x_p5":1}]}`), `bands row 0: utc "yesterday" is not RFC 3339`},
 		{"observers-bad", edit(t, good, func(m map[string]any) { m["observers"] = 7 }), "observers-bad.json: observers: want an array or an object"},
 	}
@@ -352,7 +370,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	}
 
 	ens := buildHTML(t, mustParse(t, "ens.json", ensembleJSON(841, 1000)), mustParse(t, "plain.json", readTestdata(t, "scaled-run.json")))
-	if got, want := strings.Join(chartIDs(ens), " "), "1-ensemble-states 1-ensemble-new_infections 2-states 2-new-infections 2-logistic"; got != want {
+	if got, want := strings.Join(chartIDs(ens), " "), "1-ensemble-states 1-ensemble-new_infections 1-ensemble-minutes_to_half 1-ensemble-k_per_hour 2-states 2-new-infections 2-logistic"; got != want {
 		t.Errorf("ensemble charts %q, want %q", got, want)
 	}
 	if !strings.Contains(ens, "ensemble of 1000 runs of scenario codered-v2-2001-07-19 from seed 1") {
