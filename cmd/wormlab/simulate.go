@@ -25,6 +25,10 @@ type simulateConfig struct {
 	csv      string
 	json     string
 	quiet    bool
+	// Ensembles (ensemble.go): more than one run, or a shard of them.
+	runs    int
+	workers int
+	shard   string
 }
 
 func newSimulateCmd() *cobra.Command {
@@ -34,9 +38,16 @@ func newSimulateCmd() *cobra.Command {
 		Short: "Simulate an outbreak (default: Code Red v2 on 19 July 2001)",
 		Long: `Simulate runs one scenario, a built-in one (--scenario, see 'wormlab
 scenarios') or a TOML file (-f), and prints a summary. --csv writes the
-per-bin series and --json the run record that later commands read.`,
+per-bin series and --json the run record that later commands read.
+
+With --runs N it runs seeds --seed to --seed+N-1 on all cores and writes
+the 5%, 50% and 95% quantiles per bin instead (--csv, --json); --shard i/n
+runs one part of them for 'wormlab merge'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.runs != 1 || cfg.shard != "" {
+				return runEnsemble(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
+			}
 			return runSimulate(cmd.OutOrStdout(), cfg)
 		},
 	}
@@ -48,6 +59,9 @@ per-bin series and --json the run record that later commands read.`,
 	f.StringVar(&cfg.csv, "csv", "", "write the per-bin series to `FILE`")
 	f.StringVar(&cfg.json, "json", "", "write the run record (JSON) to `FILE`")
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
+	f.IntVar(&cfg.runs, "runs", 1, "run `N` seeds, --seed to --seed+N-1, and write quantile bands (--csv, --json)")
+	f.IntVar(&cfg.workers, "workers", 0, "runs at once (`N`; 0: one per core)")
+	f.StringVar(&cfg.shard, "shard", "", "run only shard `i/n` of the --runs (runs j with j mod n = i) and write it with --json for 'wormlab merge'")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "file")
 	return cmd
 }

@@ -139,15 +139,24 @@ func checkCounts(base uint64, runs int, sh Shard) error {
 	return nil
 }
 
+// Check reports the first problem with sp, if any: an unknown engine, no
+// runs, seeds past the largest uint64, or more shards than runs.
+func (sp Spec) Check() error {
+	if sp.Scenario == nil {
+		return errors.New("no scenario")
+	}
+	if sp.Engine != "event" && sp.Engine != "probe" {
+		return fmt.Errorf("engine %q: want event or probe", sp.Engine)
+	}
+	return checkCounts(sp.BaseSeed, sp.Runs, sp.Shard)
+}
+
 // Run makes the runs of sp's shard, sp.Workers at a time. The result does
 // not depend on the number of workers: run j always uses seed BaseSeed+j
 // and lands in the same place. When ctx is cancelled, Run lets the runs
 // under way finish and returns ctx's error.
 func Run(ctx context.Context, sp Spec) (*Set, error) {
-	if sp.Engine != "event" && sp.Engine != "probe" {
-		return nil, fmt.Errorf("engine %q: want event or probe", sp.Engine)
-	}
-	if err := checkCounts(sp.BaseSeed, sp.Runs, sp.Shard); err != nil {
+	if err := sp.Check(); err != nil {
 		return nil, err
 	}
 	set := newSet(headerOf(sp.Scenario, sp.Engine, sp.BaseSeed, sp.Runs), sp.Shard, sp.Shard.Members(sp.Runs))

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/wormlab/wormlab/internal/atomicfile"
+	"github.com/wormlab/wormlab/internal/ensemble"
+	"github.com/wormlab/wormlab/internal/scenario"
+)
+
+// runEnsemble is `simulate --runs N` and `simulate --shard i/n`.
+func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig) error {
+	var sh ensemble.Shard
+	if cfg.shard != "" {
+		var err error
+		if sh, err = ensemble.ParseShard(cfg.shard); err != nil {
+			return inputError(fmt.Errorf("--shard: %w", err))
+		}
+		switch {
+		case cfg.json == "":
+			return inputError(errors.New("--shard writes its runs with --json FILE, for 'wormlab merge'; give one"))
+		case cfg.csv != "":
+			return inputError(errors.New("--csv needs every run: give it to 'wormlab merge' instead of a shard"))
+		}
+	}
+	if cfg.runs < 1 {
+		return inputError(fmt.Errorf("--runs %d: want at least 1", cfg.runs))
+	}
+	if cfg.workers < 0 {
+		return inputError(fmt.Errorf("--workers %d: want 0 (one per core) or more", cfg.workers))
+	}
+	s, err := loadScenario(cfg.scenario, cfg.file)
+	if err != nil {
+		return err
+	}
+	engine, err := ensembleEngine(s, cfg.seed, cfg.engine)
+	if err != nil {
+		return err
+	}
+	workers := cfg.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	sp := ensemble.Spec{Scenario: s, Engine: engine, BaseSeed: cfg.seed, Runs: cfg.runs, Shard: sh, Workers: workers}
+	if !cfg.quiet {
+		if bar := newProgressBar(errOut, len(sh.Members(cfg.runs))); bar != nil {
+			sp.Progress = func(done int) { bar.Set(done) }
+			defer bar.Exit()
+		}
+	}
+	if err := sp.Check(); err != nil {
+		return inputError(err)
+	}
+	began := time.Now()
+	set, err := ensemble.Run(ctx, sp)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(began)
+	if cfg.shard != "" {
+		if err := atomicfile.Write(cfg.json, set.WriteShard); err != nil {
+			return err
+		}
+	} else if err := writeEnsemble(set, cfg.json, cfg.csv); err != nil {
+		return err
+	}
+	if !cfg.quiet {
+		printEnsembleSummary(out, set)
+		fmt.Fprintf(out, "  wall time %v, %d workers\n", wall.Round(time.Millisecond), min(workers, len(set.Members)))
+	}
+	return nil
+}
+
+// ensembleEngine resolves --engine as runSimulate does, from the run of
+// the base seed's configuration: the strategy is the same for every seed.
+func ensembleEngine(s *scenario.Scenario, seed uint64, engine string) (string, error) {
+	c, err := s.Build(seed)
+	if err != nil {
+		return "", inputError(err)
+	}
+	_, eventOK := c.Strategy.Channels()
+	switch {
+	case engine == "":
+		if eventOK {
+			return "event", nil
+		}
+		return "probe", nil
+	case engine == "event" && !eventOK:
+		return "", inputError(fmt.Errorf("the event engine cannot run strategy %q; use --engine probe", s.Worm.Strategy))
+	case engine != "event" && engine != "probe":
+		return "", inputError(fmt.Errorf("--engine %q: want event or probe", engine))
+	}
+	return engine, nil
+}
+
+// newProgressBar returns a bar counting runs on w, or nil when w is not a
+// terminal: logs and batch jobs get no control characters.
+func newProgressBar(w io.Writer, total int) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("runs"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// writeEnsemble writes a complete set's bands where asked.
+func writeEnsemble(set *ensemble.Set, jsonFile, csvFile string) error {
+	if csvFile != "" {
+		if err := atomicfile.Write(csvFile, set.WriteCSV); err != nil {
+			return err
+		}
+	}
+	if jsonFile != "" {
+		if err := atomicfile.Write(jsonFile, set.WriteJSON); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printEnsembleSummary prints the median and the 5% to 95% range of the
+// figures of the runs set holds.
+func printEnsembleSummary(w io.Writer, set *ensemble.Set) {
+	const ts = "2006-01-02 15:04 UTC"
+	s, st := set.Scenario, set.Stats()
+	n := len(set.Members)
+	first, last := set.Members[0].Seed, set.Members[n-1].Seed
+	if set.Complete() {
+		fmt.Fprintf(w, "%s: %s runs, seeds %d to %d (%s engine)\n", s.Name, thousands(int64(n)), first, last, set.Engine)
+	} else {
+		fmt.Fprintf(w, "%s: shard %v, %s of %s runs (run j with j mod %d = %d, seed %d+j; %s engine)\n",
+			s.Name, set.Shard, thousands(int64(n)), thousands(int64(set.Runs)), set.Shard.Count, set.Shard.Index, set.BaseSeed, set.Engine)
+	}
+	fmt.Fprintf(w, "  median (5%% to 95%% of runs, nearest rank)\n")
+	span := func(q [3]int64) string {
+		return fmt.Sprintf("%s (%s to %s)", thousands(q[1]), thousands(q[0]), thousands(q[2]))
+	}
+	end := set.Start.Add(time.Duration(set.Bins-1) * time.Duration(set.StepSeconds*float64(time.Second)))
+	for _, cp := range st.Checkpoints {
+		if d, _ := time.ParseDuration(cp.After); !cp.UTC.Equal(end) {
+			fmt.Fprintf(w, "  infected at %s (+%s): %s\n", cp.UTC.Format(ts), offset(d), span(cp.Infected))
+		}
+	}
+	fmt.Fprintf(w, "  infected at %s (+%s, end): %s\n", end.Format(ts), offset(end.Sub(set.Start)), span(st.FinalInfected))
+	if q := st.MinutesToHalf; q != nil {
+		fmt.Fprintf(w, "  half infected after %s (%s to %s), in %s of %s runs\n",
+			minutes(q[1]), minutes(q[0]), minutes(q[2]), thousands(int64(st.ReachedHalf)), thousands(int64(n)))
+	} else {
+		fmt.Fprintf(w, "  half infected: in no run\n")
+	}
+	if q := st.KPerHour; q != nil {
+		fmt.Fprintf(w, "  logistic fit: K = %.2f per hour (%.2f to %.2f), fitted in %s of %s runs\n",
+			q[1], q[0], q[2], thousands(int64(st.Fitted)), thousands(int64(n)))
+	}
+	p := st.PeakPerMinute
+	if p[2] >= 10 {
+		fmt.Fprintf(w, "  peak new infections a minute: %s (%s to %s)\n",
+			thousands(int64(p[1]+0.5)), thousands(int64(p[0]+0.5)), thousands(int64(p[2]+0.5)))
+	} else {
+		fmt.Fprintf(w, "  peak new infections a minute: %.2f (%.2f to %.2f)\n", p[1], p[0], p[2])
+	}
+}
+
+// minutes formats a time offset given in minutes, as "6h41m".
+func minutes(m float64) string {
+	return offset(time.Duration(m * float64(time.Minute)))
+}
+
+// offset formats d as "6h", "6h41m", "41m", "0m" or, off the minute, as
+// time.Duration does.
+func offset(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m := d/time.Hour, d%time.Hour
+	switch {
+	case m%time.Minute != 0:
+		return d.String()
+	case d == 0:
+		return "0m"
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	case h == 0:
+		return fmt.Sprintf("%dm", m/time.Minute)
+	}
+	return fmt.Sprintf("%dh%02dm", h, m/time.Minute)
+}
