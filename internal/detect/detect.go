@@ -58,7 +58,8 @@ func (e *FileError) Unwrap() error { return e.Err }
 // Run reads each named input ("-" is Config.Stdin) in turn and returns the
 // report over all of them. Inputs may come in any order: every figure is a
 // count, a set or a minimum/maximum over time stamps, so the order of files
-// does not change the report. A missing file, an unreadable or truncated
+// changes only the order of Report.Inputs and which unparsable lines are
+// quoted first. A missing file, an unreadable or truncated
 // gzip, or a read error is returned as a *FileError (joined with errors.Join
 // when there are several) alongside a report of everything that was read.
 // Run stops early, with ctx's error, if ctx is cancelled.
