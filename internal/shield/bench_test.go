@@ -76,3 +76,20 @@ func BenchmarkMiddleware(b *testing.B) {
 		})
 	}
 }
+
+// TestMiddlewareNoAllocs keeps the middleware's own work allocation-free
+// for a passed request and a 404'd probe, bans and metrics on.
+func TestMiddlewareNoAllocs(t *testing.T) {
+	for _, target := range []string{"/index.html", codeRed2} {
+		s, err := New(Options{Actions: map[string]Action{"*": NotFound}, BanAfter: 1 << 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := s.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		r := httptest.NewRequest("GET", target, nil)
+		w := &nopWriter{h: http.Header{}}
+		if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); n != 0 {
+			t.Errorf("%.20s: %v allocations per request, want 0", target, n)
+		}
+	}
+}

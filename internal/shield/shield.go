@@ -330,8 +330,9 @@ func resetClose(conn net.Conn) {
 const notFoundBody = "not found\n"
 
 var (
-	textPlain = []string{"text/plain; charset=utf-8"}
-	closeConn = []string{"close"}
+	notFoundBytes = []byte(notFoundBody)
+	textPlain     = []string{"text/plain; charset=utf-8"}
+	closeConn     = []string{"close"}
 )
 
 // notFound writes the fixed 404 and asks the server to close the connection,
@@ -343,7 +344,7 @@ func (s *Shield) notFound(w http.ResponseWriter) {
 	h["Content-Type"] = textPlain
 	h["Connection"] = closeConn
 	w.WriteHeader(http.StatusNotFound)
-	w.Write([]byte(notFoundBody))
+	w.Write(notFoundBytes)
 }
 
 func (s *Shield) acquireTarpit() bool {
