@@ -6,12 +6,14 @@ import "bytes"
 // known here (proxy logs, custom Apache formats, syslog-wrapped lines):
 //
 //   - the request is an upper-case method followed by a space and a target
-//     starting with '/' ("GET /default.ida?NNN"), the target ending at a
-//     space, a quote or the end of the line;
+//     starting with '/' ("GET /default.ida?NNN") or, as proxies log it,
+//     "http://" or "https://", the target ending at a space, a quote or the
+//     end of the line;
 //   - the client is the first dotted-quad IPv4 address in the line;
-//   - the time is the first "[19/Jul/2001:10:00:01 -0700]" stamp, or else the
-//     first ISO 8601 "2001-07-19T10:00:01" (or with a space for T), in the
-//     zone it names ("Z", "+02:00", "+0200") and in UTC when it names none.
+//   - the time is squid's Unix time opening the line ("996142801.123"), or
+//     the first "[19/Jul/2001:10:00:01 -0700]" stamp, or else the first ISO
+//     8601 "2001-07-19T10:00:01" (or with a space for T), in the zone it
+//     names ("Z", "+02:00", "+0200") and in UTC when it names none.
 //
 // A line without a request is Bad; one without a client or time is still a
 // request, reported without them.
@@ -44,12 +46,16 @@ func (p *fallbackParser) Parse(line []byte, rec *Record) Result {
 // " HTTP/x.y" if it follows, or -1, -1.
 func findRequest(line []byte) (int, int) {
 	for off := 0; ; {
-		i := bytes.Index(line[off:], []byte(" /"))
+		i := bytes.IndexByte(line[off:], ' ')
 		if i < 0 {
 			return -1, -1
 		}
 		i += off
 		off = i + 1
+		// Origin form, or the absolute form proxies log.
+		if t := line[i+1:]; !(len(t) > 0 && t[0] == '/') && !bytes.HasPrefix(t, []byte("http://")) && !bytes.HasPrefix(t, []byte("https://")) {
+			continue
+		}
 		m := i
 		for m > 0 && line[m-1] >= 'A' && line[m-1] <= 'Z' {
 			m--
@@ -98,6 +104,15 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // findTime returns the first time stamp in line that fallbackParser knows.
 func findTime(line []byte) (int64, bool) {
+	// squid's native log opens with Unix seconds and milliseconds,
+	// "996142801.123".
+	if i := bytes.IndexByte(line, '.'); i >= 9 && i <= 10 && len(line) >= i+4 && (len(line) == i+4 || line[i+4] == ' ') {
+		if secs, ok := num(line[:i]); ok {
+			if _, ok := num(line[i+1 : i+4]); ok {
+				return secs, true
+			}
+		}
+	}
 	for off := 0; off < len(line); {
 		i := bytes.IndexByte(line[off:], '[')
 		if i < 0 {

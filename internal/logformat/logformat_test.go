@@ -138,6 +138,10 @@ func TestFallback(t *testing.T) {
 			"2001-07-19T08:00:01Z host=10.0.0.9(0a000009) uri=HEAD /x HTTP/1.1"},
 		{`no request in sight: GE /a, get /b, aGET /c, GET/d, GET  /e`, Bad, "no request line"},
 		{`POST /cgi-bin/a`, OK, "notime host= uri=POST /cgi-bin/a"},
+		// squid's native log: the absolute URL a proxy was asked for.
+		{`996142801.123 12 10.1.2.3 TCP_MISS/404 205 GET http://192.0.2.80/default.ida?XXXX - DIRECT/192.0.2.80 text/html`, OK,
+			"2001-07-26T10:20:01Z host=10.1.2.3(0a010203) uri=GET http://192.0.2.80/default.ida?XXXX"},
+		{`99614280.123 12 10.1.2.3 GET /x`, OK, "notime host=10.1.2.3(0a010203) uri=GET /x"},
 		{"   \t", Skip, ""},
 	})
 }
