@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -55,9 +56,21 @@ type flagError struct{ err error }
 func (e flagError) Error() string { return e.err.Error() }
 func (e flagError) Unwrap() error { return e.err }
 
+// cobraUsage are the beginnings of cobra's own messages about a command
+// line that does not fit the command (its errors carry no type).
+var cobraUsage = []string{"required flag", "unknown command", "accepts ", "requires at least", "requires at most", "if any flags in the group", "invalid argument"}
+
 func isFlagError(err error) bool {
 	var fe flagError
-	return errors.As(err, &fe)
+	if errors.As(err, &fe) {
+		return true
+	}
+	for _, p := range cobraUsage {
+		if strings.HasPrefix(err.Error(), p) {
+			return true
+		}
+	}
+	return false
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {

@@ -5,14 +5,18 @@ package runrec
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/wormlab/wormlab/internal/fit"
+	"github.com/wormlab/wormlab/internal/ipspace"
+	"github.com/wormlab/wormlab/internal/observe"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/sim"
 	"github.com/wormlab/wormlab/internal/version"
@@ -35,6 +39,19 @@ type Record struct {
 	StepSeconds  float64 `json:"step_seconds"`
 	Series       []Row   `json:"series"`
 	Summary      Summary `json:"summary"`
+	// Observers holds what the run's observers saw, when any were on.
+	Observers *Observers `json:"observers,omitempty"`
+}
+
+// Observers are the instruments' outputs.
+type Observers struct {
+	BlockLoad *BlockLoad `json:"block_load,omitempty"`
+}
+
+// BlockLoad is the load on one block over the run (observe.BlockLoad).
+type BlockLoad struct {
+	Block string             `json:"block"`
+	Rows  []observe.BlockRow `json:"series"`
 }
 
 // Row is one point of the output grid (see sim.Row for what the counts
@@ -64,7 +81,21 @@ type Summary struct {
 	// Logistic is the logistic curve fitted to the infected series, absent
 	// when the run has too few points between 1% and 99% of the population.
 	Logistic *Logistic `json:"logistic,omitempty"`
+	// PerSlash8 counts, for each /8 of IPv4, the public hosts infected at
+	// some time in the run (the initial ones included); TopSlash16 lists the
+	// /16s with the most. Only for runs over the full IPv4 space.
+	PerSlash8  []int64       `json:"per_slash8,omitempty"`
+	TopSlash16 []PrefixCount `json:"top_slash16,omitempty"`
 }
+
+// PrefixCount is a block and a count of hosts.
+type PrefixCount struct {
+	Prefix   string `json:"prefix"`
+	Infected int64  `json:"infected"`
+}
+
+// topSlash16 is how many /16s the summary lists.
+const topSlash16 = 10
 
 // Checkpoint is the infected count at one instant.
 type Checkpoint struct {
@@ -129,6 +160,9 @@ func summarize(s *scenario.Scenario, c *sim.Config, r *sim.Result) Summary {
 		hours[i] = row.At.Sub(c.Start).Hours()
 		infected[i] = float64(row.Infected)
 	}
+	if c.SpaceBits == 32 {
+		sum.PerSlash8, sum.TopSlash16 = perPrefix(c, r)
+	}
 	if k, t, err := fit.LogisticKT(hours, infected, float64(len(c.Hosts))); err == nil && !math.IsNaN(k) {
 		sum.Logistic = &Logistic{
 			KPerHour: k,
@@ -137,6 +171,42 @@ func summarize(s *scenario.Scenario, c *sim.Config, r *sim.Result) Summary {
 		}
 	}
 	return sum
+}
+
+// perPrefix counts the public hosts ever infected per /8 and per /16.
+func perPrefix(c *sim.Config, r *sim.Result) ([]int64, []PrefixCount) {
+	per8 := make([]int64, 256)
+	per16 := map[uint32]int64{}
+	count := func(h int32) {
+		if c.Site != nil && c.Site[h] != 0 {
+			return
+		}
+		a := uint32(c.Hosts[h])
+		per8[a>>24]++
+		per16[a>>16]++
+	}
+	for _, h := range c.Initial {
+		count(h)
+	}
+	for _, inf := range r.Infections {
+		count(inf.Host)
+	}
+	top := make([]PrefixCount, 0, len(per16))
+	keys := make([]uint32, 0, len(per16))
+	for k := range per16 {
+		keys = append(keys, k)
+	}
+	// Most infected first; ties by address, so the order is fixed.
+	slices.SortFunc(keys, func(a, b uint32) int {
+		if per16[a] != per16[b] {
+			return cmp.Compare(per16[b], per16[a])
+		}
+		return cmp.Compare(a, b)
+	})
+	for _, k := range keys[:min(topSlash16, len(keys))] {
+		top = append(top, PrefixCount{ipspace.PrefixFrom(ipspace.Addr(k<<16), 16).String(), per16[k]})
+	}
+	return per8, top
 }
 
 // WriteJSON writes r as indented JSON.
