@@ -184,6 +184,13 @@ func TestMembersAreSingleRuns(t *testing.T) {
 		if m.MinutesToHalf == nil || m.KPerHour == nil {
 			t.Fatalf("member %d: the tiny worm should reach half and fit: %+v", k, m)
 		}
+		sum := rec.Summary
+		if *m.KPerHour != sum.Logistic.KPerHour || m.PeakPerMinute != sum.PeakPerMinute ||
+			m.PeakMinute != sum.PeakAt.Sub(sc.Run.Start).Minutes() || m.Infections != sum.Infections {
+			t.Errorf("member %d: K %v, peak %v at minute %v, %d infections; run record: K %v, peak %v at %v, %d infections",
+				k, *m.KPerHour, m.PeakPerMinute, m.PeakMinute, m.Infections,
+				sum.Logistic.KPerHour, sum.PeakPerMinute, sum.PeakAt, sum.Infections)
+		}
 		h := int(*m.MinutesToHalf)
 		if rec.Series[h].Infected < 150 || rec.Series[h-1].Infected >= 150 {
 			t.Errorf("member %d: half at minute %d, but infected is %d there and %d before",

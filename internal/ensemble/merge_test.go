@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -147,14 +148,20 @@ func TestBadShardFiles(t *testing.T) {
 		}
 		return strings.Replace(good, old, new, 1)
 	}
+	// The line of a key, counted here because the scenario object above it
+	// grows with the scenario format.
+	line := func(src, key string) string {
+		return strconv.Itoa(1 + strings.Count(src[:strings.Index(src, key)], "\n"))
+	}
+	cut := good[:len(good)/2]
 	for _, tc := range []struct {
 		name, src, want string
 	}{
 		{"ens.json", string(ens), "ens.json: an ensemble, not a shard: only shards written with --shard can be merged"},
 		{"run.json", `{"schema": "wormlab.run/v1"}`, `run.json: schema "wormlab.run/v1", this wormlab merges "wormlab.ensemble-shard/v1"`},
-		{"cut.json", good[:len(good)/2], "cut.json: not a wormlab ensemble shard: line 52: unexpected end of JSON input"},
-		{"syntax.json", edit(`"runs": 3,`, `"runs": 3,,`), "syntax.json: not a wormlab ensemble shard: line 35: invalid character ',' looking for beginning of object key string"},
-		{"type.json", edit(`"runs": 3,`, `"runs": "3",`), `type.json: line 35: json: cannot unmarshal string into Go struct field shardFile.Header.runs of type int`},
+		{"cut.json", cut, "cut.json: not a wormlab ensemble shard: line " + line(cut+"$", "$") + ": unexpected end of JSON input"},
+		{"syntax.json", edit(`"runs": 3,`, `"runs": 3,,`), "syntax.json: not a wormlab ensemble shard: line " + line(good, `"runs"`) + ": invalid character ',' looking for beginning of object key string"},
+		{"type.json", edit(`"runs": 3,`, `"runs": "3",`), "type.json: line " + line(good, `"runs"`) + ": json: cannot unmarshal string into Go struct field shardFile.Header.runs of type int"},
 		{"shard.json", edit(`"index": 1,`, `"index": 2,`), "shard.json: shard 2/2: want 0 <= i < n"},
 		{"member.json", edit(`{"run":1,"seed":6,`, `{"run":0,"seed":6,`), "member.json: member 0 is run 0 with seed 6, want run 1 with seed 6 (shard 1/2)"},
 		{"short.json", edit(`"series":[[`, `"series":[[1,`), "short.json: run 1: susceptible has 62 values, want 61"},
