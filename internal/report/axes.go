@@ -26,8 +26,10 @@ var tickSteps = []time.Duration{
 }
 
 func (utcTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !(hi > lo) {
-		return nil
+	// Beyond a few years the marks are gonum's plain numbers: no run is
+	// that long, and a Duration overflows at 292 years.
+	if !(hi > lo) || hi-lo > 5*365*24*3600 || math.Abs(lo) > 1e15 || math.Abs(hi) > 1e15 {
+		return endTicks(lo, hi)
 	}
 	span := time.Duration((hi - lo) * float64(time.Second))
 	step := tickSteps[len(tickSteps)-1]
@@ -46,7 +48,7 @@ func (utcTicks) Ticks(lo, hi float64) []plot.Tick {
 	// axis label gives the dates and every mark reads as a clock time.
 	multiDay := hi-lo > 24*3600
 	var ticks []plot.Tick
-	for t := start; !t.After(time.Unix(int64(math.Ceil(hi)), 0)); t = t.Add(minor) {
+	for t := start; !t.After(time.Unix(int64(math.Ceil(hi)), 0)) && len(ticks) < 200; t = t.Add(minor) {
 		v := float64(t.Unix())
 		if v < lo || v > hi {
 			continue
@@ -65,6 +67,14 @@ func (utcTicks) Ticks(lo, hi float64) []plot.Tick {
 		ticks = append(ticks, tk)
 	}
 	return ticks
+}
+
+// endTicks labels the two ends of an axis that cannot take round marks.
+func endTicks(lo, hi float64) []plot.Tick {
+	if lo == hi || math.IsNaN(lo) || math.IsNaN(hi) {
+		return []plot.Tick{{Value: lo, Label: shortCount(lo)}}
+	}
+	return []plot.Tick{{Value: lo, Label: shortCount(lo)}, {Value: hi, Label: shortCount(hi)}}
 }
 
 // timeLabel names a UTC time axis with the dates it covers.
@@ -88,10 +98,13 @@ type countTicks struct{}
 // The marks are at 1, 2, 2.5 or 5 times a power of ten, four to eight of
 // them labelled, so a value can be read off to within a fifth of a step.
 func (countTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !(hi > lo) {
-		return plot.DefaultTicks{}.Ticks(lo, hi)
-	}
 	raw := (hi - lo) / 6
+	// A span lost in the rounding of its ends, or infinite, has no marks
+	// that can be told apart: label its ends only (gonum's own ticker
+	// loops forever on an infinite span).
+	if !(hi > lo) || math.IsInf(raw, 0) || raw < 1e-12*math.Max(math.Abs(lo), math.Abs(hi)) {
+		return endTicks(lo, hi)
+	}
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
 	step := 10 * mag
 	for _, m := range []float64{1, 2, 2.5, 5} {
@@ -102,7 +115,7 @@ func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	var ticks []plot.Tick
 	first := math.Ceil(lo/step) * step
-	for k := 0; ; k++ {
+	for k := 0; k < 20; k++ {
 		v := first + float64(k)*step
 		if v > hi+step*1e-9 {
 			break

@@ -142,12 +142,17 @@ func TestReportInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := c.call(s, "Page.navigate", map[string]any{"url": "file://" + page}, nil); err != nil {
-		t.Fatal(err)
+	// First a canary page with one console error and one load that the
+	// report's policy forbids: the checks below must see both, or they
+	// could not see them in the report either.
+	canary := filepath.Join(dir, "canary.html")
+	os.WriteFile(canary, []byte(`<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'">`+
+		`</head><body><img src="https://example.invalid/x.png"><script>console.error("canary")</script></body></html>`), 0o644)
+	navigate(t, c, s, canary)
+	if p := c.problems(); len(p) < 2 || !strings.Contains(strings.Join(p, "\n"), "canary") {
+		t.Fatalf("the canary page's console error and blocked load were not both seen: %q", p)
 	}
-	if err := c.waitEvent("Page.loadEventFired", time.Now().Add(30*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	navigate(t, c, s, page)
 
 	var eval struct {
 		Result struct {
@@ -200,5 +205,18 @@ func TestReportInBrowser(t *testing.T) {
 	if t.Failed() {
 		<-logDone
 		t.Logf("chromium's log:\n%s", log.String())
+	}
+}
+
+// navigate opens path in the session and waits for its load event, after
+// forgetting the events of the page before.
+func navigate(t *testing.T, c *cdpConn, session, path string) {
+	t.Helper()
+	c.events = nil
+	if err := c.call(session, "Page.navigate", map[string]any{"url": "file://" + path}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.waitEvent("Page.loadEventFired", time.Now().Add(30*time.Second)); err != nil {
+		t.Fatal(err)
 	}
 }

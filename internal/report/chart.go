@@ -40,9 +40,11 @@ func newChart(file, caption string, p *plot.Plot) *Chart {
 // prolog, scaled to its container, with a font list that falls back to the
 // metric-compatible Arial and then any sans-serif face, so that nothing is
 // fetched and the labels keep their measured widths.
-func (c *Chart) SVG() ([]byte, error) {
+func (c *Chart) SVG() (_ []byte, err error) {
 	cv := vgsvg.NewWith(vgsvg.UseWH(c.w, c.h))
-	c.plot.Draw(draw.New(cv))
+	if err := c.draw(draw.New(cv)); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	if _, err := cv.WriteTo(&buf); err != nil {
 		return nil, err
@@ -69,8 +71,23 @@ func (c *Chart) SVG() ([]byte, error) {
 // WritePNG writes the chart as a PNG at pngDPI.
 func (c *Chart) WritePNG(w io.Writer) error {
 	cv := vgimg.NewWith(vgimg.UseWH(c.w, c.h), vgimg.UseDPI(pngDPI), vgimg.UseBackgroundColor(whiteBG))
-	c.plot.Draw(draw.New(cv))
+	if err := c.draw(draw.New(cv)); err != nil {
+		return err
+	}
 	return png.Encode(w, cv.Image())
+}
+
+// draw draws the plot on dc. Gonum's plotters panic on some degenerate
+// data (ranges lost to rounding, say); that becomes an error naming the
+// chart, not a crash of the whole report.
+func (c *Chart) draw(dc draw.Canvas) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("chart %s could not be drawn: %v", c.File, r)
+		}
+	}()
+	c.plot.Draw(dc)
+	return nil
 }
 
 func replaceAttr(tag, name, value string) string {

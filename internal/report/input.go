@@ -130,6 +130,9 @@ func Parse(name string, data []byte) (*Input, error) {
 
 // check refuses records whose charts would be empty or wrong.
 func (r *Run) check() error {
+	if r.Scenario == nil {
+		return errors.New("the run record has no scenario")
+	}
 	if len(r.Series) == 0 {
 		return errors.New("the run record has no series rows")
 	}

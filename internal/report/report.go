@@ -354,6 +354,9 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 	sortBy(bands, func(b Band) int { return stateOrder(b.Name) })
 	for i, b := range bands {
 		if stateOrder(b.Name) < 4 {
+			if stateOrder(b.Name) >= 2 && allZero(b.Hi) {
+				continue // no run patched or removed a host: no line to draw
+			}
 			c := quantityColor(b.Name, i)
 			addBand(states, b.Name+" 5-95%", xs, b.Lo, b.Hi, c)
 			addLine(states, b.Name+" median", xs, b.Mid, c, 1.5, false)
@@ -380,6 +383,8 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 			addLine(states, fmt.Sprintf("infected, seed %d", run.Seed), rx, ys, colFit, 0.8, true)
 		}
 	}
+	states.Legend.Top, states.Legend.Left = false, false
+	states.Legend.YOffs = vg.Points(40)
 	if nStates > 0 {
 		s.Charts = append([]*Chart{newChart(p+"ensemble-states", "Hosts by state across the ensemble: median and 5-95% band", states)}, s.Charts...)
 	}
@@ -413,21 +418,42 @@ func histogramChart(file, title, xlabel string, values []float64, scale float64,
 	if hi-lo <= 1e-9*math.Abs(hi) {
 		return nil
 	}
-	// About 2 n^(1/3) bins (Terrell and Scott's oversmoothed rule, rounded
-	// up), at most 40 so that each bar stays wide enough to see.
-	bins := min(40, int(math.Ceil(2*math.Cbrt(float64(len(vs))))))
-	h, err := plotter.NewHist(vs, bins)
-	if err != nil {
-		return nil
+	if math.IsInf(hi-lo, 0) || hi-lo < 1e-9*math.Max(math.Abs(lo), math.Abs(hi)) {
+		return nil // nothing a histogram could show
 	}
-	h.FillColor = colSusceptible
+	// About 2 n^(1/3) bins (Terrell and Scott's oversmoothed rule, rounded
+	// up), at most 40 so that each bar stays wide enough to see. The bins
+	// are counted here: gonum's binning panics on extreme ranges.
+	n := min(40, int(math.Ceil(2*math.Cbrt(float64(len(vs))))))
+	w := (hi - lo) / float64(n)
+	h := &plotter.Histogram{Width: w, FillColor: colSusceptible}
+	h.Bins = make([]plotter.HistogramBin, n)
+	for i := range h.Bins {
+		h.Bins[i].Min = lo + float64(i)*w
+		h.Bins[i].Max = lo + float64(i+1)*w
+	}
+	for _, v := range vs {
+		i := min(n-1, max(0, int((v-lo)/w)))
+		h.Bins[i].Weight++
+	}
 	h.LineStyle.Color = color.White
 	h.LineStyle.Width = vg.Points(0.5)
 	subtitle := fmt.Sprintf("%s of %s runs", thousands(int64(len(vs))), thousands(int64(runs)))
 	p := newPlot(title+" ("+subtitle+")", xlabel, "runs")
 	p.Y.Tick.Marker = countTicks{}
+	p.X.Tick.Marker = countTicks{}
 	p.Add(h)
 	return newChart(file, title+", "+subtitle, p)
+}
+
+// allZero reports whether every number in xs is 0 or NaN.
+func allZero(xs []float64) bool {
+	for _, x := range xs {
+		if x != 0 && !math.IsNaN(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // minOf returns the smallest number in xs that is not NaN, or 0.
