@@ -47,6 +47,8 @@ type eventEngine struct {
 	spreadRate float64
 	timers     timerHeap
 	infectedAt []float64 // per host: time of its latest infection
+	walk       *walkers  // sequential scanners, or nil
+	hit        *hitList  // hit-list copies, or nil
 	infections []Infection
 	obs        []Observer
 }
@@ -74,11 +76,20 @@ func RunEvent(c *Config, seed uint64) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	chans, ok := c.Strategy.Channels()
-	if !ok {
-		return nil, fmt.Errorf("sim: the event engine cannot run strategy %q; use the probe engine", c.Strategy.Name())
-	}
 	e := &eventEngine{cfg: c, rng: rand.New(rand.NewPCG(seed, streamEvent)), rec: newRecorder(c), obs: c.Observers}
+	chans, ok := c.Strategy.Channels()
+	switch st := c.Strategy.(type) {
+	case worm.Sequential:
+		e.walk = newWalkers(c, st)
+	case worm.HitList:
+		// Copies that have used up their part of the list scan uniformly.
+		chans, _ = worm.Uniform{}.Channels()
+		e.hit = newHitList(c)
+	default:
+		if !ok {
+			return nil, fmt.Errorf("sim: the event engine cannot run strategy %q; use the probe engine", c.Strategy.Name())
+		}
+	}
 	if err := e.init(chans); err != nil {
 		return nil, err
 	}
@@ -157,7 +168,14 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 	e.state = make([]State, n)
 	e.infectedAt = make([]float64, n)
 	e.counts[Susceptible] = int64(n)
-	for _, h := range c.Initial {
+	var parts []uint64
+	if e.hit != nil {
+		parts = c.hitParts()
+	}
+	for j, h := range c.Initial {
+		if e.hit != nil {
+			e.hit.part[h] = parts[j]
+		}
 		e.infect(0, h)
 	}
 	return nil
@@ -265,20 +283,38 @@ func (e *eventEngine) setSpreading(t float64, h int32, on bool) {
 	if e.spreadRate < 0 {
 		e.spreadRate = 0
 	}
-	for k := range e.lanes {
-		e.lanes[k].addRate(h, r)
+	switch {
+	case e.walk != nil:
+		if on {
+			e.walk.start(e, h)
+		}
+	case e.hit != nil && e.hit.active(h):
+		if on {
+			e.hit.tree.Set(int(h), r)
+		} else {
+			e.hit.tree.Set(int(h), 0)
+		}
+	default:
+		e.moveRate(h, r)
 	}
 	for _, o := range e.obs {
 		o.Spreading(t, h, on)
 	}
 }
 
+// moveRate adds r to the scanning rate host h feeds into the lanes.
+func (e *eventEngine) moveRate(h int32, r float64) {
+	for k := range e.lanes {
+		e.lanes[k].addRate(h, r)
+	}
+}
+
 // infect makes susceptible host h infected and spreading, and schedules
 // the end of its lifetime.
 func (e *eventEngine) infect(t float64, h int32) {
+	e.infectedAt[h] = t
 	e.setState(t, h, Infected)
 	e.setSpreading(t, h, true)
-	e.infectedAt[h] = t
 	if lt := e.cfg.Lifetime; lt != nil && lt[h] > 0 {
 		heap.Push(&e.timers, timer{t: t + lt[h], host: h, since: t})
 	}
@@ -287,6 +323,9 @@ func (e *eventEngine) infect(t float64, h int32) {
 // infectionRate returns the total rate of infecting probes.
 func (e *eventEngine) infectionRate() float64 {
 	var s float64
+	if e.hit != nil {
+		s += e.hit.tree.Total()
+	}
 	for k := range e.lanes {
 		s += e.lanes[k].tree.Total()
 	}
@@ -316,6 +355,17 @@ func (e *eventEngine) run() {
 			te = t + e.rng.ExpFloat64()/lambda
 		}
 		missRate := max(probeRate-lambda, 0)
+		if e.walk != nil {
+			// Walkers' probes are counted by their rate (see walkers).
+			missRate = probeRate
+			if tw := e.walk.next(t, phase); tw < te && tw < boundary {
+				e.advance(t, tw, missRate, phase)
+				e.rec.snapshot(tw, &e.counts)
+				t = tw
+				e.walk.arrive(e, t)
+				continue
+			}
+		}
 		if te >= boundary {
 			// Nothing fires before the boundary; the exponential is
 			// memoryless, so it is simply drawn again from there.
@@ -338,17 +388,36 @@ func (e *eventEngine) run() {
 		e.advance(t, te, missRate, phase)
 		e.rec.snapshot(te, &e.counts)
 		t = te
-		if h := e.pickTarget(lambda); h >= 0 {
-			e.infect(t, h)
-			e.infections = append(e.infections, Infection{t, h})
-			e.rec.rows[e.rec.row(t)].NewInfections++
+		u := e.rng.Float64() * lambda
+		if e.hit != nil {
+			if ht := e.hit.tree.Total(); u < ht {
+				e.hit.fire(e, t, u)
+				continue
+			} else {
+				u -= ht
+				lambda -= ht
+			}
+		}
+		if h := e.pickTarget(u, lambda); h >= 0 {
+			e.rec.explicit[e.rec.row(t)]++
+			e.newInfection(t, h)
 		}
 	}
 	e.rec.snapshot(end, &e.counts)
 }
 
+// newInfection records and applies an infection at time t.
+func (e *eventEngine) newInfection(t float64, h int32) {
+	e.infect(t, h)
+	e.infections = append(e.infections, Infection{t, h})
+	e.rec.rows[e.rec.row(t)].NewInfections++
+}
+
 func (e *eventEngine) advance(t0, t1, missRate float64, phase worm.Phase) {
 	e.rec.addMissed(t0, t1, missRate)
+	if e.walk != nil && phase == worm.Spread {
+		e.walk.active += t1 - t0
+	}
 	for _, o := range e.obs {
 		o.Advance(t0, t1, phase)
 	}
@@ -357,8 +426,8 @@ func (e *eventEngine) advance(t0, t1, missRate float64, phase worm.Phase) {
 // pickTarget draws the host the next infection reaches: a lane and a group
 // in proportion to their rates, then a host uniformly among the group's
 // susceptible targets.
-func (e *eventEngine) pickTarget(lambda float64) int32 {
-	u := e.rng.Float64() * lambda
+// u is uniform on [0, lambda), lambda the lanes' total rate.
+func (e *eventEngine) pickTarget(u, lambda float64) int32 {
 	k := 0
 	for ; k < len(e.lanes)-1; k++ {
 		tot := e.lanes[k].tree.Total()
@@ -389,7 +458,7 @@ func (e *eventEngine) finishProbes() {
 		if mean > 0 {
 			k = distuv.Poisson{Lambda: mean, Src: src}.Rand()
 		}
-		row.Probes = int64(k) + row.NewInfections
+		row.Probes = int64(k) + e.rec.explicit[m]
 	}
 }
 

@@ -157,3 +157,53 @@ func TestNATIsolation(t *testing.T) {
 		}
 	}
 }
+
+// TestEnginesAgreeSequential: Blaster-style sequential scanning (40% of
+// copies start in their own /24) over the clustered layout. The event
+// engine jumps between the vulnerable hosts on each copy's path with
+// Gamma-distributed times; the probe engine sends every probe.
+func TestEnginesAgreeSequential(t *testing.T) {
+	runs := 200
+	if testing.Short() {
+		runs = 60
+	}
+	// Copies walk through dense blocks (4,000 hosts in 24,576 addresses),
+	// so the run is kept short: 1 probe a second for 800 s.
+	c := clustered(t, 4000, 1, 800*time.Second)
+	c.Strategy = worm.Sequential{LocalShare: 0.4}
+	c.Initial = c.Initial[:0]
+	for i := range 20 {
+		c.Initial = append(c.Initial, int32(i*200))
+	}
+	compareEngines(t, c, runs, 60)
+}
+
+// TestEnginesAgreeHitList: a hit-list of 300 hosts handed down by halves,
+// then uniform scanning, from one initial copy.
+func TestEnginesAgreeHitList(t *testing.T) {
+	runs := 200
+	if testing.Short() {
+		runs = 60
+	}
+	c := clustered(t, 4000, 0.5, 1500*time.Second)
+	c.Initial = []int32{0}
+	var list []ipspace.Addr
+	for i := range 300 {
+		h := int32(1 + i*13)
+		c.HitList = append(c.HitList, h)
+		list = append(list, c.Hosts[h])
+	}
+	c.Strategy = worm.HitList{List: list}
+	// The list phase itself: how many of the listed hosts fall within the
+	// first 60 s, when only the list is at work.
+	listed := statistic{"hit-list hosts infected by 60 s", func(c *Config, r *Result) float64 {
+		n := 0
+		for _, inf := range r.Infections {
+			if inf.T <= 60 {
+				n++
+			}
+		}
+		return float64(n)
+	}}
+	compareEngines(t, c, runs, 100, listed)
+}

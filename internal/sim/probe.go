@@ -41,6 +41,8 @@ type probeEngine struct {
 	timers    timerHeap
 	rMax      float64
 	uniform   bool // all rates equal: no thinning
+	hitList   bool // a worm.HitList: new copies split their parent's part
+	starter   worm.Starter
 
 	infections []Infection
 	probes     int64
@@ -93,8 +95,17 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 			e.uniform = false
 		}
 	}
-	for _, h := range c.Initial {
+	_, e.hitList = c.Strategy.(worm.HitList)
+	e.starter, _ = c.Strategy.(worm.Starter)
+	var parts []uint64
+	if e.hitList {
+		parts = c.hitParts()
+	}
+	for j, h := range c.Initial {
 		e.infect(0, h)
+		if e.hitList {
+			e.spreading[e.slotOf[h]].cursor = parts[j]
+		}
 	}
 	e.run()
 	return &Result{Engine: "probe", Rows: e.rec.rows, Infections: e.infections, ProbesSent: e.probes}, nil
@@ -112,7 +123,11 @@ func (e *probeEngine) infect(t float64, h int32) {
 	e.setState(h, Infected)
 	e.infTime[h] = t
 	e.slotOf[h] = int32(len(e.spreading))
-	e.spreading = append(e.spreading, spreader{addr: e.cfg.Hosts[h], site: e.cfg.siteOf(h), host: h, rate: e.cfg.Rates[h]})
+	sp := spreader{addr: e.cfg.Hosts[h], site: e.cfg.siteOf(h), host: h, rate: e.cfg.Rates[h]}
+	if e.starter != nil {
+		sp.cursor = e.starter.Start(sp.addr, e.cfg.SpaceBits, e.rng)
+	}
+	e.spreading = append(e.spreading, sp)
 	if lt := e.cfg.Lifetime; lt != nil && lt[h] > 0 {
 		heap.Push(&e.timers, timer{t: t + lt[h], host: h, since: t})
 	}
@@ -229,14 +244,20 @@ func (e *probeEngine) batch(t, boundary float64) (float64, bool) {
 		if h < 0 || e.state[h] != Susceptible {
 			continue
 		}
-		e.infect(ti, h)
-		e.infections = append(e.infections, Infection{ti, h})
-		e.rec.rows[row].NewInfections++
 		// Undo the generator state of the dropped probes, latest first, so
 		// that a copy's list resumes where its last delivered probe left it.
 		for j := k - 1; j > i; j-- {
 			e.spreading[e.srcs[j]].cursor = e.before[j]
 		}
+		e.infect(ti, h)
+		if lo, hi := worm.HitBounds(e.before[i]); e.hitList && lo < hi {
+			// A hit-list probe: the new copy takes the upper half of
+			// what its parent has left.
+			parent := &e.spreading[e.srcs[i]]
+			e.spreading[e.slotOf[h]].cursor = worm.SplitHitList(&parent.cursor)
+		}
+		e.infections = append(e.infections, Infection{ti, h})
+		e.rec.rows[row].NewInfections++
 		return ti, true
 	}
 	if t < boundary {

@@ -64,6 +64,12 @@ type Config struct {
 	Strategy worm.Strategy
 	Calendar worm.Calendar
 
+	// HitList, for a worm.HitList strategy, gives the hosts (indexes into
+	// Hosts) whose addresses make up the list, in order; the strategy's own
+	// List must hold the same addresses. The initial hosts share it in
+	// equal consecutive parts.
+	HitList []int32
+
 	// Observers watch the run (event engine).
 	Observers []Observer
 }
@@ -119,6 +125,29 @@ func (c *Config) Validate() error {
 	filter := c.Strategy.Filter()
 	if err := filter.Check(); err != nil {
 		return err
+	}
+	switch st := c.Strategy.(type) {
+	case worm.Sequential, worm.HitList:
+		if c.Site != nil {
+			return fmt.Errorf("sim: the %s strategy runs on public hosts only (no NAT sites)", st.Name())
+		}
+	}
+	if hl, ok := c.Strategy.(worm.HitList); ok {
+		if len(hl.List) != len(c.HitList) {
+			return fmt.Errorf("sim: hit-list of %d addresses but %d hosts", len(hl.List), len(c.HitList))
+		}
+		onList := make(map[int32]bool, len(c.HitList))
+		for i, h := range c.HitList {
+			if h < 0 || int(h) >= len(c.Hosts) || c.Hosts[h] != hl.List[i] || onList[h] {
+				return fmt.Errorf("sim: hit-list entry %d does not match its host or repeats one", i)
+			}
+			onList[h] = true
+		}
+		for _, h := range c.Initial {
+			if onList[h] {
+				return fmt.Errorf("sim: initial host %v is on the hit-list", c.Hosts[h])
+			}
+		}
 	}
 	limit := uint64(1) << c.SpaceBits
 	if dup, ok := c.duplicate(); ok {
@@ -228,6 +257,18 @@ type Result struct {
 	ProbesSent int64
 }
 
+// hitParts returns the initial hosts' parts of the hit-list: equal
+// consecutive shares, in the order the initial hosts are listed.
+func (c *Config) hitParts() []uint64 {
+	m := uint32(len(c.Initial))
+	k := uint32(len(c.HitList))
+	parts := make([]uint64, m)
+	for j := range m {
+		parts[j] = worm.HitRange(j*k/m, (j+1)*k/m)
+	}
+	return parts
+}
+
 // Infection is one infection event.
 type Infection struct {
 	T    float64 // seconds since Config.Start
@@ -247,13 +288,16 @@ type recorder struct {
 	step  float64 // seconds
 	rows  []Row
 	// expected counts of probes that infected nobody, per row (event engine)
-	missed  []float64
-	snapped int // rows [0, snapped) hold their state
+	missed []float64
+	// probes counted one by one per row (the event engine's infecting and
+	// hit-list probes)
+	explicit []int64
+	snapped  int // rows [0, snapped) hold their state
 }
 
 func newRecorder(c *Config) *recorder {
 	n := int(c.Duration/c.Step) + 1
-	r := &recorder{start: c.Start.UTC(), step: c.Step.Seconds(), rows: make([]Row, n), missed: make([]float64, n)}
+	r := &recorder{start: c.Start.UTC(), step: c.Step.Seconds(), rows: make([]Row, n), missed: make([]float64, n), explicit: make([]int64, n)}
 	for m := range r.rows {
 		r.rows[m].At = r.start.Add(time.Duration(m) * c.Step)
 	}
