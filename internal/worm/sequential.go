@@ -23,7 +23,7 @@ var _ Starter = Sequential{}
 
 func (Sequential) Name() string                { return "sequential" }
 func (Sequential) Channels() ([]Channel, bool) { return nil, false }
-func (Sequential) Filter() AddressFilter        { return AddressFilter{} }
+func (Sequential) Filter() AddressFilter       { return AddressFilter{} }
 
 // Start returns a copy's first target, as the cursor value.
 func (s Sequential) Start(src ipspace.Addr, spaceBits int, rng *rand.Rand) uint64 {
@@ -72,7 +72,7 @@ var _ Strategy = HitList{}
 
 func (HitList) Name() string                { return "hit-list" }
 func (HitList) Channels() ([]Channel, bool) { return nil, false }
-func (HitList) Filter() AddressFilter        { return AddressFilter{} }
+func (HitList) Filter() AddressFilter       { return AddressFilter{} }
 
 func (h HitList) Generator(spaceBits int) Generator {
 	return hitGen{list: h.List, rest: Uniform{}.Generator(spaceBits)}
