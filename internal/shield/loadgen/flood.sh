@@ -11,7 +11,9 @@
 # RATE is probes a second (default 10000), DURATION seconds per run
 # (default 15), WORK the upstream's CPU per request (default 0s). MODES picks
 # the fronts (default "shield plain nginx"; nginx is skipped if absent),
-# LEGIT_RATE the legitimate requests a second (default 200).
+# LEGIT_RATE the legitimate requests a second (default 200), ROUNDS how
+# many times to repeat the whole set (default 1), so that other work on
+# the machine falls on every front alike.
 set -euo pipefail
 RATE=${1:-10000}
 DURATION=${2:-15}
@@ -73,48 +75,63 @@ pids+=($!)
 up_pid=$!
 sleep 0.5
 
-for mode in "${modes[@]}"; do
-	if [[ $mode == nginx ]]; then
-		nginx -c "$ngx/nginx.conf" -e "$ngx/error.log" &
-	else
-		flags=(--listen "$FRONT" --upstream "http://$UP" --quiet)
-		[[ $mode == plain ]] && flags+=(--plain)
-		"$bin" shield "${flags[@]}" >/dev/null &
-	fi
-	front=$!
-	pids+=($front)
-	sleep 0.5
-	for load in "no flood" "flood"; do
-		rate=0
-		[[ $load == flood ]] && rate=$RATE
-		echo "== $mode, $load ($rate probes/s, $LEGIT_RATE legit/s, ${DURATION}s, upstream work $WORK)"
-		# Other work on the machine skews every figure: say what it was.
-		echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg);" \
-			"busiest processes just before: $(top -bn2 -d0.5 -o %CPU | awk '/^ *PID/ { n++; next } n == 2 && c < 3 && $9 > 1 { printf "%s %s%%; ", $12, $9; c++ }')"
-		f0=$(cpu "$front")
-		u0=$(cpu "$up_pid")
-		if [[ $rate != 0 ]]; then
-			# The flood comes from its own process, as it would from other
-			# machines; it starts a second before the timed window and ends
-			# a second after it.
-			"$bin" loadgen --target "http://$FRONT" --duration "$((DURATION + 2))s" --probe-rate "$rate" \
-				--legit-rate 0 --upstream-stats "http://$UP/__loadgen/stats" >"$bin.flood" &
-			flood=$!
-			pids+=($flood)
+for round in $(seq "${ROUNDS:-1}"); do
+	for mode in "${modes[@]}"; do
+		if [[ $mode == nginx ]]; then
+			nginx -c "$ngx/nginx.conf" -e "$ngx/error.log" &
+		else
+			flags=(--listen "$FRONT" --upstream "http://$UP" --quiet)
+			[[ $mode == plain ]] && flags+=(--plain)
+			"$bin" shield "${flags[@]}" >/dev/null &
+		fi
+		front=$!
+		pids+=($front)
+		sleep 0.5
+		for load in "no flood" "flood"; do
+			rate=0
+			[[ $load == flood ]] && rate=$RATE
+			echo "== $mode, $load ($rate probes/s, $LEGIT_RATE legit/s, ${DURATION}s, upstream work $WORK)"
+			# Other work on the machine skews every figure: say what it was.
+			echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+				"busiest processes just before: $(top -bn2 -d0.5 -o %CPU | awk '/^ *PID/ { n++; next } n == 2 && c < 3 && $9 > 1 { printf "%s %s%%; ", $12, $9; c++ }')"
+			f0=$(cpu "$front")
+			u0=$(cpu "$up_pid")
+			if [[ $rate != 0 ]]; then
+				# The flood comes from its own process, as it would from other
+				# machines; it starts a second before the timed window and ends
+				# a second after it.
+				"$bin" loadgen --target "http://$FRONT" --duration "$((DURATION + 2))s" --probe-rate "$rate" \
+					--legit-rate 0 --upstream-stats "http://$UP/__loadgen/stats" >"$bin.flood" &
+				flood=$!
+				pids+=($flood)
+				sleep 1
+			fi
+			"$bin" loadgen --target "http://$FRONT" --duration "${DURATION}s" --probe-rate 0 \
+				--legit-rate "$LEGIT_RATE" --upstream-stats "http://$UP/__loadgen/stats" | grep -v '^probes' | tee "$bin.legit"
+			: >"$bin.flood.done"
+			if [[ $rate != 0 ]]; then
+				wait "$flood"
+				echo "flood process:"
+				grep -v '^legit' "$bin.flood" | tee "$bin.flood.done"
+			fi
+			fcpu=$(awk -v a="$(cpu "$front")" -v b="$f0" 'BEGIN { printf "%.2f", a - b }')
+			ucpu=$(awk -v a="$(cpu "$up_pid")" -v b="$u0" 'BEGIN { printf "%.2f", a - b }')
+			echo "front ($mode) CPU $fcpu s, upstream CPU $ucpu s over the whole run"
+			# One line per run for the table at the end: legit p50 and p99 (ms),
+			# probes sent a second, probes the upstream got, CPU seconds.
+			p50=$(awk '/^legit/ { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i + 1) }' "$bin.legit")
+			p99=$(awk '/^legit/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1) }' "$bin.legit")
+			prate=$(awk '/^probes/ { gsub(/[^0-9.]/, "", $4); print $4 }' "$bin.flood.done")
+			uprobes=$(awk '/^upstream received/ { print $7 }' "$bin.flood.done")
+			echo "RESULT $mode ${load// /-} p50=$p50 p99=$p99 probes/s=${prate:-0} upstream-probes=${uprobes:-0} front-cpu=$fcpu upstream-cpu=$ucpu load=$(cut -d' ' -f1 /proc/loadavg)" >>"$bin.results"
 			sleep 1
-		fi
-		"$bin" loadgen --target "http://$FRONT" --duration "${DURATION}s" --probe-rate 0 \
-			--legit-rate "$LEGIT_RATE" --upstream-stats "http://$UP/__loadgen/stats" | grep -v '^probes'
-		if [[ $rate != 0 ]]; then
-			wait "$flood"
-			echo "flood process:"
-			grep -v '^legit' "$bin.flood"
-		fi
-		echo "front ($mode) CPU $(awk -v a="$(cpu "$front")" -v b="$f0" 'BEGIN { printf "%.2f", a - b }') s," \
-			"upstream CPU $(awk -v a="$(cpu "$up_pid")" -v b="$u0" 'BEGIN { printf "%.2f", a - b }') s over the whole run"
+		done
+		kill -TERM "$front"
+		wait "$front" || true
 		sleep 1
 	done
-	kill -TERM "$front"
-	wait "$front" || true
-	sleep 1
 done
+
+echo
+echo "== every run (legit latency in ms; CPU in seconds over the run, flood included)"
+cat "$bin.results"
