@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/wormlab/wormlab/internal/detect"
 	"github.com/wormlab/wormlab/internal/runrec"
@@ -87,21 +88,24 @@ func Parse(name string, data []byte) (*Input, error) {
 	in := &Input{Name: name}
 	switch {
 	case schema == runrec.Schema:
-		rec, err := runrec.Read(bytes.NewReader(data), name)
-		if err != nil {
-			return nil, err
-		}
+		// Decoded here rather than by runrec.Read so that a field of the
+		// wrong type is reported with its line.
 		var ex runExtras
 		if err := json.Unmarshal(data, &ex); err != nil {
 			return nil, jsonError(name, data, err)
 		}
-		run := &Run{Record: rec, PerSlash8: ex.Summary.PerSlash8, TopSlash16: ex.Summary.TopSlash16}
+		run := &Run{Record: &runrec.Record{}, PerSlash8: ex.Summary.PerSlash8, TopSlash16: ex.Summary.TopSlash16}
+		var err error
 		if run.Observers, err = parseObservers(ex.Observers); err != nil {
 			return nil, fmt.Errorf("%s: observers: %w", name, err)
+		}
+		if err := json.Unmarshal(data, run.Record); err != nil {
+			return nil, jsonError(name, data, err)
 		}
 		if err := run.check(); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		run.placeObservers()
 		in.Run = run
 	case schema == detect.Schema:
 		var d detect.Report
@@ -126,6 +130,25 @@ func Parse(name string, data []byte) (*Input, error) {
 			name, schema, runrec.Schema, detect.Schema, EnsembleSchema)
 	}
 	return in, nil
+}
+
+// placeObservers gives the rows of observer tables that carry only a
+// minute (as the block-load observer writes them) their UTC time, from the
+// run's start.
+func (r *Run) placeObservers() {
+	start := r.Series[0].UTC.Add(-time.Duration(r.Series[0].Minute * float64(time.Minute)))
+	for i := range r.Observers {
+		for j := range r.Observers[i].Tables {
+			t := &r.Observers[i].Tables[j]
+			if t.Times != nil {
+				continue
+			}
+			t.Times = make([]time.Time, len(t.Minutes))
+			for k, m := range t.Minutes {
+				t.Times[k] = start.Add(time.Duration(m * float64(time.Minute)))
+			}
+		}
+	}
 }
 
 // check refuses records whose charts would be empty or wrong.

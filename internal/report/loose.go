@@ -28,6 +28,7 @@ type Observer struct {
 type Table struct {
 	Name    string // the field of the observer that held it
 	Times   []time.Time
+	Minutes []float64 // the rows' "minute" when they carry no "utc"
 	Columns []Column
 }
 
@@ -37,10 +38,12 @@ type Column struct {
 	Values []float64
 }
 
-// parseObservers reads the observers field: an array of objects, or an
-// object of objects keyed by name. Each object's string fields "kind" (or
-// "type") and "name", "prefix" or "target" label it; every array of objects
-// with a "utc" field becomes a table.
+// parseObservers reads the observers field: an object of objects keyed by
+// kind (as package runrec writes it: {"block_load": {"block": ..,
+// "series": [..]}}), or an array of objects. Each object's string fields
+// "kind" (or "type", else its key) and "name", "prefix", "target" or
+// "block" label it; every array of objects with a "utc" or "minute" field
+// becomes a table.
 func parseObservers(raw json.RawMessage) ([]Observer, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -108,30 +111,43 @@ func firstString(obj map[string]json.RawMessage, keys ...string) string {
 }
 
 // parseTable reads raw as a table when it is an array of objects with a
-// "utc" field; ok is false for anything else.
+// "utc" or a "minute" field (utc preferred); ok is false for anything else.
 func parseTable(name string, raw json.RawMessage) (t Table, ok bool, err error) {
 	var rows []map[string]json.RawMessage
 	if json.Unmarshal(raw, &rows) != nil || len(rows) == 0 {
 		return t, false, nil
 	}
-	if _, has := rows[0]["utc"]; !has {
+	_, hasUTC := rows[0]["utc"]
+	_, hasMinute := rows[0]["minute"]
+	if !hasUTC && !hasMinute {
 		return t, false, nil
 	}
 	t.Name = name
 	index := map[string]int{}
 	for i, row := range rows {
-		var s string
-		if err := json.Unmarshal(row["utc"], &s); err != nil {
-			return t, false, fmt.Errorf("row %d: utc is not a string", i)
+		if hasUTC {
+			var s string
+			if err := json.Unmarshal(row["utc"], &s); err != nil {
+				return t, false, fmt.Errorf("row %d: utc is not a string", i)
+			}
+			at, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return t, false, fmt.Errorf("row %d: utc %q is not RFC 3339", i, s)
+			}
+			if i > 0 && !at.After(t.Times[i-1]) {
+				return t, false, fmt.Errorf("row %d: utc %s does not follow the row before", i, s)
+			}
+			t.Times = append(t.Times, at)
+		} else {
+			var m float64
+			if err := json.Unmarshal(row["minute"], &m); err != nil || math.IsNaN(m) || math.Abs(m) > 1e9 {
+				return t, false, fmt.Errorf("row %d: minute is not a number of minutes", i)
+			}
+			if i > 0 && !(m > t.Minutes[i-1]) {
+				return t, false, fmt.Errorf("row %d: minute %v does not follow the row before", i, m)
+			}
+			t.Minutes = append(t.Minutes, m)
 		}
-		at, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return t, false, fmt.Errorf("row %d: utc %q is not RFC 3339", i, s)
-		}
-		if i > 0 && !at.After(t.Times[i-1]) {
-			return t, false, fmt.Errorf("row %d: utc %s does not follow the row before", i, s)
-		}
-		t.Times = append(t.Times, at)
 		for k, v := range row {
 			if k == "utc" || k == "minute" {
 				continue

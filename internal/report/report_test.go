@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -63,9 +65,9 @@ func fullRun(t testing.TB) []byte {
 				census = append(census, map[string]any{"utc": row["utc"], "share_infected": inf / 1406})
 			}
 		}
-		m["observers"] = []map[string]any{
-			{"kind": "telescope", "prefix": "44.0.0.0/8", "series": tel},
-			{"kind": "census", "name": "20,000 addresses", "samples": census},
+		m["observers"] = map[string]any{
+			"telescope": map[string]any{"prefix": "44.0.0.0/8", "series": tel},
+			"census":    map[string]any{"name": "20,000 addresses", "samples": census},
 		}
 	})
 }
@@ -121,7 +123,8 @@ func TestParseKinds(t *testing.T) {
 	if len(run.Run.Observers) != 2 {
 		t.Fatalf("observers: got %d, want 2", len(run.Run.Observers))
 	}
-	tel := run.Run.Observers[0]
+	// Keyed by kind, the observers come in name order.
+	tel := run.Run.Observers[1]
 	if tel.Kind != "telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 2 {
 		t.Errorf("telescope: %+v", tel)
 	}
@@ -130,7 +133,7 @@ func TestParseKinds(t *testing.T) {
 	if cols[0].Name != "probes" || cols[0].Values[84] != 4218 || cols[1].Values[84] != 1265 {
 		t.Errorf("telescope columns: %s=%v %s=%v", cols[0].Name, cols[0].Values[84], cols[1].Name, cols[1].Values[84])
 	}
-	if c := run.Run.Observers[1]; c.Kind != "census" || len(c.Tables[0].Times) != 8 {
+	if c := run.Run.Observers[0]; c.Kind != "census" || len(c.Tables[0].Times) != 8 {
 		t.Errorf("census: %+v", c)
 	}
 
@@ -355,7 +358,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	if want := fmt.Sprintf("%s in 221 blocks", thousands(total)); !strings.Contains(full, want) {
 		t.Errorf("full report lacks %q", want)
 	}
-	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Telescope 44.0.0.0/8", "Observer: Census 20,000 addresses"} {
+	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Telescope 44.0.0.0/8", "Observer: Census 20,000 addresses", `<a href="#obs2">Observer: Telescope`} {
 		if !strings.Contains(full, s) {
 			t.Errorf("full report lacks %q", s)
 		}
@@ -429,6 +432,45 @@ func TestWritePNGs(t *testing.T) {
 		w := int(b[16])<<24 | int(b[17])<<16 | int(b[18])<<8 | int(b[19])
 		if w != 945 {
 			t.Errorf("%s: %d pixels wide, want 945", p, w)
+		}
+	}
+}
+
+// gunzipTestdata returns the decompressed testdata/name.
+func gunzipTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(readTestdata(t, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBlockLoad reads a real record: `wormlab forecast --scenario
+// codered-ii-2001-08-04 --block 24.0.0.0/16 --json` (seed 1), which holds
+// the block-load observer, per-/8 counts and the top /16s.
+func TestBlockLoad(t *testing.T) {
+	in := mustParse(t, "crii.json", gunzipTestdata(t, "crii-block.json.gz"))
+	obs := in.Run.Observers
+	if len(obs) != 1 || obs[0].Kind != "block_load" || obs[0].Label != "24.0.0.0/16" {
+		t.Fatalf("observers %+v", obs)
+	}
+	tab := obs[0].Tables[0]
+	// Row 100 is minute 1000, 10 minutes a bin from 4 August 00:00 UTC.
+	if want := time.Date(2001, 8, 4, 16, 40, 0, 0, time.UTC); !tab.Times[100].Equal(want) {
+		t.Errorf("row 100 at %v, want %v", tab.Times[100], want)
+	}
+	html := buildHTML(t, in)
+	if got, want := strings.Join(chartIDs(html), " "), "states new-infections slash8 obs1-1 obs1-2"; got != want {
+		t.Errorf("charts %q, want %q (no chart of the block's own hosts: it has none)", got, want)
+	}
+	for _, s := range []string{"Probes a second arriving at 24.0.0.0/16", "350,550 in 124 blocks", "43.209.0.0/16"} {
+		if !strings.Contains(html, s) {
+			t.Errorf("report lacks %q", s)
 		}
 	}
 }
