@@ -57,7 +57,7 @@ func startFront(t *testing.T, upstream string, reg *prometheus.Registry, grace t
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, NewServer(s.Wrap(proxy), nil), ln, grace) }()
+	go func() { errc <- Serve(ctx, NewServer(s.Wrap(proxy), nil), s.Listener(ln), grace) }()
 	var once sync.Once
 	var serr error
 	stop := func() error {

@@ -90,6 +90,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (S
 	} else {
 		merrc <- nil
 	}
+	if !cfg.Plain {
+		ln = sh.Listener(ln)
+	}
 	err = Serve(ctx, NewServer(h, cfg.Logger), ln, cfg.Grace)
 	cancel()
 	sh.Close()

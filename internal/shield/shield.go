@@ -251,12 +251,7 @@ func (s *Shield) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		act = Drop
 	}
 	s.noteProbe(sig, act, src, srcOK, now)
-	if s.hasBans && srcOK && s.bans.probe(src, now) {
-		s.met.sourcesBanned.Inc()
-		if s.log != nil {
-			s.log.Warn("source banned", "source", src, "signature", sig.Name, "for", time.Duration(s.bans.dur))
-		}
-	}
+	s.banProbe(sig, src, srcOK, now)
 	switch act {
 	case Drop:
 		s.drop(w)
@@ -267,6 +262,16 @@ func (s *Shield) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 	case LogOnly:
 		s.passed()
 		next.ServeHTTP(w, r)
+	}
+}
+
+// banProbe counts a probe towards its source's ban.
+func (s *Shield) banProbe(sig *signature.Signature, src netip.Addr, srcOK bool, now time.Time) {
+	if s.hasBans && srcOK && s.bans.probe(src, now) {
+		s.met.sourcesBanned.Inc()
+		if s.log != nil {
+			s.log.Warn("source banned", "source", src, "signature", sig.Name, "for", time.Duration(s.bans.dur))
+		}
 	}
 }
 
@@ -319,6 +324,9 @@ func (s *Shield) drop(w http.ResponseWriter) {
 
 // resetClose closes conn with a TCP reset where it can.
 func resetClose(conn net.Conn) {
+	if ec, ok := conn.(*earlyConn); ok {
+		conn = ec.Conn
+	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
