@@ -123,7 +123,7 @@ func slash8Chart(file, title string, counts []int64) *Chart {
 	copy(g.counts[:], counts)
 	p.Add(g)
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 21, 0, 16
-	p.X.Label.Text = "second digit: /8 = row + column"
+	p.X.Label.Text = "column: add it to the row's first /8"
 	p.Y.Label.Text = "first /8 of the row"
 	p.X.Tick.Marker = gridTicks{}
 	p.Y.Tick.Marker = gridTicks{rows: true}

@@ -1,0 +1,106 @@
+package report
+
+import (
+	"io"
+	"testing"
+)
+
+// The figure of the issue: a report from a 1,000-run ensemble in under 3 s
+// and under 2 MB. testdata/ensemble-1000.json.gz is a real ensemble file,
+// written by `wormlab simulate --scenario codered-v2-scaled --runs 1000
+// --json` (841 bins, 1,000 members): the report's cost depends on the bins
+// and the members, not on the size of the simulated population, so the
+// full-size Code Red day gives the same file layout and the same cost.
+
+func benchInputs(b *testing.B) []byte {
+	return gunzipTestdata(b, "ensemble-1000.json.gz")
+}
+
+// BenchmarkEnsembleHTML is `wormlab report ensemble.json -o report.html`
+// less the file system: parse, build, draw every chart as SVG.
+func BenchmarkEnsembleHTML(b *testing.B) {
+	data := benchInputs(b)
+	var size int64
+	for b.Loop() {
+		in, err := Parse("ensemble.json", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := Build([]*Input{in})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cw := &countWriter{}
+		if err := r.WriteHTML(cw); err != nil {
+			b.Fatal(err)
+		}
+		size = cw.n
+	}
+	b.ReportMetric(float64(size), "html-bytes")
+}
+
+// BenchmarkEnsemblePNG is the same report drawn as PNG files (--png).
+func BenchmarkEnsemblePNG(b *testing.B) {
+	data := benchInputs(b)
+	in, err := Parse("ensemble.json", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		r, err := Build([]*Input{in})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range r.Charts() {
+			if err := c.WritePNG(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkRunHTML is the report of one full Code Red II week with its
+// block-load observer and per-/8 map (1,009 bins).
+func BenchmarkRunHTML(b *testing.B) {
+	data := gunzipTestdata(b, "crii-block.json.gz")
+	for b.Loop() {
+		in, err := Parse("crii.json", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := Build([]*Input{in})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.WriteHTML(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// TestEnsembleFigures checks the issue's two figures on the real 1,000-run
+// ensemble, with a wide margin on time: the benchmark gives the real
+// number, this test catches a regression by an order of magnitude.
+func TestEnsembleFigures(t *testing.T) {
+	data := gunzipTestdata(t, "ensemble-1000.json.gz")
+	in, err := Parse("ensemble.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Ensemble.Runs != 1000 || len(in.Ensemble.Figures["minutes_to_half"]) != 1000 {
+		t.Fatalf("ensemble: %d runs, %d times to half", in.Ensemble.Runs, len(in.Ensemble.Figures["minutes_to_half"]))
+	}
+	res := testing.Benchmark(BenchmarkEnsembleHTML)
+	bytes := res.Extra["html-bytes"]
+	if bytes <= 0 || bytes > 2<<20 {
+		t.Errorf("report is %.0f bytes, want under 2 MiB", bytes)
+	}
+	if per := res.NsPerOp(); per > 3e9 {
+		t.Errorf("report takes %.2f s, want under 3 s", float64(per)/1e9)
+	}
+	t.Logf("%.0f bytes, %.3f s", bytes, float64(res.NsPerOp())/1e9)
+}
