@@ -855,6 +855,20 @@ func (r *Report) WriteHTMLFile(path string) error {
 	return atomicfile.Write(path, r.WriteHTML)
 }
 
+// WriteRecordHTML writes the HTML report of one run record held in memory
+// to path, atomically: what `wormlab simulate --report` writes.
+func WriteRecordHTML(path string, rec *runrec.Record) error {
+	in, err := FromRecord("this run", rec)
+	if err != nil {
+		return err
+	}
+	r, err := Build([]*Input{in})
+	if err != nil {
+		return err
+	}
+	return r.WriteHTMLFile(path)
+}
+
 // FromRecord returns the input for a run record held in memory, read back
 // through its JSON form so that it is seen exactly as a saved file would be.
 func FromRecord(name string, rec *runrec.Record) (*Input, error) {

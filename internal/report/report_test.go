@@ -485,3 +485,21 @@ func TestFromRecordMatchesFile(t *testing.T) {
 		t.Error("the report of a record in memory differs from the report of its file")
 	}
 }
+
+func TestWriteRecordHTML(t *testing.T) {
+	in := mustParse(t, "run.json", readTestdata(t, "scaled-run.json"))
+	path := filepath.Join(t.TempDir(), "run.html")
+	if err := WriteRecordHTML(path, in.Run.Record); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(chartIDs(string(b)), " "); got != "states new-infections logistic" {
+		t.Errorf("charts %q", got)
+	}
+	if !strings.Contains(string(b), "this run: run record of scenario codered-v2-scaled, seed 7") {
+		t.Error("footer does not name the run")
+	}
+}
