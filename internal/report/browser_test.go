@@ -54,8 +54,9 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	dir := t.TempDir()
 	r, err := Build([]*Input{
+		mustParse(t, "crii-block.json", gunzipTestdata(t, "crii-block.json.gz")),
 		mustParse(t, "scaled-run.json", fullRun(t)),
-		mustParse(t, "ensemble.json", ensembleJSON(841, 1000)),
+		mustParse(t, "ensemble-1000.json", gunzipTestdata(t, "ensemble-1000.json.gz")),
 		mustParse(t, "detect.json", readTestdata(t, "detect.json")),
 	})
 	if err != nil {

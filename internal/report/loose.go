@@ -186,7 +186,8 @@ type Ensemble struct {
 	Version  string
 	Commit   string
 	Times    []time.Time
-	Bands    []Band // in name order
+	Bands    []Band  // in name order
+	Step     float64 // seconds between bins, from "step_seconds"; 0 if absent
 	// Per run, the figures of its "members" entry, by field name
 	// (minutes_to_half, k_per_hour, final_infected, ...); runs lacking a
 	// figure are left out of its list.
@@ -235,6 +236,7 @@ func parseEnsemble(data []byte) (*Ensemble, error) {
 			break
 		}
 	}
+	json.Unmarshal(top["step_seconds"], &e.Step)
 	e.Version = firstString(top, "version")
 	e.Commit = firstString(top, "commit")
 	var rows []map[string]json.RawMessage

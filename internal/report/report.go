@@ -151,7 +151,7 @@ func runSections(p, name string, run *Run) []*Section {
 		Fact{"Simulated", first.UTC().Format(ts) + " to " + last.UTC().Format(ts) + ", " + rec.Engine + " engine"},
 	)
 	for _, cp := range sum.Checkpoints {
-		s.Facts = append(s.Facts, Fact{"Infected at " + cp.UTC.UTC().Format(ts) + " (+" + cp.After + ")", thousands(cp.Infected)})
+		s.Facts = append(s.Facts, Fact{"Infected at " + cp.UTC.UTC().Format(ts) + " (+" + shortDuration(cp.After) + ")", thousands(cp.Infected)})
 	}
 	if sum.Population > 0 {
 		s.Facts = append(s.Facts, Fact{"Infected at the end", fmt.Sprintf("%s (%.1f%%)", thousands(sum.Final.Infected), 100*float64(sum.Final.Infected)/float64(sum.Population))})
@@ -192,6 +192,22 @@ func runSections(p, name string, run *Run) []*Section {
 	}
 	for i, o := range run.Observers {
 		out = append(out, observerSection(fmt.Sprintf("%sobs%d", p, i+1), o, run))
+	}
+	return out
+}
+
+// shortDuration writes a duration string such as "24h0m0s" as "24h".
+func shortDuration(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return s
+	}
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
 	}
 	return out
 }
@@ -310,7 +326,11 @@ func compareSection(runs []*Run, names []string) *Section {
 	s := &Section{ID: "compare", Title: "Runs compared"}
 	s.Intro = "The share of vulnerable hosts infected, in hours since each run's start."
 	p := newPlot("Infected, all runs", "hours since the run's start", "infected (% of the vulnerable hosts)")
-	p.Y.Min, p.Y.Max = 0, 100
+	// Head room above 100% for the key, one line per run, so that it
+	// never hides a curve that reaches the top.
+	p.Y.Min, p.Y.Max = 0, 100+7*float64(len(runs))
+	p.Legend.Left = false
+	p.Y.Tick.Marker = percentTicks{}
 	for i, run := range runs {
 		n := float64(max(run.Summary.Population, 1))
 		xs := make([]float64, len(run.Series))
@@ -324,6 +344,21 @@ func compareSection(runs []*Run, names []string) *Section {
 	}
 	s.Charts = append(s.Charts, newChart("compare-infected", "The infected share of every run, in hours since its start", p))
 	return s
+}
+
+// percentTicks marks 0 to 100 in steps of 25, and nothing above.
+type percentTicks struct{}
+
+func (percentTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for v := 0.0; v <= 100; v += 12.5 {
+		t := plot.Tick{Value: v}
+		if math.Mod(v, 25) == 0 {
+			t.Label = strconv.Itoa(int(v))
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
 }
 
 // stateOrder puts the host states first, in the order of the states chart.
@@ -365,7 +400,7 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 			nStates++
 			continue
 		}
-		unit := bandUnit(b.Name)
+		unit := bandUnit(b.Name, time.Duration(e.Step*float64(time.Second)))
 		bp := newPlot(humanName(b.Name)+": median and 5-95% band", "", unit)
 		timeAxis(bp, lo, hi)
 		bp.Y.Tick.Marker = countTicks{}
@@ -494,13 +529,18 @@ func humanName(field string) string {
 	return string(b)
 }
 
-// bandUnit names the unit of an ensemble quantity from its field name.
-func bandUnit(name string) string {
+// bandUnit names the unit of an ensemble quantity from its field name and
+// the bin width (0 when unknown).
+func bandUnit(name string, bin time.Duration) string {
+	per := "bin"
+	if bin > 0 {
+		per = binName(bin)
+	}
 	switch name {
 	case "new_infections":
-		return "new infections per bin"
+		return "new infections per " + per
 	case "probes":
-		return "probes per bin"
+		return "probes per " + per
 	}
 	return unitOf(name)
 }

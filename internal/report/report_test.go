@@ -503,3 +503,11 @@ func TestWriteRecordHTML(t *testing.T) {
 		t.Error("footer does not name the run")
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for in, want := range map[string]string{"24h0m0s": "24h", "1h30m0s": "1h30m", "9h0m5s": "9h0m5s", "30m0s": "30m", "0s": "0s", "junk": "junk"} {
+		if got := shortDuration(in); got != want {
+			t.Errorf("shortDuration(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
