@@ -736,7 +736,7 @@ func detectSection(p, name string, d *detect.Report) *Section {
 		Fact{"Probes", fmt.Sprintf("%s from %s sources", thousands(t.Probes), thousands(int64(t.Sources)))},
 	)
 	if t.FirstProbe != "" {
-		s.Facts = append(s.Facts, Fact{"First and last probe", t.FirstProbe + " to " + t.LastProbe})
+		s.Facts = append(s.Facts, Fact{"First and last probe", stamp(t.FirstProbe) + " to " + stamp(t.LastProbe)})
 	}
 	if t.FailedFiles > 0 {
 		s.Facts = append(s.Facts, Fact{"Files that failed", strconv.Itoa(t.FailedFiles)})
@@ -776,7 +776,7 @@ func detectSection(p, name string, d *detect.Report) *Section {
 	sig := Table2{Caption: "Per signature", Head: []string{"signature", "family", "probes", "sources", "first seen", "last seen", "peak hour", "probes in it"},
 		Numeric: []bool{false, false, true, true, false, false, false, true}}
 	for _, g := range d.Signatures {
-		sig.Rows = append(sig.Rows, []string{g.Name, g.Family, thousands(g.Probes), thousands(int64(g.Sources)), orDash(g.First), orDash(g.Last), orDash(g.PeakHour), thousands(g.PeakProbe)})
+		sig.Rows = append(sig.Rows, []string{g.Name, g.Family, thousands(g.Probes), thousands(int64(g.Sources)), stamp(g.First), stamp(g.Last), stamp(g.PeakHour), thousands(g.PeakProbe)})
 	}
 	s.Tables = append(s.Tables, sig)
 	if len(d.TopSources) > 0 {
@@ -785,7 +785,7 @@ func detectSection(p, name string, d *detect.Report) *Section {
 			ts.Head = append(ts.Head, "country")
 		}
 		for _, x := range d.TopSources {
-			row := []string{x.Source, thousands(x.Probes), orDash(x.First), orDash(x.Last), joinComma(x.Signatures)}
+			row := []string{x.Source, thousands(x.Probes), stamp(x.First), stamp(x.Last), joinComma(x.Signatures)}
 			if d.HasCountry {
 				row = append(row, orDash(x.Country))
 			}
@@ -814,6 +814,19 @@ func detectSection(p, name string, d *detect.Report) *Section {
 func addLegend(p *plot.Plot, name string, c color.Color, w float64) {
 	l := &plotter.Line{LineStyle: draw.LineStyle{Color: c, Width: vg.Points(w)}}
 	p.Legend.Add(name, l)
+}
+
+// stamp rewrites an RFC 3339 time of a detect report as "2001-07-19
+// 00:30:44 UTC", a dash when there is none, and leaves anything else as is.
+func stamp(s string) string {
+	if s == "" {
+		return "-"
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // binName names a bin width as people say it: "minute", "10-minute bin",
