@@ -718,13 +718,71 @@ func observerSection(id string, o Observer, run *Run) *Section {
 				rest = append(rest, c)
 			}
 		}
-		unit := "count per bin (see legend)"
-		if len(rest) == 1 {
-			unit = unitOf(rest[0].Name)
+		groups := byMagnitude(rest)
+		// The true infected count goes on the chart whose scale is
+		// nearest to it, where a reader can compare the two.
+		truthAt := -1
+		if telescope && len(groups) > 0 {
+			var infMax float64
+			for _, row := range run.Series {
+				infMax = math.Max(infMax, float64(row.Infected))
+			}
+			best := math.Inf(1)
+			for gi, g := range groups {
+				if d := math.Abs(math.Log10(math.Max(maxOf(g[0].Values), 1) / math.Max(infMax, 1))); d < best {
+					best, truthAt = d, gi
+				}
+			}
 		}
-		draw(observerGroup{title: title + ": " + humanLower(t.Name), unit: unit}, rest, telescope)
+		for gi, g := range groups {
+			unit := "count per bin (see legend)"
+			name := humanLower(t.Name)
+			if len(g) == 1 {
+				unit = unitOf(g[0].Name)
+				name = humanLower(g[0].Name)
+			}
+			draw(observerGroup{title: title + ": " + name, unit: unit}, g, gi == truthAt)
+		}
 	}
 	return s
+}
+
+// byMagnitude splits columns into groups whose largest values are within a
+// factor of 10 of each other, so that no line is flattened against the
+// axis by a larger one; columns keep their order within a group.
+func byMagnitude(cols []Column) [][]Column {
+	var groups [][]Column
+	var tops []float64
+	for _, c := range cols {
+		m := math.Max(maxOf(c.Values), 1e-300)
+		placed := false
+		for gi, top := range tops {
+			if m <= 10*top && top <= 10*m {
+				groups[gi] = append(groups[gi], c)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			groups = append(groups, []Column{c})
+			tops = append(tops, m)
+		}
+	}
+	return groups
+}
+
+// maxOf returns the largest number in xs that is not NaN, or 0.
+func maxOf(xs []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range xs {
+		if x > m {
+			m = x
+		}
+	}
+	if math.IsInf(m, -1) {
+		return 0
+	}
+	return m
 }
 
 func detectSection(p, name string, d *detect.Report) *Section {

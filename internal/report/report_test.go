@@ -60,7 +60,7 @@ func fullRun(t testing.TB) []byte {
 		for i, r := range series {
 			row := r.(map[string]any)
 			inf := row["infected"].(float64)
-			tel = append(tel, map[string]any{"utc": row["utc"], "minute": row["minute"], "probes": inf * 3, "sources": math.Floor(inf * 0.9)})
+			tel = append(tel, map[string]any{"utc": row["utc"], "minute": row["minute"], "probes": inf * 3, "sources": math.Floor(inf * 0.9), "probes_total": inf * 3000})
 			if i%12 == 0 {
 				census = append(census, map[string]any{"utc": row["utc"], "share_infected": inf / 1406})
 			}
@@ -125,13 +125,13 @@ func TestParseKinds(t *testing.T) {
 	}
 	// Keyed by kind, the observers come in name order.
 	tel := run.Run.Observers[1]
-	if tel.Kind != "telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 2 {
+	if tel.Kind != "telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 3 {
 		t.Errorf("telescope: %+v", tel)
 	}
 	// The last row: 1406 infected, so 4218 probes and floor(1265.4) sources.
 	cols := tel.Tables[0].Columns
-	if cols[0].Name != "probes" || cols[0].Values[84] != 4218 || cols[1].Values[84] != 1265 {
-		t.Errorf("telescope columns: %s=%v %s=%v", cols[0].Name, cols[0].Values[84], cols[1].Name, cols[1].Values[84])
+	if cols[0].Name != "probes" || cols[0].Values[84] != 4218 || cols[2].Values[84] != 1265 {
+		t.Errorf("telescope columns: %s=%v %s=%v", cols[0].Name, cols[0].Values[84], cols[2].Name, cols[2].Values[84])
 	}
 	if c := run.Run.Observers[0]; c.Kind != "census" || len(c.Tables[0].Times) != 8 {
 		t.Errorf("census: %+v", c)
@@ -345,7 +345,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	}
 
 	full := buildHTML(t, mustParse(t, "full.json", fullRun(t)))
-	if got, want := strings.Join(chartIDs(full), " "), "states new-infections logistic slash8 obs1-1 obs2-1"; got != want {
+	if got, want := strings.Join(chartIDs(full), " "), "states new-infections logistic slash8 obs1-1 obs2-1 obs2-2"; got != want {
 		t.Errorf("full run charts %q, want %q", got, want)
 	}
 	// 60000/b summed over the public blocks, and 219 blocks with hosts.
@@ -362,6 +362,12 @@ func TestSectionsFollowInputs(t *testing.T) {
 		if !strings.Contains(full, s) {
 			t.Errorf("full report lacks %q", s)
 		}
+	}
+	// probes and sources (at most 4,218 and 1,265) share a chart with the
+	// truth (1,406); probes_total (4.2 million) gets its own.
+	tel := full[strings.Index(full, `id="fig-obs2-1"`):strings.Index(full, `id="fig-obs2-2"`)]
+	if !strings.Contains(tel, "infected (truth)") || strings.Contains(tel, "probes total") {
+		t.Error("the telescope's first chart should hold probes, sources and the truth, not probes_total")
 	}
 
 	det := buildHTML(t, mustParse(t, "detect.json", readTestdata(t, "detect.json")))
@@ -381,7 +387,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	}
 
 	two := buildHTML(t, mustParse(t, "a.json", readTestdata(t, "scaled-run.json")), mustParse(t, "b.json", fullRun(t)))
-	if ids := chartIDs(two); len(ids) != 10 || ids[0] != "compare-infected" {
+	if ids := chartIDs(two); len(ids) != 11 || ids[0] != "compare-infected" {
 		t.Errorf("two runs: charts %q", ids)
 	}
 }
@@ -417,8 +423,8 @@ func TestWritePNGs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) != 6 {
-		t.Fatalf("wrote %d PNGs, want 6", len(paths))
+	if len(paths) != 7 {
+		t.Fatalf("wrote %d PNGs, want 7", len(paths))
 	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
