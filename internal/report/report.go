@@ -228,6 +228,27 @@ func runXY(run *Run) []float64 {
 	return unixSeconds(ts)
 }
 
+// published are figures from the literature to draw beside a run of the
+// scenario they describe (DESIGN.md section 2 gives the sources).
+var published = map[string][]struct {
+	at       time.Time
+	infected float64
+	label    string
+	// right puts the label right of the point, else below and left of it,
+	// wherever the curves are not.
+	right bool
+}{
+	"codered-v2-2001-07-19": {
+		{time.Date(2001, 7, 19, 19, 0, 0, 0, time.UTC), 250000, "CERT: over 250,000 in 9 h", true},
+		{time.Date(2001, 7, 20, 0, 0, 0, 0, time.UTC), 359000, "Moore et al.: over 359,000", false},
+	},
+}
+
+// publishedSources says where the published figures come from.
+var publishedSources = map[string]string{
+	"codered-v2-2001-07-19": "Moore, Shannon, Brown, IMW 2002 (over 359,000 hosts in under 14 hours from about 10:00 UTC) and CERT (over 250,000 in 9 hours)",
+}
+
 func statesChart(file string, run *Run) *Chart {
 	rows := run.Series
 	xs := runXY(run)
@@ -255,9 +276,42 @@ func statesChart(file string, run *Run) *Chart {
 			addLine(p, st.name, xs, ys, quantityColor(st.name, 0), 2, false)
 		}
 	}
+	caption := "Hosts infected, susceptible, patched and removed over time (UTC)"
+	if pub := published[run.Scenario.Name]; len(pub) > 0 {
+		var pts plotter.XYs
+		var labels []string
+		for _, f := range pub {
+			pts = append(pts, plotter.XY{X: float64(f.at.Unix()), Y: f.infected})
+			labels = append(labels, f.label)
+		}
+		sc, err := plotter.NewScatter(pts)
+		if err == nil {
+			sc.GlyphStyle.Shape = draw.BoxGlyph{}
+			sc.GlyphStyle.Radius = vg.Points(4)
+			sc.GlyphStyle.Color = colFit
+			p.Add(sc)
+			p.Legend.Add("published figures", sc)
+		}
+		for i, f := range pub {
+			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts[i : i+1], Labels: labels[i : i+1]})
+			if err != nil {
+				continue
+			}
+			lb.TextStyle[0].Font = labelFont(10)
+			if f.right {
+				lb.TextStyle[0].XAlign = draw.XLeft
+				lb.Offset = vg.Point{X: vg.Points(8), Y: vg.Points(-4)}
+			} else {
+				lb.TextStyle[0].XAlign = draw.XRight
+				lb.Offset = vg.Point{X: vg.Points(-4), Y: vg.Points(-40)}
+			}
+			p.Add(lb)
+		}
+		caption += ", with the published counts of that day: " + publishedSources[run.Scenario.Name]
+	}
 	p.Legend.Top, p.Legend.Left = false, false
 	p.Legend.YOffs = vg.Points(40)
-	return newChart(file, "Hosts infected, susceptible, patched and removed over time (UTC)", p)
+	return newChart(file, caption, p)
 }
 
 func newInfectionsChart(file string, run *Run) *Chart {

@@ -517,3 +517,20 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishedFigures checks that a run of the Code Red v2 day is drawn
+// with the counts published for that day, and other runs are not.
+func TestPublishedFigures(t *testing.T) {
+	day := edit(t, readTestdata(t, "scaled-run.json"), func(m map[string]any) {
+		m["scenario"].(map[string]any)["name"] = "codered-v2-2001-07-19"
+	})
+	html := buildHTML(t, mustParse(t, "day.json", day))
+	for _, s := range []string{"CERT: over 250,000 in 9 h", "Moore et al.: over 359,000", "Moore, Shannon, Brown, IMW 2002"} {
+		if !strings.Contains(html, s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+	if other := buildHTML(t, mustParse(t, "run.json", readTestdata(t, "scaled-run.json"))); strings.Contains(other, "CERT") {
+		t.Error("published figures drawn for another scenario")
+	}
+}
