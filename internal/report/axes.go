@@ -243,7 +243,7 @@ func addLine(p *plot.Plot, legend string, xs, ys []float64, c color.Color, w flo
 		if len(seg) == 0 {
 			return
 		}
-		l, err := plotter.NewLine(seg)
+		l, err := plotter.NewLine(thin(seg))
 		if err != nil {
 			seg = nil
 			return
@@ -270,6 +270,73 @@ func addLine(p *plot.Plot, legend string, xs, ys []float64, c color.Color, w flo
 	flush()
 }
 
+// A chart is 945 pixels wide at most (16 cm at 150 dpi), so a line of more
+// than thinAbove points draws several points per pixel column. Beyond that
+// it is cut into thinBuckets runs of consecutive points, each kept as its
+// lowest and highest point in their order: the drawn envelope is the same
+// to the pixel, and the SVG stays near 50 KB a line whatever the length of
+// the run.
+const (
+	thinAbove   = 2400
+	thinBuckets = 1000
+)
+
+// thin returns pts, or its min-max envelope when it is longer than
+// thinAbove.
+func thin(pts plotter.XYs) plotter.XYs {
+	n := len(pts)
+	if n <= thinAbove {
+		return pts
+	}
+	out := make(plotter.XYs, 0, 2*thinBuckets+2)
+	last := -1
+	keep := func(i int) {
+		if i != last {
+			out = append(out, pts[i])
+			last = i
+		}
+	}
+	keep(0)
+	for b := range thinBuckets {
+		lo, hi := b*n/thinBuckets, (b+1)*n/thinBuckets
+		imin, imax := lo, lo
+		for i := lo; i < hi; i++ {
+			if pts[i].Y < pts[imin].Y {
+				imin = i
+			}
+			if pts[i].Y > pts[imax].Y {
+				imax = i
+			}
+		}
+		keep(min(imin, imax))
+		keep(max(imin, imax))
+	}
+	keep(n - 1)
+	return out
+}
+
+// thinBand returns the band's edges, or when they are longer than
+// thinAbove, per bucket the lowest of lower and the highest of upper, at
+// the bucket's first x: the band drawn can only widen, never hide a run.
+func thinBand(lower, upper plotter.XYs) (plotter.XYs, plotter.XYs) {
+	n := len(lower)
+	if n <= thinAbove {
+		return lower, upper
+	}
+	lo := make(plotter.XYs, 0, thinBuckets+1)
+	up := make(plotter.XYs, 0, thinBuckets+1)
+	for b := range thinBuckets {
+		a, z := b*n/thinBuckets, (b+1)*n/thinBuckets
+		l, u := lower[a], upper[a]
+		for i := a; i < z; i++ {
+			l.Y = math.Min(l.Y, lower[i].Y)
+			u.Y = math.Max(u.Y, upper[i].Y)
+		}
+		lo, up = append(lo, l), append(up, u)
+	}
+	return append(lo, lower[n-1]), append(up, upper[n-1])
+}
+
 // addBand fills the area between lo and hi, skipping bins where either is
 // NaN.
 func addBand(p *plot.Plot, legend string, xs, lo, hi []float64, c color.Color) {
@@ -280,6 +347,7 @@ func addBand(p *plot.Plot, legend string, xs, lo, hi []float64, c color.Color) {
 			upper, lower = nil, nil
 			return
 		}
+		lower, upper = thinBand(lower, upper)
 		ring := make(plotter.XYs, 0, 2*len(upper))
 		ring = append(ring, lower...)
 		for i := len(upper) - 1; i >= 0; i-- {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot/plotter"
 )
 
 // readTestdata returns testdata/name.
@@ -533,4 +535,51 @@ func TestPublishedFigures(t *testing.T) {
 	if other := buildHTML(t, mustParse(t, "run.json", readTestdata(t, "scaled-run.json"))); strings.Contains(other, "CERT") {
 		t.Error("published figures drawn for another scenario")
 	}
+}
+
+func TestThin(t *testing.T) {
+	short := make(plotter.XYs, thinAbove)
+	if got := thin(short); len(got) != thinAbove {
+		t.Errorf("a line of %d points was thinned to %d", thinAbove, len(got))
+	}
+	// A month at one point a minute: a sine with one spike up and one down.
+	n := 43200
+	pts := make(plotter.XYs, n)
+	for i := range pts {
+		pts[i] = plotter.XY{X: float64(i), Y: math.Sin(float64(i) / 500)}
+	}
+	pts[12345].Y, pts[30001].Y = 7, -7
+	got := thin(pts)
+	if len(got) > 2*thinBuckets+2 {
+		t.Errorf("%d points kept, want at most %d", len(got), 2*thinBuckets+2)
+	}
+	var hasUp, hasDown bool
+	for i, p := range got {
+		if i > 0 && p.X <= got[i-1].X {
+			t.Fatalf("x not increasing at %d: %v after %v", i, p.X, got[i-1].X)
+		}
+		hasUp = hasUp || p == plotter.XY{X: 12345, Y: 7}
+		hasDown = hasDown || p == plotter.XY{X: 30001, Y: -7}
+	}
+	if !hasUp || !hasDown || got[0] != pts[0] || got[len(got)-1] != pts[n-1] {
+		t.Error("the thinned line lost a spike or an end")
+	}
+	lo, hi := make(plotter.XYs, n), make(plotter.XYs, n)
+	for i := range lo {
+		lo[i] = plotter.XY{X: float64(i), Y: -1}
+		hi[i] = plotter.XY{X: float64(i), Y: 1}
+	}
+	lo[777].Y, hi[40000].Y = -5, 5
+	tl, th := thinBand(lo, hi)
+	if len(tl) != thinBuckets+1 || len(th) != thinBuckets+1 || minOf(ys(tl)) != -5 || maxOf(ys(th)) != 5 {
+		t.Errorf("band thinned to %d/%d points, extremes %v %v", len(tl), len(th), minOf(ys(tl)), maxOf(ys(th)))
+	}
+}
+
+func ys(pts plotter.XYs) []float64 {
+	out := make([]float64, len(pts))
+	for i, p := range pts {
+		out[i] = p.Y
+	}
+	return out
 }
