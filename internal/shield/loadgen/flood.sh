@@ -117,13 +117,14 @@ for round in $(seq "${ROUNDS:-1}"); do
 			fcpu=$(awk -v a="$(cpu "$front")" -v b="$f0" 'BEGIN { printf "%.2f", a - b }')
 			ucpu=$(awk -v a="$(cpu "$up_pid")" -v b="$u0" 'BEGIN { printf "%.2f", a - b }')
 			echo "front ($mode) CPU $fcpu s, upstream CPU $ucpu s over the whole run"
-			# One line per run for the table at the end: legit p50 and p99 (ms),
+			# One line per run for the table at the end: legit p50, p90, p99 (ms),
 			# probes sent a second, probes the upstream got, CPU seconds.
 			p50=$(awk '/^legit/ { for (i = 1; i <= NF; i++) if ($i == "p50") print $(i + 1) }' "$bin.legit")
+			p90=$(awk '/^legit/ { for (i = 1; i <= NF; i++) if ($i == "p90") print $(i + 1) }' "$bin.legit")
 			p99=$(awk '/^legit/ { for (i = 1; i <= NF; i++) if ($i == "p99") print $(i + 1) }' "$bin.legit")
 			prate=$(awk '/^probes/ { gsub(/[^0-9.]/, "", $4); print $4 }' "$bin.flood.done")
 			uprobes=$(awk '/^upstream received/ { print $7 }' "$bin.flood.done")
-			echo "RESULT $mode ${load// /-} p50=$p50 p99=$p99 probes/s=${prate:-0} upstream-probes=${uprobes:-0} front-cpu=$fcpu upstream-cpu=$ucpu load=$(cut -d' ' -f1 /proc/loadavg)" >>"$bin.results"
+			echo "RESULT $mode ${load// /-} p50=$p50 p90=$p90 p99=$p99 probes/s=${prate:-0} upstream-probes=${uprobes:-0} front-cpu=$fcpu upstream-cpu=$ucpu load=$(cut -d' ' -f1 /proc/loadavg)" >>"$bin.results"
 			sleep 1
 		done
 		kill -TERM "$front"
