@@ -243,3 +243,49 @@ func TestParseUpstream(t *testing.T) {
 		t.Errorf("got %v, %v", u, err)
 	}
 }
+
+// TestSlowloris trickles a header a byte every 200 ms, as a slowloris
+// client does: the server must close the connection once readHeaderTimeout
+// has passed, whatever arrives meanwhile, and the upstream must see
+// nothing. It takes readHeaderTimeout (5 s) to run.
+func TestSlowloris(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes readHeaderTimeout")
+	}
+	t.Parallel()
+	up := &recordingUpstream{}
+	upSrv := httptest.NewServer(up)
+	defer upSrv.Close()
+	addr, _ := startFront(t, upSrv.URL, nil, 0)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	closed := make(chan time.Duration, 1)
+	go func() {
+		c.SetReadDeadline(time.Now().Add(3 * readHeaderTimeout))
+		io.ReadAll(c)
+		closed <- time.Since(start)
+	}()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case d := <-closed:
+			// The deadline is set when the request starts; allow 3 s
+			// for scheduling on a machine shared with other work.
+			if d < readHeaderTimeout || d > readHeaderTimeout+3*time.Second {
+				t.Errorf("closed after %v, want about %v", d, readHeaderTimeout)
+			}
+			if got := up.requests(); len(got) != 0 {
+				t.Errorf("upstream saw %q", got)
+			}
+			return
+		case <-tick.C:
+			c.Write([]byte("a")) // may fail once the server has closed
+		}
+	}
+}
