@@ -18,6 +18,8 @@ type slash8Grid struct {
 	counts [256]int64
 }
 
+var _ plot.Plotter = (*slash8Grid)(nil)
+
 // Decade classes: empty, 1-9, 10-99, ... The colours are ColorBrewer's
 // YlOrRd sequence, which stays ordered in grey scale.
 var gridClasses = []struct {
