@@ -188,6 +188,11 @@ type Ensemble struct {
 	Times    []time.Time
 	Bands    []Band  // in name order
 	Step     float64 // seconds between bins, from "step_seconds"; 0 if absent
+	// Stats are the quantiles over the runs of the figures in the file's
+	// "summary" whose value is a [p5, p50, p95] array, by field name;
+	// Counts its whole-number fields (reached_half, fitted).
+	Stats  map[string][3]float64
+	Counts map[string]int
 	// Per run, the figures of its "members" entry, by field name
 	// (minutes_to_half, k_per_hour, final_infected, ...); runs lacking a
 	// figure are left out of its list.
@@ -312,6 +317,20 @@ func parseEnsemble(data []byte) (*Ensemble, error) {
 	slices.SortFunc(e.Bands, func(a, b Band) int { return strings.Compare(a.Name, b.Name) })
 	if len(e.Bands) == 0 {
 		return nil, errors.New("the bands rows hold no 5%/50%/95% quantiles")
+	}
+	var summary map[string]json.RawMessage
+	if json.Unmarshal(top["summary"], &summary) == nil {
+		e.Stats, e.Counts = map[string][3]float64{}, map[string]int{}
+		for k, v := range summary {
+			var q []float64
+			var n int
+			switch {
+			case json.Unmarshal(v, &q) == nil && len(q) == 3 && len(pct) == 3:
+				e.Stats[k] = [3]float64{q[0], q[1], q[2]}
+			case json.Unmarshal(v, &n) == nil:
+				e.Counts[k] = n
+			}
+		}
 	}
 	var members []map[string]json.RawMessage
 	if json.Unmarshal(top["members"], &members) == nil && len(members) > 0 {

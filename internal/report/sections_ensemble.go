@@ -15,6 +15,7 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 	s := &Section{ID: p + "ensemble", Title: fmt.Sprintf("Ensemble: %s, %d runs", orDash(e.Scenario), e.Runs)}
 	s.Intro = "Median of the runs per bin, and the band from the 5% to the 95% quantile: nine runs in ten stay inside it in each bin."
 	s.Facts = append(s.Facts, Fact{"Input", name}, Fact{"Runs", strconv.Itoa(e.Runs)}, Fact{"First seed", strconv.FormatUint(e.Seed, 10)})
+	s.Facts = append(s.Facts, ensembleFacts(e)...)
 	xs := unixSeconds(e.Times)
 	lo, hi := e.Times[0], e.Times[len(e.Times)-1]
 	states := newPlot("Hosts by state: median and 5-95% band", "", "hosts")
@@ -73,6 +74,36 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 		}
 	}
 	return s
+}
+
+// ensembleFacts writes the summary's quantiles as "median (5% to 95%)".
+func ensembleFacts(e *Ensemble) []Fact {
+	var out []Fact
+	spread := func(q [3]float64, format func(float64) string) string {
+		return format(q[1]) + " (" + format(q[0]) + " to " + format(q[2]) + ")"
+	}
+	count := func(v float64) string { return thousands(int64(math.Round(v))) }
+	of := func(key string) string {
+		if n, ok := e.Counts[key]; ok && e.Runs > 0 {
+			return fmt.Sprintf(", in %s of %s runs", thousands(int64(n)), thousands(int64(e.Runs)))
+		}
+		return ""
+	}
+	if q, ok := e.Stats["final_infected"]; ok {
+		out = append(out, Fact{"Infected at the end, median (5% to 95%)", spread(q, count)})
+	}
+	if q, ok := e.Stats["minutes_to_half"]; ok {
+		hours := func(m float64) string { return strconv.FormatFloat(m/60, 'f', 1, 64) + " h" }
+		out = append(out, Fact{"Half infected after", spread(q, hours) + of("reached_half")})
+	}
+	if q, ok := e.Stats["k_per_hour"]; ok {
+		k := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+		out = append(out, Fact{"Logistic K per hour", spread(q, k) + of("fitted")})
+	}
+	if q, ok := e.Stats["peak_new_infections_per_minute"]; ok {
+		out = append(out, Fact{"Peak new infections a minute", spread(q, shortFloat)})
+	}
+	return out
 }
 
 // histogramChart draws how a figure spreads over the runs, or returns nil
