@@ -119,6 +119,8 @@ func Parse(name string, data []byte) (*Input, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		in.Ensemble = e
+	case strings.HasPrefix(schema, "wormlab.ensemble-shard/"):
+		return nil, fmt.Errorf("%s: an ensemble shard: combine the shards with 'wormlab merge' and report the merged ensemble", name)
 	default:
 		for _, want := range []string{runrec.Schema, detect.Schema, EnsembleSchema} {
 			family := want[:strings.IndexByte(want, '/')+1]

@@ -216,6 +216,7 @@ func TestBadInput(t *testing.T) {
 		{"newer-run", bytes.Replace(good, []byte(`"wormlab.run/v1"`), []byte(`"wormlab.run/v2"`), 1), `newer-run.json: schema "wormlab.run/v2" is not one this wormlab reads (it reads "wormlab.run/v1"): written by another version`},
 		{"newer-detect", []byte(`{"schema":"wormlab.detect/v9"}`), `schema "wormlab.detect/v9" is not one this wormlab reads`},
 		{"newer-ensemble", []byte(`{"schema":"wormlab.ensemble/v2"}`), `schema "wormlab.ensemble/v2" is not one this wormlab reads`},
+		{"shard", []byte(`{"schema":"wormlab.ensemble-shard/v1"}`), "shard.json: an ensemble shard: combine the shards with 'wormlab merge'"},
 		{"other", []byte(`{"schema":"acme.thing/v1"}`), `schema "acme.thing/v1" is not a wormlab output`},
 		{"no-rows", edit(t, good, func(m map[string]any) { m["series"] = []any{} }), "no-rows.json: the run record has no series rows"},
 		{"short-slash8", edit(t, good, func(m map[string]any) { m["summary"].(map[string]any)["per_slash8"] = []int{1, 2} }), "summary.per_slash8 has 2 entries, want 256"},
