@@ -85,7 +85,7 @@ func runSimulate(out io.Writer, cfg simulateConfig) error {
 	if err != nil {
 		return inputError(err)
 	}
-	_, eventOK := c.Strategy.Channels()
+	eventOK := sim.EventEngineRuns(c.Strategy)
 	engine := cfg.engine
 	switch {
 	case engine == "":

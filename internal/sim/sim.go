@@ -340,3 +340,16 @@ func (r *recorder) addMissed(a, b, rate float64) {
 		a = edge
 	}
 }
+
+// EventEngineRuns reports whether the event engine can run strategy s:
+// mixtures of neighbourhood draws, sequential scanners and hit-lists.
+// Worms whose copies share a target list (worm.StaticSeed) need the probe
+// engine.
+func EventEngineRuns(s worm.Strategy) bool {
+	switch s.(type) {
+	case worm.Sequential, worm.HitList:
+		return true
+	}
+	_, ok := s.Channels()
+	return ok
+}
