@@ -92,6 +92,21 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 		c.Calendar = worm.Until{Stop: worm.CodeRedIIStop}
 	}
 	c.Initial = pickDistinct(rng, n, w.InitialInfected)
+	if w.Strategy == "hit-list" {
+		// K hosts other than the initial ones, in random order.
+		initial := make(map[int32]bool, len(c.Initial))
+		for _, h := range c.Initial {
+			initial[h] = true
+		}
+		var list []ipspace.Addr
+		for _, h := range pickDistinct(rng, n, w.HitListSize+len(c.Initial)) {
+			if !initial[h] && len(c.HitList) < w.HitListSize {
+				c.HitList = append(c.HitList, h)
+				list = append(list, c.Hosts[h])
+			}
+		}
+		c.Strategy = worm.HitList{List: list}
+	}
 	return c, nil
 }
 
@@ -190,6 +205,10 @@ func (s *Scenario) strategy() (worm.Strategy, error) {
 	switch w.Strategy {
 	case "static-seed":
 		return worm.StaticSeed{Seed: w.StaticSeed}, nil
+	case "sequential":
+		return worm.Sequential{LocalShare: w.LocalShare}, nil
+	case "hit-list":
+		return worm.HitList{}, nil // the list is drawn in Build
 	case "local-preference":
 		l := worm.LocalPreference{Mix: worm.CodeRedIIMix, Skip: worm.AddressFilter{SkipZero255: w.SkipZero255}}
 		if len(w.Mix) > 0 {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,9 +103,18 @@ type Worm struct {
 	// Calendar: "codered1" (spread days 1-19 UTC), "codered2" (spread until
 	// the hard stop of 1 October 2001) or "none".
 	Calendar string `toml:"calendar" json:"calendar"`
+	// LocalShare: the share of sequential copies that start in their own
+	// /24 (Blaster: 0.4).
+	LocalShare float64 `toml:"local_share" json:"local_share,omitempty"`
+	// HitListSize: the hosts on a hit-list worm's list, drawn at random
+	// among the vulnerable hosts other than the initial ones.
+	HitListSize int `toml:"hit_list_size" json:"hit_list_size,omitempty"`
 	// StaticSeed selects the shared target list of the static-seed strategy.
 	StaticSeed uint64 `toml:"static_seed" json:"static_seed,omitempty"`
 }
+
+// strategies are the worm strategies a scenario can name.
+var strategies = []string{"uniform", "local-preference", "sequential", "hit-list", "static-seed"}
 
 // MixEntry is one neighbourhood of a local-preference worm: with
 // probability Share, a target in the source's own /Prefix.
@@ -280,8 +290,14 @@ func (s *Scenario) Validate() error {
 		return s.errAt("population.nat_share", "NAT needs the full IPv4 space (space.bits = 32)")
 	case !(p.NATSiteSize >= 1 && p.NATSiteSize <= 1000):
 		return s.errAt("population.nat_site_size", "%v: want 1 to 1000 hosts a site", p.NATSiteSize)
-	case w.Strategy != "uniform" && w.Strategy != "static-seed" && w.Strategy != "local-preference":
-		return s.errAt("worm.strategy", "%q: want \"uniform\", \"local-preference\" or \"static-seed\"", w.Strategy)
+	case !slices.Contains(strategies, w.Strategy):
+		return s.errAt("worm.strategy", "%q: want one of %s", w.Strategy, strings.Join(strategies, ", "))
+	case !(w.LocalShare >= 0 && w.LocalShare <= 1):
+		return s.errAt("worm.local_share", "%v: want a share in [0, 1]", w.LocalShare)
+	case w.HitListSize < 0 || (w.Strategy == "hit-list" && w.HitListSize+w.InitialInfected > p.Size):
+		return s.errAt("worm.hit_list_size", "%d: want 0 to population.size - worm.initial_infected", w.HitListSize)
+	case (w.Strategy == "sequential" || w.Strategy == "hit-list") && p.NATShare > 0:
+		return s.errAt("population.nat_share", "the %s strategy runs on public hosts only", w.Strategy)
 	case len(w.Mix) > 0 && w.Strategy != "local-preference":
 		return s.errAt("worm.mix", "only a local-preference worm has a mix")
 	case w.Lifetime.Duration < 0:
