@@ -51,10 +51,10 @@ func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig)
 		workers = runtime.GOMAXPROCS(0)
 	}
 	sp := ensemble.Spec{Scenario: s, Engine: engine, BaseSeed: cfg.seed, Runs: cfg.runs, Shard: sh, Workers: workers}
+	var bar *progressbar.ProgressBar
 	if !cfg.quiet {
-		if bar := newProgressBar(errOut, len(sh.Members(cfg.runs))); bar != nil {
+		if bar = newProgressBar(errOut, len(sh.Members(cfg.runs))); bar != nil {
 			sp.Progress = func(done int) { bar.Set(done) }
-			defer bar.Exit()
 		}
 	}
 	if err := sp.Check(); err != nil {
@@ -62,6 +62,9 @@ func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig)
 	}
 	began := time.Now()
 	set, err := ensemble.Run(ctx, sp)
+	if bar != nil {
+		bar.Clear() // a finished bar has cleared itself; an interrupted one has not
+	}
 	if err != nil {
 		return err
 	}
