@@ -145,3 +145,23 @@ func TestBadScenarioLeavesNoOutput(t *testing.T) {
 		t.Error("an output file was left behind")
 	}
 }
+
+func TestLayoutFile(t *testing.T) {
+	var so, se bytes.Buffer
+	if code := run(context.Background(), []string{"simulate", "-f", "testdata/layout/good.toml"}, &so, &se); code != 0 {
+		t.Fatalf("good layout: exit %d: %s", code, se.String())
+	}
+	if !strings.Contains(so.String(), "population 105 vulnerable hosts") {
+		t.Errorf("good layout summary:\n%s", so.String())
+	}
+	out := filepath.Join(t.TempDir(), "out.csv")
+	se.Reset()
+	code := run(context.Background(), []string{"simulate", "-f", "testdata/layout/bad.toml", "--csv", out}, &so, &se)
+	want := "wormlab: testdata/layout/bad.csv:3: prefix 24.0.0.0/8 overlaps 24.0.0.0/16 of line 2\n"
+	if code != 2 || se.String() != want {
+		t.Errorf("bad layout: exit %d, stderr %q; want 2, %q", code, se.String(), want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("output written despite the bad layout")
+	}
+}
