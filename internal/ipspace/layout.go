@@ -90,10 +90,25 @@ func Place(n int, blocks []Prefix, weights []float64, ok func(Addr) bool, rng *r
 	// A block whose addresses ok rejects almost entirely would loop for
 	// ever; give up after this many rejections in a row.
 	const maxRejects = 1 << 16
+	// Equal blocks without weights (the /8s of a layout) need no search:
+	// one draw over all their addresses names the block and the address.
+	equal := weights == nil
+	for _, b := range blocks {
+		equal = equal && b.Size() == blocks[0].Size()
+	}
 	draw := func() (Addr, error) {
 		for tries := 0; ; tries++ {
 			if tries == maxRejects {
 				return 0, errors.New("ipspace: blocks with almost no usable host addresses")
+			}
+			if equal {
+				size := blocks[0].Size()
+				off := rng.Uint64N(size * uint64(len(blocks)))
+				a := blocks[off/size].Addr() + Addr(off%size)
+				if ok == nil || ok(a) {
+					return a, nil
+				}
+				continue
 			}
 			i := len(blocks) - 1
 			if len(blocks) > 1 {
@@ -120,7 +135,7 @@ func Place(n int, blocks []Prefix, weights []float64, ok func(Addr) bool, rng *r
 			}
 			out = append(out, a)
 		}
-		slices.Sort(out)
+		sortAddrs(out)
 		out = slices.Compact(out)
 	}
 	return out, nil
@@ -296,4 +311,32 @@ func FromLayout(lines []LayoutLine, rng *rand.Rand) ([]Addr, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// sortAddrs sorts a in place: a radix sort in two passes of 16 bits for
+// large slices (a comparison sort of 360,000 addresses takes several
+// times as long), slices.Sort for small ones.
+func sortAddrs(a []Addr) {
+	if len(a) < 1<<12 {
+		slices.Sort(a)
+		return
+	}
+	buf := make([]Addr, len(a))
+	src, dst := a, buf
+	for shift := uint(0); shift < 32; shift += 16 {
+		var count [1<<16 + 1]int
+		for _, x := range src {
+			count[(x>>shift)&0xffff+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, x := range src {
+			k := (x >> shift) & 0xffff
+			dst[count[k]] = x
+			count[k]++
+		}
+		src, dst = dst, src
+	}
+	// Two passes leave the result back in a.
 }

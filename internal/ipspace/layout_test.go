@@ -115,3 +115,19 @@ func FuzzReadLayout(f *testing.F) {
 		}
 	})
 }
+
+func TestSortAddrs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{0, 5, 5000, 100000} {
+		a := make([]Addr, n)
+		for i := range a {
+			a[i] = Addr(rng.Uint32())
+		}
+		want := slices.Clone(a)
+		slices.Sort(want)
+		sortAddrs(a)
+		if !slices.Equal(a, want) {
+			t.Fatalf("n=%d: not sorted like slices.Sort", n)
+		}
+	}
+}

@@ -83,3 +83,20 @@ func BenchmarkScaled(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCodeRedIIWeek is the codered-ii-2001-08-04 week (369,000 hosts,
+// clustered layout, NAT sites, local preference, lifetimes) in the event
+// engine, layout included.
+func BenchmarkCodeRedIIWeek(b *testing.B) {
+	s := builtin(b, "codered-ii-2001-08-04")
+	b.ReportAllocs()
+	for i := range b.N {
+		c, err := s.Build(uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sim.RunEvent(c, uint64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
