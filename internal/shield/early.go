@@ -5,20 +5,23 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/wormlab/wormlab/internal/signature"
 )
 
 // Listener returns ln with an early check on each new connection: when the
-// connection's first read holds a whole request line that the shield would
+// connection's first bytes hold a whole request line that the shield would
 // drop (a probe whose family's action is Drop, or any request from a banned
 // source), the connection is reset right there, before net/http parses a
-// header, allocates a request or starts a handler. A worm sends its whole
-// request in one segment, so nearly every probe is caught here; anything
-// else (a request line split across reads, later requests on a kept-alive
-// connection, other actions) goes on to net/http and the middleware, which
-// applies the same policy. Probes dropped here are counted, logged, banned
-// and recorded exactly as the middleware would.
+// header, allocates a request or starts a handler. On Unix the check runs in
+// Accept itself, on the bytes already waiting (a worm sends its request in
+// the same breath as the handshake), so a dropped probe never costs a
+// goroutine; when nothing is waiting yet it runs on the connection's first
+// read. Anything else (a request line split across reads, later requests
+// on a kept-alive connection, other actions) goes on to net/http and the
+// middleware, which applies the same policy. Probes dropped here are
+// counted, logged, banned and recorded exactly as the middleware would.
 func (s *Shield) Listener(ln net.Listener) net.Listener { return earlyListener{ln, s} }
 
 type earlyListener struct {
@@ -26,23 +29,49 @@ type earlyListener struct {
 	s *Shield
 }
 
+// peekBufs hold the bytes Accept finds waiting; a request line longer than
+// a buffer is left to the later checks.
+var peekBufs = sync.Pool{New: func() any { return new([2048]byte) }}
+
 func (l earlyListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		buf := peekBufs.Get().(*[2048]byte)
+		n := peek(c, buf[:])
+		if n > 0 && l.s.early(c, buf[:n]) {
+			peekBufs.Put(buf)
+			resetClose(c)
+			continue
+		}
+		ec := &earlyConn{Conn: c, s: l.s}
+		if n > 0 {
+			ec.checked = true
+			ec.pending = append([]byte(nil), buf[:n]...)
+		}
+		peekBufs.Put(buf)
+		return ec, nil
 	}
-	return &earlyConn{Conn: c, s: l.s}, nil
 }
 
-// earlyConn checks its first read. net/http reads a connection from one
-// goroutine at a time, so checked needs no lock.
+// earlyConn replays the bytes Accept read, or checks its first read if
+// Accept found none. net/http reads a connection from one goroutine at a
+// time, so its fields need no lock.
 type earlyConn struct {
 	net.Conn
 	s       *Shield
 	checked bool
+	pending []byte // read by Accept, not yet passed on
 }
 
 func (c *earlyConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
 	n, err := c.Conn.Read(p)
 	if c.checked || n == 0 {
 		return n, err

@@ -91,3 +91,63 @@ func TestEarlyBan(t *testing.T) {
 		t.Errorf("stats %+v, next saw %d", st, next.n.Load())
 	}
 }
+
+// TestAcceptDrop checks the check in Accept directly: with a probe and a
+// legitimate request both waiting, one Accept must reset the probe's
+// connection and return the legitimate one with its bytes intact.
+func TestAcceptDrop(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := s.Listener(raw)
+	defer ln.Close()
+	probe, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	io.WriteString(probe, wormRequest(codeRed2))
+	time.Sleep(50 * time.Millisecond) // let the probe's bytes arrive before the legit connection
+	legit, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer legit.Close()
+	const req = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+	io.WriteString(legit, req)
+	time.Sleep(50 * time.Millisecond)
+
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.RemoteAddr().String() != legit.LocalAddr().String() {
+		t.Fatalf("Accept returned %v, want the legitimate connection %v", c.RemoteAddr(), legit.LocalAddr())
+	}
+	if ec := c.(*earlyConn); len(ec.pending) == 0 {
+		t.Errorf("Accept found no bytes waiting; the check in Accept was not exercised")
+	}
+	buf := make([]byte, len(req))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != req {
+		t.Errorf("legitimate bytes: %q, %v; want %q", buf, err, req)
+	}
+	probe.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := probe.Read(make([]byte, 1)); n != 0 || err == nil || isTimeout(err) {
+		t.Errorf("probe connection: read %d, %v; want a reset", n, err)
+	}
+	if st := s.Stats(); st.Probes != 1 || st.Blocked != 1 {
+		t.Errorf("stats %+v, want 1 probe blocked", st)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
