@@ -58,7 +58,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (S
 	if !cfg.Plain {
 		h = sh.Wrap(proxy)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -11,6 +11,7 @@
 # RATE is probes a second (default 10000), DURATION seconds per run
 # (default 15), WORK the upstream's CPU per request (default 0s). MODES picks
 # the fronts (default "shield plain nginx"; nginx is skipped if absent),
+# WORMLAB a wormlab binary to use instead of building one,
 # LEGIT_RATE the legitimate requests a second (default 200), ROUNDS how
 # many times to repeat the whole set (default 1), so that other work on
 # the machine falls on every front alike.
@@ -23,7 +24,11 @@ UP=127.0.0.1:18081
 FRONT=127.0.0.1:18080
 cd "$(dirname "$0")/../../.."
 bin=$(mktemp -d)/wormlab
-go build -o "$bin" ./cmd/wormlab
+if [[ -n ${WORMLAB:-} ]]; then
+	cp "$WORMLAB" "$bin" # a binary built elsewhere
+else
+	go build -o "$bin" ./cmd/wormlab
+fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -39,7 +44,8 @@ cpu() {
 # nginx, if installed (Debian's nginx-light will do), is the front an
 # operator would deploy instead: it closes the connection (return 444) for
 # the paths the built-in signatures name and proxies the rest over
-# keep-alive connections, with two workers for the two cores.
+# keep-alive connections, with two workers for the two cores and
+# TCP_DEFER_ACCEPT ("deferred"), as the shield's listener has.
 read -ra modes <<<"${MODES:-shield plain nginx}"
 if [[ " ${modes[*]} " == *" nginx "* ]] && ! command -v nginx >/dev/null; then
 	echo "nginx not installed: skipping it" >&2
@@ -58,7 +64,7 @@ http {
 	client_body_temp_path $ngx; proxy_temp_path $ngx; fastcgi_temp_path $ngx; uwsgi_temp_path $ngx; scgi_temp_path $ngx;
 	upstream up { server $UP; keepalive 256; }
 	server {
-		listen $FRONT;
+		listen $FRONT deferred;
 		location ~* (\.ida|/root\.exe|/cmd\.exe)\$ { return 444; }
 		location / {
 			proxy_pass http://up;
