@@ -35,6 +35,7 @@ type BlockLoad struct {
 	inBlock  []bool
 	states   [4]int64 // the block's own hosts by state
 	spread   bool
+	factor   float64 // congestion factor on scan rates
 
 	expected []float64 // expected probes per bin
 	rows     []BlockRow
@@ -145,6 +146,8 @@ func (o *BlockLoad) Spreading(_ float64, h int32, on bool) {
 	if p <= 0 {
 		return
 	}
+	// Distinct sources are estimated without congestion (it is rarely on
+	// for a forecast); rates and probe counts include it.
 	r := o.cfg.Rates[h]
 	seen := 1 - math.Exp(-r*p*o.g.step)
 	if on {
@@ -168,13 +171,14 @@ func (o *BlockLoad) Changed(_ float64, h int32, from, to sim.State) {
 	}
 }
 
-func (o *BlockLoad) Advance(t0, t1 float64, phase worm.Phase) {
-	o.g.due(t0, o.snap)
-	o.spread = phase == worm.Spread
+func (o *BlockLoad) Advance(s sim.Stretch) {
+	o.g.due(s.T0, o.snap)
+	o.spread = s.Spread
+	o.factor = s.ScanFactor
 	if o.spread {
-		o.g.spread(o.expected, t0, t1, o.rate)
+		o.g.spread(o.expected, s.T0, s.T1, o.rate*s.ScanFactor)
 	}
-	o.g.due(t1, o.snap)
+	o.g.due(s.T1, o.snap)
 }
 
 func (o *BlockLoad) snap(m int) {

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -35,22 +34,26 @@ const maxGroupBits = 20
 // array partitioned into susceptible and other hosts, so the target is
 // drawn in O(1). An event costs O(lanes * log groups).
 type eventEngine struct {
-	cfg    *Config
-	rng    *rand.Rand
-	rec    *recorder
-	state  []State
-	counts [numStates]int64
+	cfg  *Config
+	rng  *rand.Rand
+	rec  *recorder
+	sets *hostSets
 
 	lanes []lane
-	// spreadRate is the summed scan rate of infected hosts, whether or not
-	// the calendar lets them spread now.
+	// spreadRate is the summed scan rate of the hosts marked spreading,
+	// whether or not a calendar shared by all lets them scan now.
 	spreadRate float64
+	spreading  []bool // per host
 	timers     timerHeap
 	infectedAt []float64 // per host: time of its latest infection
 	walk       *walkers  // sequential scanners, or nil
 	hit        *hitList  // hit-list copies, or nil
 	infections []Infection
 	obs        []Observer
+
+	perHost   bool         // each host keeps its own calendar
+	hostPhase []worm.Phase // per host, in per-host mode
+	flooding  int64        // infected hosts whose own calendar says flood (per-host mode)
 }
 
 // lane is one channel of the strategy restricted to one kind of target.
@@ -165,9 +168,19 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			e.lanes = append(e.lanes, *private)
 		}
 	}
-	e.state = make([]State, n)
+	e.sets = newHostSets(n)
 	e.infectedAt = make([]float64, n)
-	e.counts[Susceptible] = int64(n)
+	e.spreading = make([]bool, n)
+	e.perHost = c.perHostCalendar()
+	if e.perHost {
+		e.hostPhase = make([]worm.Phase, n)
+	}
+	for _, h := range c.InitialPatched {
+		e.setState(0, h, Patched)
+	}
+	for _, h := range c.InitialRemoved {
+		e.setState(0, h, Removed)
+	}
 	var parts []uint64
 	if e.hit != nil {
 		parts = c.hitParts()
@@ -256,17 +269,17 @@ func (l *lane) addRate(h int32, r float64) {
 
 // setState moves host h to state to, keeping the lanes' susceptible sets.
 func (e *eventEngine) setState(t float64, h int32, to State) {
-	from := e.state[h]
+	from := e.sets.set(h, to)
 	if from == to {
 		return
 	}
-	e.state[h] = to
-	e.counts[from]--
-	e.counts[to]++
 	if from == Susceptible || to == Susceptible {
 		for k := range e.lanes {
 			e.lanes[k].setSusceptible(h, to == Susceptible)
 		}
+	}
+	if from == Infected && e.perHost && e.hostPhase[h] == worm.Flood {
+		e.flooding--
 	}
 	for _, o := range e.obs {
 		o.Changed(t, h, from, to)
@@ -275,6 +288,10 @@ func (e *eventEngine) setState(t float64, h int32, to State) {
 
 // setSpreading starts or stops host h's scanning.
 func (e *eventEngine) setSpreading(t float64, h int32, on bool) {
+	if e.spreading[h] == on {
+		return
+	}
+	e.spreading[h] = on
 	r := e.cfg.Rates[h]
 	if !on {
 		r = -r
@@ -290,7 +307,7 @@ func (e *eventEngine) setSpreading(t float64, h int32, on bool) {
 		}
 	case e.hit != nil && e.hit.active(h):
 		if on {
-			e.hit.tree.Set(int(h), r)
+			e.hit.tree.Set(int(h), e.cfg.Rates[h])
 		} else {
 			e.hit.tree.Set(int(h), 0)
 		}
@@ -309,18 +326,64 @@ func (e *eventEngine) moveRate(h int32, r float64) {
 	}
 }
 
-// infect makes susceptible host h infected and spreading, and schedules
-// the end of its lifetime.
+// infect makes susceptible host h infected, starts it spreading if its
+// calendar allows, and schedules the end of its lifetime.
 func (e *eventEngine) infect(t float64, h int32) {
 	e.infectedAt[h] = t
 	e.setState(t, h, Infected)
-	e.setSpreading(t, h, true)
 	if lt := e.cfg.Lifetime; lt != nil && lt[h] > 0 {
-		heap.Push(&e.timers, timer{t: t + lt[h], host: h, since: t})
+		e.timers.push(timer{t: t + lt[h], host: h, kind: lifetimeEnd, since: t})
+	}
+	if !e.perHost {
+		e.setSpreading(t, h, true)
+		return
+	}
+	e.checkPhase(t, h, false)
+}
+
+// hostClock returns host h's clock reading at run time t.
+func (e *eventEngine) hostClock(t float64, h int32) time.Time {
+	t0 := e.cfg.Start.Add(secondsToDuration(t))
+	if e.cfg.ClockOffset != nil {
+		t0 = t0.Add(secondsToDuration(e.cfg.ClockOffset[h]))
+	}
+	return t0
+}
+
+// checkPhase reads host h's calendar by its own clock and applies the
+// phase, in per-host mode. A copy turning to spreading first sleeps for a
+// random delay (wakeUp), unless awake is set.
+func (e *eventEngine) checkPhase(t float64, h int32, awake bool) {
+	c := e.cfg
+	clock := e.hostClock(t, h)
+	p, next := c.Calendar.At(clock)
+	old := e.hostPhase[h]
+	if p == worm.Spread && !awake && c.WakeDelayMax > 0 && t > 0 {
+		// Asleep until the delay passes: neither spreading nor flooding.
+		e.applyPhase(t, h, old, worm.Dormant)
+		delay := e.rng.Float64() * c.WakeDelayMax
+		e.timers.push(timer{t: t + delay, host: h, kind: wakeUp, since: e.infectedAt[h]})
+		return
+	}
+	e.applyPhase(t, h, old, p)
+	if !next.IsZero() {
+		e.timers.push(timer{t: t + next.Sub(clock).Seconds(), host: h, kind: phaseCheck, since: e.infectedAt[h]})
 	}
 }
 
-// infectionRate returns the total rate of infecting probes.
+func (e *eventEngine) applyPhase(t float64, h int32, old, p worm.Phase) {
+	e.hostPhase[h] = p
+	if old == worm.Flood && p != worm.Flood {
+		e.flooding--
+	}
+	if p == worm.Flood && old != worm.Flood {
+		e.flooding++
+	}
+	e.setSpreading(t, h, p == worm.Spread)
+}
+
+// infectionRate returns the total rate of infecting probes, before the
+// congestion factor.
 func (e *eventEngine) infectionRate() float64 {
 	var s float64
 	if e.hit != nil {
@@ -332,35 +395,56 @@ func (e *eventEngine) infectionRate() float64 {
 	return s
 }
 
+// congestion returns the factor (1 - I/N)^eta on every scan rate.
+func (e *eventEngine) congestion() float64 {
+	eta := e.cfg.Life.CongestionEta
+	if eta == 0 {
+		return 1
+	}
+	return math.Pow(max(0, 1-float64(e.sets.counts[Infected])/float64(len(e.cfg.Hosts))), eta)
+}
+
 func (e *eventEngine) run() {
 	c := e.cfg
 	end := c.Duration.Seconds()
 	t := 0.0
-	phase, next := c.Calendar.At(c.Start)
+	phase, next := worm.Spread, time.Time{}
+	if !e.perHost {
+		phase, next = c.Calendar.At(c.Start)
+	}
+	sched, schedNext := c.Life.scheduled(c.Start)
 	for t < end {
 		boundary := end
 		if !next.IsZero() {
 			boundary = min(boundary, next.Sub(c.Start).Seconds())
 		}
-		timerDue := len(e.timers) > 0 && e.timers[0].t < boundary
+		if !schedNext.IsZero() {
+			boundary = min(boundary, schedNext.Sub(c.Start).Seconds())
+		}
+		timerDue := !e.timers.empty() && e.timers.top().t < boundary
 		if timerDue {
-			boundary = e.timers[0].t
+			boundary = e.timers.top().t
 		}
-		var lambda, probeRate float64
-		if phase == worm.Spread {
-			lambda, probeRate = e.infectionRate(), e.spreadRate
+		spread := phase == worm.Spread
+		f := e.congestion()
+		var lamInf, probeRate float64
+		if spread {
+			lamInf, probeRate = f*e.infectionRate(), f*e.spreadRate
 		}
+		patch, clean, reboot := lifeRates(&c.Life, &e.sets.counts, sched)
+		lam := lamInf + patch + clean + reboot
 		te := math.Inf(1)
-		if lambda > 0 {
-			te = t + e.rng.ExpFloat64()/lambda
+		if lam > 0 {
+			te = t + e.rng.ExpFloat64()/lam
 		}
-		missRate := max(probeRate-lambda, 0)
+		missRate := max(probeRate-lamInf, 0)
+		st := Stretch{T0: t, Spread: spread, ScanFactor: f, Flooding: e.floodCount(phase)}
 		if e.walk != nil {
 			// Walkers' probes are counted by their rate (see walkers).
 			missRate = probeRate
-			if tw := e.walk.next(t, phase); tw < te && tw < boundary {
-				e.advance(t, tw, missRate, phase)
-				e.rec.snapshot(tw, &e.counts)
+			if tw := e.walk.next(t, spread, f); tw < te && tw < boundary {
+				st.T1 = tw
+				e.advance(st, missRate)
 				t = tw
 				e.walk.arrive(e, t)
 				continue
@@ -369,41 +453,97 @@ func (e *eventEngine) run() {
 		if te >= boundary {
 			// Nothing fires before the boundary; the exponential is
 			// memoryless, so it is simply drawn again from there.
-			e.advance(t, boundary, missRate, phase)
+			st.T1 = boundary
+			e.advance(st, missRate)
 			t = boundary
-			e.rec.snapshot(t, &e.counts)
-			if timerDue {
-				tm := heap.Pop(&e.timers).(timer)
-				// A timer from an earlier infection of a host that was
-				// cleaned and reinfected since is stale.
-				if e.state[tm.host] == Infected && e.infectedAt[tm.host] == tm.since {
-					e.setSpreading(t, tm.host, false)
-					e.setState(t, tm.host, c.AfterLifetime)
-				}
-				continue
+			switch {
+			case timerDue:
+				e.fireTimer(t, e.timers.pop())
+			case !schedNext.IsZero() && t >= schedNext.Sub(c.Start).Seconds():
+				sched, schedNext = c.Life.scheduled(c.Start.Add(secondsToDuration(t)))
+			default:
+				phase, next = c.Calendar.At(c.Start.Add(secondsToDuration(t)))
 			}
-			phase, next = c.Calendar.At(c.Start.Add(secondsToDuration(t)))
 			continue
 		}
-		e.advance(t, te, missRate, phase)
-		e.rec.snapshot(te, &e.counts)
+		st.T1 = te
+		e.advance(st, missRate)
 		t = te
-		u := e.rng.Float64() * lambda
+		u := e.rng.Float64() * lam
+		if u < patch+clean+reboot {
+			e.lifeEvent(t, u, patch, clean)
+			continue
+		}
+		// An infecting probe: undo the congestion factor to pick among
+		// the unscaled weights.
+		u = (u - patch - clean - reboot) / f
+		lamInf /= f
 		if e.hit != nil {
 			if ht := e.hit.tree.Total(); u < ht {
 				e.hit.fire(e, t, u)
 				continue
 			} else {
 				u -= ht
-				lambda -= ht
+				lamInf -= ht
 			}
 		}
-		if h := e.pickTarget(u, lambda); h >= 0 {
+		if h := e.pickTarget(u, lamInf); h >= 0 {
 			e.rec.explicit[e.rec.row(t)]++
 			e.newInfection(t, h)
 		}
 	}
-	e.rec.snapshot(end, &e.counts)
+	e.rec.snapshot(end, &e.sets.counts)
+}
+
+// floodCount returns the infected hosts flooding now.
+func (e *eventEngine) floodCount(global worm.Phase) int64 {
+	if e.perHost {
+		return e.flooding
+	}
+	if global == worm.Flood {
+		return e.sets.counts[Infected]
+	}
+	return 0
+}
+
+// lifeEvent applies a patch, clean-up or reboot; u < patch+clean+reboot.
+func (e *eventEngine) lifeEvent(t, u, patch, clean float64) {
+	switch {
+	case u < patch:
+		if h := e.sets.random(Susceptible, e.rng); h >= 0 {
+			e.setState(t, h, Patched)
+		}
+	case u < patch+clean:
+		if h := e.sets.random(Infected, e.rng); h >= 0 {
+			e.setSpreading(t, h, false)
+			e.setState(t, h, Removed)
+		}
+	default:
+		// A reboot clears a memory-resident worm; the host can be infected
+		// again.
+		if h := e.sets.random(Infected, e.rng); h >= 0 {
+			e.setSpreading(t, h, false)
+			e.setState(t, h, Susceptible)
+		}
+	}
+}
+
+// fireTimer applies a scheduled change, unless it belongs to an infection
+// the host has since lost.
+func (e *eventEngine) fireTimer(t float64, tm timer) {
+	h := tm.host
+	if e.sets.state[h] != Infected || e.infectedAt[h] != tm.since {
+		return
+	}
+	switch tm.kind {
+	case lifetimeEnd:
+		e.setSpreading(t, h, false)
+		e.setState(t, h, e.cfg.AfterLifetime)
+	case phaseCheck:
+		e.checkPhase(t, h, false)
+	case wakeUp:
+		e.checkPhase(t, h, true)
+	}
 }
 
 // newInfection records and applies an infection at time t.
@@ -413,20 +553,22 @@ func (e *eventEngine) newInfection(t float64, h int32) {
 	e.rec.rows[e.rec.row(t)].NewInfections++
 }
 
-func (e *eventEngine) advance(t0, t1, missRate float64, phase worm.Phase) {
-	e.rec.addMissed(t0, t1, missRate)
-	if e.walk != nil && phase == worm.Spread {
-		e.walk.active += t1 - t0
+func (e *eventEngine) advance(st Stretch, missRate float64) {
+	e.rec.snapshot(st.T0, &e.sets.counts)
+	e.rec.addMissed(st.T0, st.T1, missRate)
+	if e.walk != nil && st.Spread {
+		e.walk.active += st.ScanFactor * (st.T1 - st.T0)
 	}
 	for _, o := range e.obs {
-		o.Advance(t0, t1, phase)
+		o.Advance(st)
 	}
+	e.rec.snapshot(st.T1, &e.sets.counts)
 }
 
 // pickTarget draws the host the next infection reaches: a lane and a group
 // in proportion to their rates, then a host uniformly among the group's
-// susceptible targets.
-// u is uniform on [0, lambda), lambda the lanes' total rate.
+// susceptible targets. u is uniform on [0, lambda), lambda the lanes'
+// total rate.
 func (e *eventEngine) pickTarget(u, lambda float64) int32 {
 	k := 0
 	for ; k < len(e.lanes)-1; k++ {
@@ -435,6 +577,9 @@ func (e *eventEngine) pickTarget(u, lambda float64) int32 {
 			break
 		}
 		u -= tot
+	}
+	if len(e.lanes) == 0 {
+		return -1
 	}
 	l := &e.lanes[k]
 	g := l.tree.Find(min(u, l.tree.Total()))
@@ -445,10 +590,10 @@ func (e *eventEngine) pickTarget(u, lambda float64) int32 {
 }
 
 // finishProbes turns each bin's expected count of probes that infected
-// nobody into a Poisson draw and adds the infecting probes. Given the run's
-// infection times, the probes that infect nobody form a Poisson process of
-// intensity R(t) - lambda(t) (thinning of the superposed probe stream), so
-// the per-bin counts are exact in distribution.
+// nobody into a Poisson draw and adds the probes counted one by one. Given
+// the run's infection times, the probes that infect nobody form a Poisson
+// process of intensity R(t) - lambda(t) (thinning of the superposed probe
+// stream), so the per-bin counts are exact in distribution.
 func (e *eventEngine) finishProbes() {
 	src := rand.NewPCG(e.rng.Uint64(), e.rng.Uint64())
 	for m := range e.rec.rows {
@@ -463,27 +608,3 @@ func (e *eventEngine) finishProbes() {
 }
 
 func secondsToDuration(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
-
-// timer is a scheduled change to one host (the end of its lifetime).
-type timer struct {
-	t     float64
-	host  int32
-	since float64 // the infection it belongs to
-}
-
-// timerHeap orders timers by time, then host, so equal times pop in a
-// fixed order.
-type timerHeap []timer
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	return h[i].t < h[j].t || (h[i].t == h[j].t && h[i].host < h[j].host)
-}
-func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}

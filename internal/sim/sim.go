@@ -70,9 +70,75 @@ type Config struct {
 	// equal consecutive parts.
 	HitList []int32
 
+	// Life cycle. Rates are per second; zero turns a process off.
+	Life Life
+
+	// ClockOffset gives, per host, seconds its clock is off from UTC (nil:
+	// all right); the calendar runs by each host's own clock.
+	ClockOffset []float64
+	// WakeDelayMax: a copy whose calendar turns to spreading resumes after
+	// a delay drawn uniformly up to this many seconds (Code Red's threads
+	// sleep and wake hours after midnight). Zero: at once.
+	WakeDelayMax float64
+
+	// InitialPatched and InitialRemoved are hosts in those states at the
+	// start (a run that starts from a given state, as wave 2 does).
+	InitialPatched []int32
+	InitialRemoved []int32
+
+	// FloodRate is what one copy sends to the flood target per second
+	// while its calendar says flood (packets a second; observers report it).
+	FloodRate float64
+
 	// Observers watch the run (event engine).
 	Observers []Observer
 }
+
+// Life is the host life cycle besides infection: patching of susceptible
+// hosts (they become Patched, immune), clean-up of infected hosts (Removed,
+// immune), reboots of infected hosts (Susceptible again: Code Red I lives
+// only in memory), and congestion.
+type Life struct {
+	PatchRate float64 // per susceptible host
+	// PatchAware is the two-factor model's awareness-driven patching
+	// (Zou, Gong, Towsley 2002): each susceptible host is patched at rate
+	// PatchAware * J, J the hosts infected so far (infected or removed).
+	PatchAware float64
+	// PatchSchedule adds, from each step's time on, a patch rate per
+	// susceptible host (the scenario derives it from patch downloads).
+	PatchSchedule []RateStep
+	CleanupRate   float64 // per infected host (gamma)
+	RebootRate    float64 // per infected host
+	// CongestionEta slows every scan rate by (1 - I/N)^eta, the two-factor
+	// model's congestion; 0 turns it off.
+	CongestionEta float64
+}
+
+// RateStep is a rate in force from a time on.
+type RateStep struct {
+	From      time.Time
+	PerSecond float64
+}
+
+// on reports whether any life-cycle process is on.
+func (l *Life) on() bool {
+	return l.PatchRate > 0 || l.PatchAware > 0 || len(l.PatchSchedule) > 0 || l.CleanupRate > 0 || l.RebootRate > 0
+}
+
+// scheduled returns the schedule's rate at t and when it next changes.
+func (l *Life) scheduled(t time.Time) (float64, time.Time) {
+	rate := 0.0
+	for i, s := range l.PatchSchedule {
+		if s.From.After(t) {
+			return rate, l.PatchSchedule[i].From
+		}
+		rate = s.PerSecond
+	}
+	return rate, time.Time{}
+}
+
+// perHostCalendar reports whether each host keeps its own calendar.
+func (c *Config) perHostCalendar() bool { return c.ClockOffset != nil || c.WakeDelayMax > 0 }
 
 // PrivateBlocks are the private ranges NATed hosts live in by default.
 var PrivateBlocks = []ipspace.Prefix{ipspace.MustParsePrefix("10.0.0.0/8"), ipspace.MustParsePrefix("192.168.0.0/16")}
@@ -84,9 +150,20 @@ type Observer interface {
 	Spreading(t float64, h int32, on bool)
 	// Changed is called when host h goes from one state to another.
 	Changed(t float64, h int32, from, to State)
-	// Advance is called for each stretch [t0, t1) in which nothing changes;
-	// phase is the calendar's phase during it.
-	Advance(t0, t1 float64, phase worm.Phase)
+	// Advance is called for each stretch of time in which nothing changes.
+	Advance(s Stretch)
+}
+
+// Stretch is a span of time [T0, T1) in which nothing changes.
+type Stretch struct {
+	T0, T1 float64
+	// Spread reports whether hosts marked spreading scan now (false while
+	// a calendar shared by all hosts has them flood or sleep).
+	Spread bool
+	// ScanFactor multiplies every spreading host's scan rate (congestion).
+	ScanFactor float64
+	// Flooding counts the infected hosts whose calendar says flood.
+	Flooding int64
 }
 
 // siteOf returns host h's site (0 when public).
@@ -165,17 +242,33 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("sim: host %v can never be reached: the strategy excludes its address", h)
 		}
 	}
+	l := c.Life
+	for _, v := range []float64{l.PatchRate, l.PatchAware, l.CleanupRate, l.RebootRate, l.CongestionEta, c.WakeDelayMax, c.FloodRate} {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("sim: life-cycle rate, delay or exponent %v: want a finite value >= 0", v)
+		}
+	}
+	for i, st := range l.PatchSchedule {
+		if !(st.PerSecond >= 0) || (i > 0 && !st.From.After(l.PatchSchedule[i-1].From)) {
+			return fmt.Errorf("sim: patch schedule step %d: rates must be >= 0 and times increase", i+1)
+		}
+	}
+	if c.ClockOffset != nil && len(c.ClockOffset) != len(c.Hosts) {
+		return fmt.Errorf("sim: %d clock offsets for %d hosts", len(c.ClockOffset), len(c.Hosts))
+	}
 	for i, r := range c.Rates {
 		if !(r >= 0) || math.IsInf(r, 0) {
 			return fmt.Errorf("sim: host %d has scan rate %v", i, r)
 		}
 	}
 	seen := map[int32]bool{}
-	for _, h := range c.Initial {
-		if h < 0 || int(h) >= len(c.Hosts) || seen[h] {
-			return fmt.Errorf("sim: initial host index %d invalid or repeated", h)
+	for _, list := range [][]int32{c.Initial, c.InitialPatched, c.InitialRemoved} {
+		for _, h := range list {
+			if h < 0 || int(h) >= len(c.Hosts) || seen[h] {
+				return fmt.Errorf("sim: initial host index %d invalid or repeated", h)
+			}
+			seen[h] = true
 		}
-		seen[h] = true
 	}
 	return nil
 }

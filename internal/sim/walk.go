@@ -88,22 +88,23 @@ func (w *walkers) schedule(e *eventEngine, h int32) {
 	heap.Push(&w.queue, walk{tau: w.active + w.gamma.Rand(), host: h, at: int32(i), since: e.infectedAt[h]})
 }
 
-// next returns the real time of the next arrival, or +Inf.
-func (w *walkers) next(t float64, phase worm.Phase) float64 {
-	if phase != worm.Spread || len(w.queue) == 0 {
+// next returns the real time of the next arrival, or +Inf; f is the
+// congestion factor on scan rates, which slows every copy's clock alike.
+func (w *walkers) next(t float64, spread bool, f float64) float64 {
+	if !spread || len(w.queue) == 0 || f <= 0 {
 		return math.Inf(1)
 	}
-	return t + (w.queue[0].tau - w.active)
+	return t + (w.queue[0].tau-w.active)/f
 }
 
 // arrive delivers the next arrival at time t.
 func (w *walkers) arrive(e *eventEngine, t float64) {
 	a := heap.Pop(&w.queue).(walk)
-	if e.state[a.host] != Infected || e.infectedAt[a.host] != a.since {
+	if e.sets.state[a.host] != Infected || e.infectedAt[a.host] != a.since {
 		return // the copy has stopped since
 	}
 	target := w.sorted[a.at]
-	if e.state[target] == Susceptible {
+	if e.sets.state[target] == Susceptible {
 		e.newInfection(t, target)
 	}
 	w.cursor[a.host] = (uint64(e.cfg.Hosts[target]) + 1) & w.mask
@@ -161,7 +162,7 @@ func (l *hitList) fire(e *eventEngine, t float64, u float64) {
 	lo++
 	l.part[h] = worm.HitRange(lo, hi)
 	e.rec.explicit[e.rec.row(t)]++
-	if e.state[target] == Susceptible {
+	if e.sets.state[target] == Susceptible {
 		// The new copy takes the upper half of what is left.
 		l.part[target] = worm.SplitHitList(&l.part[h])
 		e.newInfection(t, target)
