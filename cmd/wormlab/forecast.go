@@ -81,9 +81,8 @@ func runForecast(out io.Writer, cfg forecastConfig) error {
 	if err != nil {
 		return inputError(err)
 	}
-	rows := obs.Rows()
 	rec := runrec.New(s, cfg.seed, c, res)
-	rec.Observers = &runrec.Observers{BlockLoad: &runrec.BlockLoad{Block: block.String(), Rows: rows}}
+	rows := rec.Observers.BlockLoad.Rows
 	wall := time.Since(began)
 	if cfg.csv != "" {
 		if err := atomicfile.Write(cfg.csv, func(w io.Writer) error { return writeBlockCSV(w, c.Start, rows) }); err != nil {

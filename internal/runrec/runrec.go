@@ -45,7 +45,35 @@ type Record struct {
 
 // Observers are the instruments' outputs.
 type Observers struct {
-	BlockLoad *BlockLoad `json:"block_load,omitempty"`
+	BlockLoad *BlockLoad            `json:"block_load,omitempty"`
+	Flood     *Flood                `json:"flood,omitempty"`
+	Census    []observe.CensusPoint `json:"census,omitempty"`
+}
+
+// Flood is the load on the flood target (observe.Flood).
+type Flood struct {
+	Target string             `json:"target"`
+	Rows   []observe.FloodRow `json:"series"`
+}
+
+// observersOf collects the outputs of the observers attached to c, which
+// only the event engine runs.
+func observersOf(c *sim.Config, r *sim.Result) *Observers {
+	if r.Engine != "event" || len(c.Observers) == 0 {
+		return nil
+	}
+	out := &Observers{}
+	for _, o := range c.Observers {
+		switch o := o.(type) {
+		case *observe.BlockLoad:
+			out.BlockLoad = &BlockLoad{Block: o.Block.String(), Rows: o.Rows()}
+		case *observe.Flood:
+			out.Flood = &Flood{Target: o.Target, Rows: o.Rows()}
+		case *observe.Census:
+			out.Census = o.Points()
+		}
+	}
+	return out
 }
 
 // BlockLoad is the load on one block over the run (observe.BlockLoad).
@@ -136,6 +164,7 @@ func New(s *scenario.Scenario, seed uint64, c *sim.Config, r *sim.Result) *Recor
 		})
 	}
 	rec.Summary = summarize(s, c, r)
+	rec.Observers = observersOf(c, r)
 	return rec
 }
 

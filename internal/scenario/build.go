@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/wormlab/wormlab/internal/ipspace"
+	"github.com/wormlab/wormlab/internal/observe"
 	"github.com/wormlab/wormlab/internal/sim"
 	"github.com/wormlab/wormlab/internal/worm"
 )
@@ -78,6 +79,9 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 			}
 		}
 	}
+	if err := s.applyDefence(c, rng); err != nil {
+		return nil, err
+	}
 	c.AfterLifetime = sim.Removed
 	if w.AfterLifetime == "susceptible" {
 		c.AfterLifetime = sim.Susceptible
@@ -90,8 +94,16 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 		c.Calendar = worm.CodeRedI{}
 	case "codered2":
 		c.Calendar = worm.Until{Stop: worm.CodeRedIIStop}
+	case "monthly":
+		c.Calendar = worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}
 	}
-	c.Initial = pickDistinct(rng, n, w.InitialInfected)
+	// The hosts that start infected, patched or removed, all distinct.
+	p0 := s.Population
+	start := pickDistinct(rng, n, w.InitialInfected+p0.InitialPatched+p0.InitialRemoved)
+	c.Initial = start[:w.InitialInfected]
+	c.InitialPatched = start[w.InitialInfected : w.InitialInfected+p0.InitialPatched]
+	c.InitialRemoved = start[w.InitialInfected+p0.InitialPatched:]
+	s.attachObservers(c, seed)
 	if w.Strategy == "hit-list" {
 		// K hosts other than the initial ones, in random order.
 		initial := make(map[int32]bool, len(c.Initial))
@@ -108,6 +120,57 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 		c.Strategy = worm.HitList{List: list}
 	}
 	return c, nil
+}
+
+// applyDefence sets the life cycle, clocks, wake-up delays and uplink caps.
+func (s *Scenario) applyDefence(c *sim.Config, rng *rand.Rand) error {
+	const day = 86400.0
+	d, w := s.Defence, s.Worm
+	c.Life = sim.Life{
+		PatchRate:     d.PatchPerDay / day,
+		PatchAware:    d.PatchAwarePerDay / day,
+		CleanupRate:   d.CleanupPerDay / day,
+		RebootRate:    d.RebootPerDay / day,
+		CongestionEta: d.CongestionEta,
+	}
+	for _, st := range d.Schedule {
+		c.Life.PatchSchedule = append(c.Life.PatchSchedule, sim.RateStep{From: st.From.UTC(), PerSecond: st.PatchesPerDay / d.Servers / day})
+	}
+	c.WakeDelayMax = w.WakeDelayMax.Seconds()
+	c.FloodRate = w.FloodRate
+	n := len(c.Hosts)
+	if k := w.Clock; k != nil && k.Share > 0 {
+		c.ClockOffset = make([]float64, n)
+		for i := range n {
+			if rng.Float64() < k.Share {
+				c.ClockOffset[i] = k.Offset.Seconds()
+			}
+		}
+	}
+	if len(w.Uplinks) > 0 {
+		// Each host's uplink class is drawn by share; its scan rate is
+		// capped at the uplink's bits a second over a probe's bits.
+		for i := range n {
+			u, k := rng.Float64(), 0
+			for k < len(w.Uplinks)-1 && u >= w.Uplinks[k].Share {
+				u -= w.Uplinks[k].Share
+				k++
+			}
+			limit := w.Uplinks[k].Mbps * 1e6 / float64(8*w.ProbeBytes)
+			c.Rates[i] = min(c.Rates[i], limit)
+		}
+	}
+	return nil
+}
+
+// attachObservers adds the scenario's census and flood observers.
+func (s *Scenario) attachObservers(c *sim.Config, seed uint64) {
+	if s.Worm.FloodRate > 0 {
+		c.Observers = append(c.Observers, observe.NewFlood(c, s.Worm.FloodTarget))
+	}
+	if cen := s.Census; cen != nil && len(cen.At) > 0 {
+		c.Observers = append(c.Observers, observe.NewCensus(c, cen.At, cen.Sample, seed))
+	}
 }
 
 // placePublic lays out n public hosts by the population's layout.

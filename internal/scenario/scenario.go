@@ -7,6 +7,7 @@ package scenario
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/wormlab/wormlab/internal/ipspace"
+	"github.com/wormlab/wormlab/internal/worm"
 )
 
 // Scenario is one scenario file.
@@ -24,6 +28,8 @@ type Scenario struct {
 	Space       Space      `toml:"space" json:"space"`
 	Population  Population `toml:"population" json:"population"`
 	Worm        Worm       `toml:"worm" json:"worm"`
+	Defence     Defence    `toml:"defence" json:"defence"`
+	Census      *Census    `toml:"census" json:"census,omitempty"`
 
 	// File names where the scenario came from, for error messages.
 	File string `toml:"-" json:"-"`
@@ -71,6 +77,57 @@ type Population struct {
 	// 192.168/16), in sites of NATSiteSize hosts on average.
 	NATShare    float64 `toml:"nat_share" json:"nat_share,omitempty"`
 	NATSiteSize float64 `toml:"nat_site_size" json:"nat_site_size,omitempty"`
+	// InitialPatched and InitialRemoved hosts, drawn at random, start in
+	// those states (a run that starts from a known state).
+	InitialPatched int `toml:"initial_patched" json:"initial_patched,omitempty"`
+	InitialRemoved int `toml:"initial_removed" json:"initial_removed,omitempty"`
+}
+
+// Defence sets patching, clean-up, reboots and congestion. Rates are per
+// day, for people; the engines take them per second.
+type Defence struct {
+	// PatchPerDay: each susceptible host is patched at this rate.
+	PatchPerDay float64 `toml:"patch_per_day" json:"patch_per_day,omitempty"`
+	// PatchAwarePerDay: the two-factor model's mu, per susceptible host,
+	// per host infected so far, per day.
+	PatchAwarePerDay float64 `toml:"patch_aware_per_day" json:"patch_aware_per_day,omitempty"`
+	// Servers and Schedule: patch downloads per day, from each step's time
+	// on, land on random servers among Servers (say 6 million IIS
+	// servers), so a susceptible host is patched at PatchesPerDay/Servers.
+	Servers  float64        `toml:"servers" json:"servers,omitempty"`
+	Schedule []ScheduleStep `toml:"schedule" json:"schedule,omitempty"`
+	// CleanupPerDay: infected hosts cleaned and made immune (gamma).
+	CleanupPerDay float64 `toml:"cleanup_per_day" json:"cleanup_per_day,omitempty"`
+	// RebootPerDay: infected hosts rebooted, which clears a memory-resident
+	// worm and leaves the host susceptible.
+	RebootPerDay float64 `toml:"reboot_per_day" json:"reboot_per_day,omitempty"`
+	// CongestionEta: scan rates slow by (1 - I/N)^eta.
+	CongestionEta float64 `toml:"congestion_eta" json:"congestion_eta,omitempty"`
+}
+
+// ScheduleStep is a patch-download rate in force from From on.
+type ScheduleStep struct {
+	From          time.Time `toml:"from" json:"from"`
+	PatchesPerDay float64   `toml:"patches_per_day" json:"patches_per_day"`
+}
+
+// Census samples the vulnerable population, as the census of 20,000 systems
+// in the seed article did.
+type Census struct {
+	At     []time.Time `toml:"at" json:"at"`
+	Sample int         `toml:"sample" json:"sample"`
+}
+
+// Clock is a share of hosts whose clock is off by Offset.
+type Clock struct {
+	Share  float64  `toml:"share" json:"share"`
+	Offset Duration `toml:"offset" json:"offset"`
+}
+
+// Uplink is a class of hosts by uplink speed, for a bandwidth cap.
+type Uplink struct {
+	Share float64 `toml:"share" json:"share"`
+	Mbps  float64 `toml:"mbps" json:"mbps"`
 }
 
 // Worm sets the worm's behaviour.
@@ -93,6 +150,23 @@ type Worm struct {
 	AfterLifetime string   `toml:"after_lifetime" json:"after_lifetime,omitempty"`
 	// Variant is a class of hosts on which the worm behaves differently.
 	Variant *Variant `toml:"variant" json:"variant,omitempty"`
+	// SpreadUntil and FloodUntil set a "monthly" calendar's days.
+	SpreadUntil int `toml:"spread_until" json:"spread_until,omitempty"`
+	FloodUntil  int `toml:"flood_until" json:"flood_until,omitempty"`
+	// WakeDelayMax: a copy resumes spreading up to this long after its
+	// calendar says so (threads that sleep wake hours after midnight).
+	WakeDelayMax Duration `toml:"wake_delay_max" json:"wake_delay_max"`
+	// Clock: a share of hosts with a wrong clock.
+	Clock *Clock `toml:"clock" json:"clock,omitempty"`
+	// FloodRate: packets a second one copy sends to FloodTarget on flood
+	// days.
+	FloodRate   float64 `toml:"flood_rate" json:"flood_rate,omitempty"`
+	FloodTarget string  `toml:"flood_target" json:"flood_target,omitempty"`
+	// Uplinks and ProbeBytes cap each host's scan rate at its uplink's
+	// bits a second over the probe's size in bits (bandwidth-limited worms
+	// such as Slammer).
+	Uplinks    []Uplink `toml:"uplinks" json:"uplinks,omitempty"`
+	ProbeBytes int      `toml:"probe_bytes" json:"probe_bytes,omitempty"`
 	// ScanRate is the mean probes a second of one infected host.
 	ScanRate float64 `toml:"scan_rate" json:"scan_rate"`
 	// ScanRateCV is the coefficient of variation of the hosts' scan rates
@@ -310,8 +384,69 @@ func (s *Scenario) Validate() error {
 		return s.errAt("worm.scan_rate_cv", "%v: want 0 to 10", w.ScanRateCV)
 	case w.InitialInfected < 1 || w.InitialInfected > p.Size:
 		return s.errAt("worm.initial_infected", "%d: want 1 to population.size (%d)", w.InitialInfected, p.Size)
-	case w.Calendar != "none" && w.Calendar != "codered1" && w.Calendar != "codered2":
-		return s.errAt("worm.calendar", "%q: want \"codered1\", \"codered2\" or \"none\"", w.Calendar)
+	case w.Calendar != "none" && w.Calendar != "codered1" && w.Calendar != "codered2" && w.Calendar != "monthly":
+		return s.errAt("worm.calendar", "%q: want \"codered1\", \"codered2\", \"monthly\" or \"none\"", w.Calendar)
+	case w.Calendar == "monthly" && (worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}).Check() != nil:
+		return s.errAt("worm.spread_until", "%v", worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}.Check())
+	case w.WakeDelayMax.Duration < 0:
+		return s.errAt("worm.wake_delay_max", "%v is negative", w.WakeDelayMax.Duration)
+	case !(w.FloodRate >= 0):
+		return s.errAt("worm.flood_rate", "%v: want >= 0 packets a second", w.FloodRate)
+	case w.ProbeBytes < 0 || (len(w.Uplinks) > 0 && w.ProbeBytes == 0):
+		return s.errAt("worm.probe_bytes", "%d: want the size of one probe on the wire in bytes", w.ProbeBytes)
+	case p.InitialPatched < 0 || p.InitialRemoved < 0 || p.InitialPatched+p.InitialRemoved+w.InitialInfected > p.Size:
+		return s.errAt("population.initial_patched", "%d patched and %d removed with %d infected: want counts >= 0 that fit in the population", p.InitialPatched, p.InitialRemoved, w.InitialInfected)
+	}
+	if w.FloodTarget != "" {
+		if _, err := ipspace.ParseAddr(w.FloodTarget); err != nil {
+			return s.errAt("worm.flood_target", "%v", err)
+		}
+	}
+	if c := w.Clock; c != nil && !(c.Share >= 0 && c.Share <= 1) {
+		return s.errAt("worm.clock.share", "%v: want a share in [0, 1]", c.Share)
+	}
+	var upShare float64
+	for i, u := range w.Uplinks {
+		if !(u.Share >= 0) || !(u.Mbps > 0) {
+			return s.errAt("worm.uplinks", "class %d: want a share >= 0 and a speed > 0 Mbit/s", i+1)
+		}
+		upShare += u.Share
+	}
+	if len(w.Uplinks) > 0 && math.Abs(upShare-1) > 1e-9 {
+		return s.errAt("worm.uplinks", "shares sum to %v, want 1", upShare)
+	}
+	d := s.Defence
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{{"patch_per_day", d.PatchPerDay}, {"patch_aware_per_day", d.PatchAwarePerDay}, {"cleanup_per_day", d.CleanupPerDay}, {"reboot_per_day", d.RebootPerDay}, {"congestion_eta", d.CongestionEta}, {"servers", d.Servers}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return s.errAt("defence."+f.key, "%v: want a finite number >= 0", f.v)
+		}
+	}
+	if len(d.Schedule) > 0 && !(d.Servers >= 1) {
+		return s.errAt("defence.servers", "missing: the servers that patch downloads spread over")
+	}
+	for i, st := range d.Schedule {
+		key := fmt.Sprintf("defence.schedule[%d]", i+1)
+		switch {
+		case st.From.IsZero():
+			return s.errAt("defence.schedule", "%s.from: missing", key)
+		case !(st.PatchesPerDay >= 0):
+			return s.errAt("defence.schedule", "%s.patches_per_day: %v is negative", key, st.PatchesPerDay)
+		case i > 0 && !st.From.After(d.Schedule[i-1].From):
+			return s.errAt("defence.schedule", "%s.from: %s is not after the step before", key, st.From.UTC().Format(time.RFC3339))
+		}
+	}
+	if c := s.Census; c != nil {
+		if c.Sample < 1 || c.Sample > p.Size {
+			return s.errAt("census.sample", "%d: want 1 to population.size (%d)", c.Sample, p.Size)
+		}
+		for i, at := range c.At {
+			if at.Before(r.Start) || at.After(r.End) || (i > 0 && !at.After(c.At[i-1])) {
+				return s.errAt("census.at", "time %d (%s): want increasing times within the run", i+1, at.UTC().Format(time.RFC3339))
+			}
+		}
 	}
 	if v := w.Variant; v != nil {
 		switch {

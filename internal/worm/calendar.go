@@ -1,6 +1,9 @@
 package worm
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Phase is what a copy does at a given moment.
 type Phase uint8
@@ -39,17 +42,45 @@ func (Always) At(time.Time) (Phase, time.Time) { return Spread, time.Time{} }
 // the month [Moore, Shannon, Brown, IMW 2002; CERT CA-2001-23].
 type CodeRedI struct{}
 
-func (CodeRedI) At(t time.Time) (Phase, time.Time) {
+func (CodeRedI) At(t time.Time) (Phase, time.Time) { return codeRedMonth.At(t) }
+
+var codeRedMonth = Monthly{SpreadUntil: 20, FloodUntil: 28}
+
+// Monthly is a calendar by the UTC day of the month: spread from the 1st
+// until day SpreadUntil, flood from then until day FloodUntil, dormant
+// from then to the month's end. Days run 1 to 32 (32: the month's end).
+type Monthly struct {
+	SpreadUntil, FloodUntil int
+}
+
+// Check reports whether m is a calendar: it must spread on some days.
+func (m Monthly) Check() error {
+	if m.SpreadUntil < 2 || m.SpreadUntil > m.FloodUntil || m.FloodUntil > 32 {
+		return fmt.Errorf("worm: month calendar spreads until day %d and floods until day %d: want 2 <= spread <= flood <= 32, so that it spreads on some days", m.SpreadUntil, m.FloodUntil)
+	}
+	return nil
+}
+
+func (m Monthly) At(t time.Time) (Phase, time.Time) {
 	t = t.UTC()
-	y, m, d := t.Date()
-	day := func(n int) time.Time { return time.Date(y, m, n, 0, 0, 0, 0, time.UTC) }
+	y, mo, _ := t.Date()
+	next := time.Date(y, mo+1, 1, 0, 0, 0, 0, time.UTC)
+	day := func(n int) time.Time {
+		if n > 31 {
+			return next
+		}
+		if x := time.Date(y, mo, n, 0, 0, 0, 0, time.UTC); x.Before(next) {
+			return x
+		}
+		return next
+	}
 	switch {
-	case d < 20:
-		return Spread, day(20)
-	case d < 28:
-		return Flood, day(28)
+	case t.Before(day(m.SpreadUntil)):
+		return Spread, day(m.SpreadUntil)
+	case t.Before(day(m.FloodUntil)) && day(m.SpreadUntil).Before(day(m.FloodUntil)):
+		return Flood, day(m.FloodUntil)
 	default:
-		return Dormant, time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
+		return Dormant, next
 	}
 }
 
