@@ -8,17 +8,20 @@ import (
 	"github.com/wormlab/wormlab/internal/sim"
 )
 
-// Census samples the vulnerable population at given times, as the census
-// of 20,000 systems in the seed article did: Sample hosts drawn at random
-// without replacement, and the share of them unprotected (neither patched
-// nor removed) with a 95% interval.
+// Census samples servers at given times, as the census of 20,000 systems
+// in the seed article did: Sample servers drawn at random without
+// replacement among Servers, of which the simulated vulnerable hosts are a
+// part (the others were never vulnerable, so protected), and the share of
+// them unprotected (susceptible or infected) with a 95% interval. With
+// Servers equal to the population it samples the vulnerable hosts alone.
 type Census struct {
-	start  time.Time
-	at     []float64 // seconds since the start
-	sample int
-	rng    *rand.Rand
-	state  []sim.State
-	points []CensusPoint
+	start   time.Time
+	at      []float64 // seconds since the start
+	sample  int
+	servers int
+	rng     *rand.Rand
+	state   []sim.State
+	points  []CensusPoint
 }
 
 // CensusPoint is one census.
@@ -37,10 +40,12 @@ type CensusPoint struct {
 
 var _ sim.Observer = (*Census)(nil)
 
-// NewCensus returns an observer that samples `sample` hosts of c at each
-// time in at (within the run, increasing); seed draws the samples.
-func NewCensus(c *sim.Config, at []time.Time, sample int, seed uint64) *Census {
-	o := &Census{start: c.Start, sample: min(sample, len(c.Hosts)), rng: rand.New(rand.NewPCG(seed, 0x63656e737573)), state: make([]sim.State, len(c.Hosts))}
+// NewCensus returns an observer that samples `sample` of `servers`
+// servers (at least the population) at each time in at (within the run,
+// increasing); seed draws the samples.
+func NewCensus(c *sim.Config, at []time.Time, sample, servers int, seed uint64) *Census {
+	servers = max(servers, len(c.Hosts))
+	o := &Census{start: c.Start, sample: min(sample, servers), servers: servers, rng: rand.New(rand.NewPCG(seed, 0x63656e737573)), state: make([]sim.State, len(c.Hosts))}
 	for _, t := range at {
 		o.at = append(o.at, t.Sub(c.Start).Seconds())
 	}
@@ -59,7 +64,7 @@ func (o *Census) Advance(s sim.Stretch) {
 }
 
 func (o *Census) take(t float64) {
-	n := len(o.state)
+	n := o.servers
 	p := CensusPoint{UTC: o.start.Add(time.Duration(t * float64(time.Second))).UTC(), Sample: o.sample}
 	// Floyd's algorithm: a uniform sample without replacement.
 	seen := make(map[int]bool, o.sample)
@@ -69,6 +74,9 @@ func (o *Census) take(t float64) {
 			k = j
 		}
 		seen[k] = true
+		if k >= len(o.state) {
+			continue // a server that was never vulnerable
+		}
 		switch o.state[k] {
 		case sim.Susceptible:
 			p.Unprotected++

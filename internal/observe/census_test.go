@@ -29,7 +29,7 @@ func TestCensusSeesPatching(t *testing.T) {
 	c.Rates = make([]float64, len(c.Hosts)) // nobody scans
 	c.Life.PatchRate = 1.0 / 3600
 	c.Duration = 3 * time.Hour
-	cen := NewCensus(c, []time.Time{t0.Add(2 * time.Hour)}, 2000, 3)
+	cen := NewCensus(c, []time.Time{t0.Add(2 * time.Hour)}, 2000, 0, 3)
 	c.Observers = []sim.Observer{cen}
 	if _, err := sim.RunEvent(c, 8); err != nil {
 		t.Fatal(err)

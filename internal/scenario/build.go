@@ -137,6 +137,7 @@ func (s *Scenario) applyDefence(c *sim.Config, rng *rand.Rand) error {
 		c.Life.PatchSchedule = append(c.Life.PatchSchedule, sim.RateStep{From: st.From.UTC(), PerSecond: st.PatchesPerDay / d.Servers / day})
 	}
 	c.WakeDelayMax = w.WakeDelayMax.Seconds()
+	c.InitialAsleep = w.InitialAsleep
 	c.FloodRate = w.FloodRate
 	n := len(c.Hosts)
 	if k := w.Clock; k != nil && k.Share > 0 {
@@ -169,7 +170,7 @@ func (s *Scenario) attachObservers(c *sim.Config, seed uint64) {
 		c.Observers = append(c.Observers, observe.NewFlood(c, s.Worm.FloodTarget))
 	}
 	if cen := s.Census; cen != nil && len(cen.At) > 0 {
-		c.Observers = append(c.Observers, observe.NewCensus(c, cen.At, cen.Sample, seed))
+		c.Observers = append(c.Observers, observe.NewCensus(c, cen.At, cen.Sample, cen.Servers, seed))
 	}
 }
 

@@ -116,6 +116,9 @@ type ScheduleStep struct {
 type Census struct {
 	At     []time.Time `toml:"at" json:"at"`
 	Sample int         `toml:"sample" json:"sample"`
+	// Servers: the census samples among this many servers, of which the
+	// vulnerable population is a part (default: the population alone).
+	Servers int `toml:"servers" json:"servers,omitempty"`
 }
 
 // Clock is a share of hosts whose clock is off by Offset.
@@ -174,6 +177,9 @@ type Worm struct {
 	ScanRateCV float64 `toml:"scan_rate_cv" json:"scan_rate_cv"`
 	// InitialInfected hosts, drawn at random, are infected at Run.Start.
 	InitialInfected int `toml:"initial_infected" json:"initial_infected"`
+	// InitialAsleep: the initial copies sleep at the start and wake within
+	// WakeDelayMax (a run that starts at a calendar's wake-up).
+	InitialAsleep bool `toml:"initial_asleep" json:"initial_asleep,omitempty"`
 	// Calendar: "codered1" (spread days 1-19 UTC), "codered2" (spread until
 	// the hard stop of 1 October 2001) or "none".
 	Calendar string `toml:"calendar" json:"calendar"`
@@ -388,6 +394,8 @@ func (s *Scenario) Validate() error {
 		return s.errAt("worm.calendar", "%q: want \"codered1\", \"codered2\", \"monthly\" or \"none\"", w.Calendar)
 	case w.Calendar == "monthly" && (worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}).Check() != nil:
 		return s.errAt("worm.spread_until", "%v", worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}.Check())
+	case w.InitialAsleep && w.WakeDelayMax.Duration == 0:
+		return s.errAt("worm.initial_asleep", "needs worm.wake_delay_max, the delay the copies wake within")
 	case w.WakeDelayMax.Duration < 0:
 		return s.errAt("worm.wake_delay_max", "%v is negative", w.WakeDelayMax.Duration)
 	case !(w.FloodRate >= 0):

@@ -190,6 +190,10 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			e.hit.part[h] = parts[j]
 		}
 		e.infect(0, h)
+		if c.InitialAsleep && e.perHost {
+			e.applyPhase(0, h, e.hostPhase[h], worm.Dormant)
+			e.timers.push(timer{t: e.rng.Float64() * c.WakeDelayMax, host: h, kind: wakeUp})
+		}
 	}
 	return nil
 }
@@ -338,7 +342,8 @@ func (e *eventEngine) infect(t float64, h int32) {
 		e.setSpreading(t, h, true)
 		return
 	}
-	e.checkPhase(t, h, false)
+	// A new copy starts awake: the delay belongs to copies that slept.
+	e.checkPhase(t, h, true)
 }
 
 // hostClock returns host h's clock reading at run time t.
@@ -351,14 +356,15 @@ func (e *eventEngine) hostClock(t float64, h int32) time.Time {
 }
 
 // checkPhase reads host h's calendar by its own clock and applies the
-// phase, in per-host mode. A copy turning to spreading first sleeps for a
-// random delay (wakeUp), unless awake is set.
+// phase, in per-host mode. A copy whose calendar turns from flood or
+// dormancy to spreading first sleeps for a random delay (wakeUp), unless
+// awake is set.
 func (e *eventEngine) checkPhase(t float64, h int32, awake bool) {
 	c := e.cfg
 	clock := e.hostClock(t, h)
 	p, next := c.Calendar.At(clock)
 	old := e.hostPhase[h]
-	if p == worm.Spread && !awake && c.WakeDelayMax > 0 && t > 0 {
+	if p == worm.Spread && old != worm.Spread && !awake && c.WakeDelayMax > 0 {
 		// Asleep until the delay passes: neither spreading nor flooding.
 		e.applyPhase(t, h, old, worm.Dormant)
 		delay := e.rng.Float64() * c.WakeDelayMax

@@ -119,6 +119,10 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 			e.cursor[h] = parts[j]
 		}
 		e.infect(0, h)
+		if c.InitialAsleep && e.perHost {
+			e.stopScanning(h)
+			e.timers.push(timer{t: e.rng.Float64() * c.WakeDelayMax, host: h, kind: wakeUp})
+		}
 	}
 	e.run()
 	return &Result{Engine: "probe", Rows: e.rec.rows, Infections: e.infections, ProbesSent: e.probes}, nil
@@ -147,7 +151,8 @@ func (e *probeEngine) infect(t float64, h int32) {
 		e.startScanning(h)
 		return
 	}
-	e.checkPhase(t, h, false)
+	// A new copy starts awake: the delay belongs to copies that slept.
+	e.checkPhase(t, h, true)
 }
 
 func (e *probeEngine) startScanning(h int32) {
@@ -180,7 +185,7 @@ func (e *probeEngine) checkPhase(t float64, h int32, awake bool) {
 		clock = clock.Add(secondsToDuration(c.ClockOffset[h]))
 	}
 	p, next := c.Calendar.At(clock)
-	if p == worm.Spread && !awake && c.WakeDelayMax > 0 && t > 0 {
+	if p == worm.Spread && e.slotOf[h] < 0 && !awake && c.WakeDelayMax > 0 {
 		e.stopScanning(h)
 		delay := e.rng.Float64() * c.WakeDelayMax
 		e.timers.push(timer{t: t + delay, host: h, kind: wakeUp, since: e.infTime[h]})

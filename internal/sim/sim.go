@@ -81,6 +81,10 @@ type Config struct {
 	// sleep and wake hours after midnight). Zero: at once.
 	WakeDelayMax float64
 
+	// InitialAsleep: the initial copies start asleep and wake after their
+	// own delay (up to WakeDelayMax), as dormant copies do on the 1st.
+	InitialAsleep bool
+
 	// InitialPatched and InitialRemoved are hosts in those states at the
 	// start (a run that starts from a given state, as wave 2 does).
 	InitialPatched []int32
