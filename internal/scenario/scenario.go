@@ -393,7 +393,7 @@ func (s *Scenario) Validate() error {
 	case w.Calendar != "none" && w.Calendar != "codered1" && w.Calendar != "codered2" && w.Calendar != "monthly":
 		return s.errAt("worm.calendar", "%q: want \"codered1\", \"codered2\", \"monthly\" or \"none\"", w.Calendar)
 	case w.Calendar == "monthly" && (worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}).Check() != nil:
-		return s.errAt("worm.spread_until", "%v", worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}.Check())
+		return s.errAt("worm.spread_until", "%s", strings.TrimPrefix(worm.Monthly{SpreadUntil: w.SpreadUntil, FloodUntil: w.FloodUntil}.Check().Error(), "worm: "))
 	case w.InitialAsleep && w.WakeDelayMax.Duration == 0:
 		return s.errAt("worm.initial_asleep", "needs worm.wake_delay_max, the delay the copies wake within")
 	case w.WakeDelayMax.Duration < 0:
@@ -436,14 +436,13 @@ func (s *Scenario) Validate() error {
 		return s.errAt("defence.servers", "missing: the servers that patch downloads spread over")
 	}
 	for i, st := range d.Schedule {
-		key := fmt.Sprintf("defence.schedule[%d]", i+1)
 		switch {
 		case st.From.IsZero():
-			return s.errAt("defence.schedule", "%s.from: missing", key)
+			return s.errAt("defence.schedule", "step %d: from is missing", i+1)
 		case !(st.PatchesPerDay >= 0):
-			return s.errAt("defence.schedule", "%s.patches_per_day: %v is negative", key, st.PatchesPerDay)
+			return s.errAt("defence.schedule", "step %d: patches_per_day %v is negative", i+1, st.PatchesPerDay)
 		case i > 0 && !st.From.After(d.Schedule[i-1].From):
-			return s.errAt("defence.schedule", "%s.from: %s is not after the step before", key, st.From.UTC().Format(time.RFC3339))
+			return s.errAt("defence.schedule", "step %d: from %s is not after step %d's", i+1, st.From.UTC().Format(time.RFC3339), i)
 		}
 	}
 	if c := s.Census; c != nil {
