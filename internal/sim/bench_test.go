@@ -61,9 +61,8 @@ func BenchmarkProbeEngineFullSpace(b *testing.B) {
 	b.ReportMetric(float64(probes)/b.Elapsed().Seconds(), "probes/s")
 }
 
-// BenchmarkScaled runs the scaled-down scenario of the equivalence test
-// (4,000 hosts in 2^20 addresses, 10 initially infected, 2,000 s) in each
-// engine, for the ratio between them.
+// BenchmarkScaled runs codered-v2-scaled (1,406 hosts in 2^24 addresses,
+// 14 hours) in each engine, for the ratio between them.
 func BenchmarkScaled(b *testing.B) {
 	s := builtin(b, "codered-v2-scaled")
 	c, err := s.Build(1)
@@ -89,6 +88,23 @@ func BenchmarkScaled(b *testing.B) {
 // engine, layout included.
 func BenchmarkCodeRedIIWeek(b *testing.B) {
 	s := builtin(b, "codered-ii-2001-08-04")
+	b.ReportAllocs()
+	for i := range b.N {
+		c, err := s.Build(uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sim.RunEvent(c, uint64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkJulyAugust is codered-v2-july-august-2001: two weeks, both
+// waves, patching, reboots, clean-up, per-host calendars with wake-up
+// delays, in the event engine, layout included.
+func BenchmarkJulyAugust(b *testing.B) {
+	s := builtin(b, "codered-v2-july-august-2001")
 	b.ReportAllocs()
 	for i := range b.N {
 		c, err := s.Build(uint64(i))
