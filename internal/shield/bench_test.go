@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/wormlab/wormlab/internal/signature"
 )
 
 // The classification benchmarks time what the shield adds to every request
@@ -91,5 +93,24 @@ func TestMiddlewareNoAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); n != 0 {
 			t.Errorf("%.20s: %v allocations per request, want 0", target, n)
 		}
+	}
+}
+
+// BenchmarkClassifyLine times the check the listener makes on a new
+// connection's first bytes: the whole request line, as the worm sent it,
+// matched without net/http having parsed anything.
+func BenchmarkClassifyLine(b *testing.B) {
+	s, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range classifyCases {
+		line := []byte("GET " + c.target + " HTTP/1.0")
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, sinkOK = s.sigs.Match(signature.Request{URI: line})
+			}
+		})
 	}
 }
