@@ -5,12 +5,14 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // utcTicks puts the marks of a time axis (Unix seconds) on round UTC
@@ -248,6 +250,7 @@ func addLine(p *plot.Plot, legend string, xs, ys []float64, c color.Color, w flo
 			seg = nil
 			return
 		}
+		track(p, l.XYs)
 		l.Color = c
 		l.Width = vg.Points(w)
 		if dashed {
@@ -337,6 +340,20 @@ func thinBand(lower, upper plotter.XYs) (plotter.XYs, plotter.XYs) {
 	return append(lo, lower[n-1]), append(up, upper[n-1])
 }
 
+// addBandLegend adds one key entry for a band and its median line in
+// colour c.
+func addBandLegend(p *plot.Plot, name string, c color.Color) {
+	r, g, b, _ := c.RGBA()
+	box, err := plotter.NewPolygon(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		return
+	}
+	box.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 0x50}
+	box.LineStyle.Width = 0
+	line := &plotter.Line{LineStyle: draw.LineStyle{Color: c, Width: vg.Points(1.5)}}
+	p.Legend.Add(name, box, line)
+}
+
 // addBand fills the area between lo and hi, skipping bins where either is
 // NaN.
 func addBand(p *plot.Plot, legend string, xs, lo, hi []float64, c color.Color) {
@@ -348,6 +365,17 @@ func addBand(p *plot.Plot, legend string, xs, lo, hi []float64, c color.Color) {
 			return
 		}
 		lower, upper = thinBand(lower, upper)
+		track(p, lower)
+		track(p, upper)
+		// The fill counts too: points a quarter, half and three quarters
+		// of the way across.
+		inside := make(plotter.XYs, 0, 3*len(lower))
+		for i := range lower {
+			for _, f := range []float64{0.25, 0.5, 0.75} {
+				inside = append(inside, plotter.XY{X: lower[i].X, Y: lower[i].Y + f*(upper[i].Y-lower[i].Y)})
+			}
+		}
+		track(p, inside)
 		ring := make(plotter.XYs, 0, 2*len(upper))
 		ring = append(ring, lower...)
 		for i := len(upper) - 1; i >= 0; i-- {
@@ -390,4 +418,84 @@ func unixSeconds(ts []time.Time) []float64 {
 // labelFont is the face used for text drawn inside a chart.
 func labelFont(size float64) font.Font {
 	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
+}
+
+// drawn keeps, until its chart is made, the points drawn on each plot, so
+// that the key can go where the lines are not.
+var drawn = struct {
+	sync.Mutex
+	m map[*plot.Plot][]plotter.XYs
+}{m: map[*plot.Plot][]plotter.XYs{}}
+
+func track(p *plot.Plot, pts plotter.XYs) {
+	drawn.Lock()
+	drawn.m[p] = append(drawn.m[p], pts)
+	drawn.Unlock()
+}
+
+// placeLegend puts p's key, w by h as shares of the plot area, in the
+// corner or at the middle of a side where the fewest of its drawn points
+// fall (top right on a tie), and forgets the points.
+func placeLegend(p *plot.Plot, w, h float64) {
+	drawn.Lock()
+	sets := drawn.m[p]
+	delete(drawn.m, p)
+	drawn.Unlock()
+	if w <= 0 || h <= 0 || len(sets) == 0 {
+		return
+	}
+	w, h = math.Min(w+0.02, 1), math.Min(h+0.02, 1)
+	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, pts := range sets {
+		for _, q := range pts {
+			xmin, xmax = math.Min(xmin, q.X), math.Max(xmax, q.X)
+			ymin, ymax = math.Min(ymin, q.Y), math.Max(ymax, q.Y)
+		}
+	}
+	// The axes may be set wider than the data (0 to 100%, from 0).
+	if !math.IsInf(p.X.Min, 0) && p.X.Min < p.X.Max {
+		xmin, xmax = math.Min(xmin, p.X.Min), math.Max(xmax, p.X.Max)
+	}
+	if p.Y.Min < ymin {
+		ymin = p.Y.Min
+	}
+	if p.Y.Max > ymax {
+		ymax = p.Y.Max
+	}
+	if !(xmax > xmin) || !(ymax > ymin) {
+		return
+	}
+	// The corners, then halfway down either side; y0 is the bottom of the
+	// key as a share of the plot's height.
+	spots := []struct {
+		top, left bool
+		y0        float64
+	}{{true, false, 1 - h}, {true, true, 1 - h}, {false, false, 0}, {false, true, 0}, {true, true, (1 - h) / 2}, {true, false, (1 - h) / 2}}
+	best, bestN := 0, -1
+	for i, c := range spots {
+		n := 0
+		for _, pts := range sets {
+			for _, q := range pts {
+				fx, fy := (q.X-xmin)/(xmax-xmin), (q.Y-ymin)/(ymax-ymin)
+				inX := fx >= 1-w
+				if c.left {
+					inX = fx <= w
+				}
+				if inX && fy >= c.y0 && fy <= c.y0+h {
+					n++
+				}
+			}
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = i, n
+		}
+	}
+	c := spots[best]
+	p.Legend.Top, p.Legend.Left = c.top, c.left
+	p.Legend.YOffs = 0
+	if c.top && c.y0 < 1-h {
+		// Down from the top by the share of the plot area above the key;
+		// the area is the chart less about 2.2 cm of title and axis.
+		p.Legend.YOffs = -vg.Length(1-h-c.y0) * (chartH - 2.2*vg.Centimeter)
+	}
 }

@@ -32,8 +32,25 @@ const (
 	pngDPI = 150
 )
 
+// newChart returns the chart of p, its key placed clear of the lines.
+// keyLines is the number of entries in p's key.
 func newChart(file, caption string, p *plot.Plot) *Chart {
+	w, h := legendSize(p)
+	placeLegend(p, w, h)
 	return &Chart{File: file, Caption: caption, plot: p, w: chartW, h: chartH}
+}
+
+// legendSize returns the width and height of p's key as shares of the
+// plot area (the chart less about 2.5 cm of axis across and 2.2 cm of
+// title and axis down), measured by laying it out on a throwaway canvas:
+// gonum keeps the entries private. Both are 0 when the key is empty.
+func legendSize(p *plot.Plot) (w, h float64) {
+	rect := p.Legend.Rectangle(draw.New(vgsvg.New(chartW, chartH)))
+	rw, rh := rect.Max.X-rect.Min.X, rect.Max.Y-rect.Min.Y
+	if rw <= 0 || rh <= 0 {
+		return 0, 0
+	}
+	return float64(rw / (chartW - 2.5*vg.Centimeter)), float64(rh / (chartH - 2.2*vg.Centimeter))
 }
 
 // SVG returns the chart as an <svg> element ready to inline in HTML: no XML

@@ -38,9 +38,10 @@ type Column struct {
 	Values []float64
 }
 
-// parseObservers reads the observers field: an object of objects keyed by
-// kind (as package runrec writes it: {"block_load": {"block": ..,
-// "series": [..]}}), or an array of objects. Each object's string fields
+// parseObservers reads the observers field: an object keyed by kind (as
+// package runrec writes it: {"block_load": {"block": .., "series": [..]},
+// "census": [..]}) whose values are objects or tables, or an array of
+// objects. Each object's string fields
 // "kind" (or "type", else its key) and "name", "prefix", "target" or
 // "block" label it; every array of objects with a "utc" or "minute" field
 // becomes a table.
@@ -59,9 +60,9 @@ func parseObservers(raw json.RawMessage) ([]Observer, error) {
 			list = append(list, named{"", o})
 		}
 	} else {
-		var obj map[string]map[string]json.RawMessage
+		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &obj); err != nil {
-			return nil, errors.New("want an array or an object of observer objects")
+			return nil, errors.New("want an object of observers keyed by kind, or an array of observers")
 		}
 		keys := make([]string, 0, len(obj))
 		for k := range obj {
@@ -69,7 +70,13 @@ func parseObservers(raw json.RawMessage) ([]Observer, error) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			list = append(list, named{k, obj[k]})
+			// An observer is an object holding tables, or a table itself
+			// (an array of rows, as the census is written).
+			var o map[string]json.RawMessage
+			if json.Unmarshal(obj[k], &o) != nil {
+				o = map[string]json.RawMessage{k: obj[k]}
+			}
+			list = append(list, named{k, o})
 		}
 	}
 	var out []Observer

@@ -64,12 +64,15 @@ func fullRun(t testing.TB) []byte {
 			inf := row["infected"].(float64)
 			tel = append(tel, map[string]any{"utc": row["utc"], "minute": row["minute"], "probes": inf * 3, "sources": math.Floor(inf * 0.9), "probes_total": inf * 3000})
 			if i%12 == 0 {
-				census = append(census, map[string]any{"utc": row["utc"], "share_infected": inf / 1406})
+				// A census of 200 of the 1,406 hosts finding inf/1406 of
+				// them infected and none patched: all unprotected.
+				census = append(census, map[string]any{"utc": row["utc"], "sample": 200, "unprotected": 200, "infected": math.Round(200 * inf / 1406),
+					"share_unprotected": 1.0, "low": 0.98, "high": 1.0})
 			}
 		}
 		m["observers"] = map[string]any{
 			"telescope": map[string]any{"prefix": "44.0.0.0/8", "series": tel},
-			"census":    map[string]any{"name": "20,000 addresses", "samples": census},
+			"census":    census,
 		}
 	})
 }
@@ -135,7 +138,7 @@ func TestParseKinds(t *testing.T) {
 	if cols[0].Name != "probes" || cols[0].Values[84] != 4218 || cols[2].Values[84] != 1265 {
 		t.Errorf("telescope columns: %s=%v %s=%v", cols[0].Name, cols[0].Values[84], cols[2].Name, cols[2].Values[84])
 	}
-	if c := run.Run.Observers[0]; c.Kind != "census" || len(c.Tables[0].Times) != 8 {
+	if c := run.Run.Observers[0]; c.Kind != "census" || len(c.Tables[0].Times) != 8 || len(c.Tables[0].Columns) != 6 {
 		t.Errorf("census: %+v", c)
 	}
 
@@ -224,7 +227,7 @@ func TestBadInput(t *testing.T) {
 		{"ensemble-no-bands", []byte(`{"schema":"wormlab.ensemble/v1","bands":[]}`), "ensemble-no-bands.json: no quantile bands"},
 		{"ensemble-short-row", []byte(`{"schema":"wormlab.ensemble/v1","percentiles":[5,50,95],"bands":[{"utc":"2001-07-19T10:00:00Z","infected":[1,2]}]}`), "bands row 0: infected has 2 quantiles, the file's percentiles 3"},
 		{"ensemble-bad-time", []byte(`{"schema":"wormlab.ensemble/v1","bands":[{"utc":"yesterday","x_p5":1}]}`), `bands row 0: utc "yesterday" is not RFC 3339`},
-		{"observers-bad", edit(t, good, func(m map[string]any) { m["observers"] = 7 }), "observers-bad.json: observers: want an array or an object"},
+		{"observers-bad", edit(t, good, func(m map[string]any) { m["observers"] = 7 }), "observers-bad.json: observers: want an object of observers keyed by kind"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -361,7 +364,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	if want := fmt.Sprintf("%s in 221 blocks", thousands(total)); !strings.Contains(full, want) {
 		t.Errorf("full report lacks %q", want)
 	}
-	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Telescope 44.0.0.0/8", "Observer: Census 20,000 addresses", `<a href="#obs2">Observer: Telescope`} {
+	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Telescope 44.0.0.0/8", "Observer: census", "100.00% (98.00% to 100.00%)", `<a href="#obs2">Observer: Telescope`} {
 		if !strings.Contains(full, s) {
 			t.Errorf("full report lacks %q", s)
 		}
@@ -583,4 +586,23 @@ func ys(pts plotter.XYs) []float64 {
 		out[i] = p.Y
 	}
 	return out
+}
+
+// TestFloodAndCensus reads a real record of `wormlab simulate --scenario
+// codered-v2-july-august-2001 --json` (seed 1): its flood observer and one
+// census of 20,000 servers on 31 July finding 779 unprotected.
+func TestFloodAndCensus(t *testing.T) {
+	in := mustParse(t, "julaug.json", gunzipTestdata(t, "julaug.json.gz"))
+	html := buildHTML(t, in)
+	// One census is a table row, not a chart; the flood gets two charts.
+	if got, want := strings.Join(chartIDs(html), " "), "states new-infections slash8 obs2-1 obs2-2"; got != want {
+		t.Errorf("charts %q, want %q", got, want)
+	}
+	// 779/20000 = 3.895%, Wilson interval 3.636% to 4.172%.
+	for _, s := range []string{"Flood packets a second arriving at 198.137.240.91", "Infected hosts flooding 198.137.240.91",
+		"<td class=\"num\">20,000</td><td class=\"num\">779</td>", "3.90% (3.64% to 4.17%)"} {
+		if !strings.Contains(html, s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
 }

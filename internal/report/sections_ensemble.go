@@ -18,7 +18,7 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 	s.Facts = append(s.Facts, ensembleFacts(e)...)
 	xs := unixSeconds(e.Times)
 	lo, hi := e.Times[0], e.Times[len(e.Times)-1]
-	states := newPlot("Hosts by state: median and 5-95% band", "", "hosts")
+	states := newPlot("Hosts by state: median (line) and 5-95% (shaded)", "", "hosts")
 	timeAxis(states, lo, hi)
 	states.Y.Tick.Marker = countTicks{}
 	states.Y.Min = 0
@@ -31,8 +31,9 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 				continue // no run patched or removed a host: no line to draw
 			}
 			c := quantityColor(b.Name, i)
-			addBand(states, b.Name+" 5-95%", xs, b.Lo, b.Hi, c)
-			addLine(states, b.Name+" median", xs, b.Mid, c, 1.5, false)
+			addBand(states, "", xs, b.Lo, b.Hi, c)
+			addLine(states, "", xs, b.Mid, c, 1.5, false)
+			addBandLegend(states, b.Name, c)
 			nStates++
 			continue
 		}
@@ -56,8 +57,6 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 			addLine(states, fmt.Sprintf("infected, seed %d", run.Seed), rx, ys, colFit, 0.8, true)
 		}
 	}
-	states.Legend.Top, states.Legend.Left = false, false
-	states.Legend.YOffs = vg.Points(40)
 	if nStates > 0 {
 		s.Charts = append([]*Chart{newChart(p+"ensemble-states", "Hosts by state across the ensemble: median and 5-95% band", states)}, s.Charts...)
 	}

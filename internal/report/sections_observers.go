@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 )
 
 // observerGroup is one chart of an observer whose columns are known: the
@@ -28,6 +30,10 @@ var knownObservers = map[string][]observerGroup{
 		{title: "Infected hosts whose probes reach %s", unit: "hosts", cols: []string{"sources", "senders"}},
 		{title: "Vulnerable hosts inside %s", unit: "hosts", cols: []string{"block_susceptible", "block_infected", "block_patched", "block_removed"}},
 	},
+	"flood": {
+		{title: "Flood packets a second arriving at %s", unit: "packets per second", cols: []string{"packets_per_s"}},
+		{title: "Infected hosts flooding %s", unit: "hosts", cols: []string{"hosts"}},
+	},
 }
 
 // columnLegend names a known column for a legend.
@@ -40,9 +46,16 @@ var columnLegend = map[string]string{
 	"block_infected":    "infected",
 	"block_patched":     "patched",
 	"block_removed":     "removed",
+	"packets_per_s":     "packets per second",
+	"hosts":             "hosts flooding",
 }
 
 func observerSection(id string, o Observer, run *Run) *Section {
+	if o.Kind == "census" && len(o.Tables) == 1 {
+		if s := censusSection(id, o.Tables[0]); s != nil {
+			return s
+		}
+	}
 	title := humanName(o.Kind)
 	if o.Label != "" {
 		title += " " + o.Label
@@ -52,6 +65,8 @@ func observerSection(id string, o Observer, run *Run) *Section {
 	switch {
 	case telescope:
 		s.Intro = "What the telescope saw, with the true infected count of the run for comparison."
+	case o.Kind == "flood":
+		s.Intro = "The flood at the target on the days the calendar sends every infected host's packets there: packets a second arriving, and how many hosts send them."
 	case o.Kind == "block_load":
 		s.Intro = "The load a worm puts on one operator's block: probes a second arriving (expected from the rates, and a sampled count as a counter would show it), how many infected hosts send them, and the block's own vulnerable hosts."
 	}
@@ -113,9 +128,6 @@ func observerSection(id string, o Observer, run *Run) *Section {
 			}
 			for _, l := range lines {
 				addLegend(p, l.name, l.col, l.w)
-			}
-			if knownObservers[o.Kind] != nil {
-				p.Legend.Left = false
 			}
 			if truth {
 				ys := make([]float64, len(run.Series))
@@ -216,4 +228,67 @@ func maxOf(xs []float64) float64 {
 		return 0
 	}
 	return m
+}
+
+// censusSection shows the censuses of a run: a table always, and the share
+// of servers found unprotected with its 95% interval over time when there
+// are several. It returns nil when the table lacks the census's columns.
+func censusSection(id string, t Table) *Section {
+	col := map[string][]float64{}
+	for _, c := range t.Columns {
+		col[c.Name] = c.Values
+	}
+	share, lo, hi := col["share_unprotected"], col["low"], col["high"]
+	if share == nil || lo == nil || hi == nil {
+		return nil
+	}
+	s := &Section{ID: id, Title: "Observer: census"}
+	s.Intro = "Servers sampled at random at given times, as the census of 20,000 systems in 2001 did, and the share of them found unprotected (susceptible or infected), with its 95% Wilson interval."
+	tab := TextTable{Caption: "Censuses", Head: []string{"time (UTC)", "servers sampled", "unprotected", "infected", "share unprotected (95% interval)"},
+		Numeric: []bool{false, true, true, true, true}}
+	cell := func(name string, i int) string {
+		if v := col[name]; v != nil && !math.IsNaN(v[i]) {
+			return thousands(int64(v[i]))
+		}
+		return "-"
+	}
+	for i, at := range t.Times {
+		tab.Rows = append(tab.Rows, []string{at.UTC().Format(ts), cell("sample", i), cell("unprotected", i), cell("infected", i),
+			fmt.Sprintf("%.2f%% (%.2f%% to %.2f%%)", 100*share[i], 100*lo[i], 100*hi[i])})
+	}
+	s.Tables = append(s.Tables, tab)
+	if len(t.Times) < 2 {
+		return s
+	}
+	pct := func(xs []float64) []float64 {
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			out[i] = 100 * x
+		}
+		return out
+	}
+	xs := unixSeconds(t.Times)
+	p := newPlot("Servers found unprotected by the census", "", "unprotected (% of servers sampled)")
+	timeAxis(p, t.Times[0], t.Times[len(t.Times)-1])
+	p.Y.Tick.Marker = countTicks{}
+	p.Y.Min = 0
+	addBand(p, "95% interval", xs, pct(lo), pct(hi), colSusceptible)
+	addLine(p, "share unprotected", xs, pct(share), colSusceptible, 2, false)
+	if sc, err := plotter.NewScatter(xyOf(xs, pct(share))); err == nil {
+		sc.GlyphStyle.Color = colSusceptible
+		sc.GlyphStyle.Radius = vg.Points(3)
+		p.Add(sc)
+	}
+	s.Charts = append(s.Charts, newChart(id+"-1", "Share of sampled servers unprotected at each census, with its 95% interval (UTC)", p))
+	return s
+}
+
+func xyOf(xs, ys []float64) plotter.XYs {
+	out := make(plotter.XYs, 0, len(xs))
+	for i := range xs {
+		if !math.IsNaN(ys[i]) {
+			out = append(out, plotter.XY{X: xs[i], Y: ys[i]})
+		}
+	}
+	return out
 }

@@ -160,6 +160,7 @@ func statesChart(file string, run *Run) *Chart {
 			pts = append(pts, plotter.XY{X: float64(f.at.Unix()), Y: f.infected})
 			labels = append(labels, f.label)
 		}
+		track(p, pts)
 		sc, err := plotter.NewScatter(pts)
 		if err == nil {
 			sc.GlyphStyle.Shape = draw.BoxGlyph{}
@@ -182,11 +183,18 @@ func statesChart(file string, run *Run) *Chart {
 				lb.Offset = vg.Point{X: vg.Points(-4), Y: vg.Points(-40)}
 			}
 			p.Add(lb)
+			// Keep the key off the label: mark the span it covers, about
+			// 6 points a character on a 400-point plot, 40 points below
+			// the point when it sits left of it.
+			span := float64(len(f.label)) * 6 / 400 * (xs[len(xs)-1] - xs[0])
+			x0, x1, y := pts[i].X, pts[i].X+span, pts[i].Y
+			if !f.right {
+				x0, x1, y = pts[i].X-span, pts[i].X, pts[i].Y*(1-40.0/220)
+			}
+			track(p, plotter.XYs{{X: x0, Y: y}, {X: (x0 + x1) / 2, Y: y}, {X: x1, Y: y}})
 		}
 		caption += ", with the published counts of that day: " + publishedSources[run.Scenario.Name]
 	}
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.YOffs = vg.Points(40)
 	return newChart(file, caption, p)
 }
 
@@ -259,7 +267,6 @@ func compareSection(runs []*Run, names []string) *Section {
 	// Head room above 100% for the key, one line per run, so that it
 	// never hides a curve that reaches the top.
 	p.Y.Min, p.Y.Max = 0, 100+7*float64(len(runs))
-	p.Legend.Left = false
 	p.Y.Tick.Marker = percentTicks{}
 	for i, run := range runs {
 		n := float64(max(run.Summary.Population, 1))
