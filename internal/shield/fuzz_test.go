@@ -2,6 +2,7 @@ package shield
 
 import (
 	"bufio"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,6 +85,46 @@ func FuzzMiddleware(f *testing.F) {
 			}
 		case !reached:
 			t.Fatalf("request %q (probe %v) did not reach next", r.RequestURI, probe)
+		}
+	})
+}
+
+// FuzzEarly feeds arbitrary first bytes of a connection to the listener's
+// check. It must not panic, must never act without a whole line, and when
+// it drops a request that net/http would parse, the middleware must agree
+// that the request is a probe, so the two checks tell the same story.
+func FuzzEarly(f *testing.F) {
+	for _, s := range []string{
+		wormRequest(codeRed2),
+		"GET " + nimda + " HTTP/1.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /default.ida?XXXX",              // no line end yet
+		"\n",                                 // empty line
+		"GET /default%2eida?XXXX HTTP/1.0\n", // escaped dot: left to the middleware
+	} {
+		f.Add(s)
+	}
+	s, err := New(Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	f.Fuzz(func(t *testing.T, first string) {
+		dropped := s.early(c1, []byte(first))
+		if dropped && !strings.Contains(first, "\n") {
+			t.Fatalf("dropped %q without a whole line", first)
+		}
+		if !dropped {
+			return
+		}
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(first)))
+		if err != nil {
+			return // net/http would have answered 400 anyway
+		}
+		if _, probe := s.Classify(r); !probe {
+			t.Fatalf("listener dropped %q, middleware would pass it", first)
 		}
 	})
 }
