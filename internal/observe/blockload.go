@@ -38,6 +38,7 @@ type BlockLoad struct {
 	factor   float64 // congestion factor on scan rates
 
 	expected []float64 // expected probes per bin
+	cache    map[[2]uint32]float64
 	rows     []BlockRow
 }
 
@@ -117,12 +118,39 @@ func (o *BlockLoad) shareOf(h int32) float64 {
 	c := o.cfg
 	a := c.Hosts[h]
 	var p float64
-	for _, ch := range o.chans {
+	for k, ch := range o.chans {
 		nb := ipspace.PrefixFrom(a, 32-c.SpaceBits+ch.PrefixBits)
+		// A neighbourhood that does not hold h or the block contributes
+		// the same for every host in it: cache it.
+		inBlockNb := nb.Contains(a) && o.Block.Contains(a)
+		if !inBlockNb {
+			if o.cache == nil {
+				o.cache = map[[2]uint32]float64{}
+			}
+			key := [2]uint32{uint32(k), uint32(nb.Addr())}
+			if v, ok := o.cache[key]; ok {
+				p += v
+				continue
+			}
+			v := o.channelShare(ch, nb, a, h)
+			o.cache[key] = v
+			p += v
+			continue
+		}
+		p += o.channelShare(ch, nb, a, h)
+	}
+	o.share[h] = p
+	return p
+}
+
+// channelShare is one channel's part of shareOf.
+func (o *BlockLoad) channelShare(ch worm.Channel, nb ipspace.Prefix, a ipspace.Addr, h int32) float64 {
+	c := o.cfg
+	{
 		var inter ipspace.Prefix
 		switch {
 		case !nb.Overlaps(o.Block):
-			continue
+			return 0
 		case nb.Bits() >= o.Block.Bits():
 			inter = nb
 		default:
@@ -134,11 +162,10 @@ func (o *BlockLoad) shareOf(h int32) float64 {
 			in-- // a source never probes itself
 		}
 		if all > 1 {
-			p += ch.Share * float64(in) / float64(all-1)
+			return ch.Share * float64(in) / float64(all-1)
 		}
 	}
-	o.share[h] = p
-	return p
+	return 0
 }
 
 func (o *BlockLoad) Spreading(_ float64, h int32, on bool) {

@@ -48,6 +48,13 @@ type Observers struct {
 	BlockLoad *BlockLoad            `json:"block_load,omitempty"`
 	Flood     *Flood                `json:"flood,omitempty"`
 	Census    []observe.CensusPoint `json:"census,omitempty"`
+	Telescope *Telescope            `json:"telescope,omitempty"`
+}
+
+// Telescope is what a dark block saw (observe.Telescope).
+type Telescope struct {
+	Block string                 `json:"block"`
+	Rows  []observe.TelescopeRow `json:"series"`
 }
 
 // Flood is the load on the flood target (observe.Flood).
@@ -71,6 +78,8 @@ func observersOf(c *sim.Config, r *sim.Result) *Observers {
 			out.Flood = &Flood{Target: o.Target, Rows: o.Rows()}
 		case *observe.Census:
 			out.Census = o.Points()
+		case *observe.Telescope:
+			out.Telescope = &Telescope{Block: o.Block.String(), Rows: o.Rows()}
 		}
 	}
 	return out

@@ -103,7 +103,9 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 	c.Initial = start[:w.InitialInfected]
 	c.InitialPatched = start[w.InitialInfected : w.InitialInfected+p0.InitialPatched]
 	c.InitialRemoved = start[w.InitialInfected+p0.InitialPatched:]
-	s.attachObservers(c, seed)
+	if err := s.attachObservers(c, seed); err != nil {
+		return nil, err
+	}
 	if w.Strategy == "hit-list" {
 		// K hosts other than the initial ones, in random order.
 		initial := make(map[int32]bool, len(c.Initial))
@@ -164,14 +166,42 @@ func (s *Scenario) applyDefence(c *sim.Config, rng *rand.Rand) error {
 	return nil
 }
 
-// attachObservers adds the scenario's census and flood observers.
-func (s *Scenario) attachObservers(c *sim.Config, seed uint64) {
+// attachObservers adds the scenario's census, flood and telescope
+// observers.
+func (s *Scenario) attachObservers(c *sim.Config, seed uint64) error {
 	if s.Worm.FloodRate > 0 {
 		c.Observers = append(c.Observers, observe.NewFlood(c, s.Worm.FloodTarget))
 	}
 	if cen := s.Census; cen != nil && len(cen.At) > 0 {
 		c.Observers = append(c.Observers, observe.NewCensus(c, cen.At, cen.Sample, cen.Servers, seed))
 	}
+	if tel := s.Telescope; tel != nil {
+		if _, err := AttachTelescope(c, tel.Block, seed); err != nil {
+			return s.errAt("telescope.block", "%v", err)
+		}
+	}
+	return nil
+}
+
+// AttachTelescope adds a telescope on block ("auto": the first empty /8 of
+// the space) to c and returns it.
+func AttachTelescope(c *sim.Config, block string, seed uint64) (*observe.Telescope, error) {
+	var p ipspace.Prefix
+	var err error
+	if block == "auto" || block == "" {
+		p, err = observe.DarkBlock(c)
+	} else {
+		p, err = ipspace.ParsePrefix(block)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t, err := observe.NewTelescope(c, p, seed)
+	if err != nil {
+		return nil, err
+	}
+	c.Observers = append(c.Observers, t)
+	return t, nil
 }
 
 // placePublic lays out n public hosts by the population's layout.

@@ -30,6 +30,7 @@ type Scenario struct {
 	Worm        Worm       `toml:"worm" json:"worm"`
 	Defence     Defence    `toml:"defence" json:"defence"`
 	Census      *Census    `toml:"census" json:"census,omitempty"`
+	Telescope   *Telescope `toml:"telescope" json:"telescope,omitempty"`
 
 	// File names where the scenario came from, for error messages.
 	File string `toml:"-" json:"-"`
@@ -119,6 +120,12 @@ type Census struct {
 	// Servers: the census samples among this many servers, of which the
 	// vulnerable population is a part (default: the population alone).
 	Servers int `toml:"servers" json:"servers,omitempty"`
+}
+
+// Telescope puts a network telescope on a dark block: "auto" picks the
+// first /8 (1/256 of the space) that holds no host.
+type Telescope struct {
+	Block string `toml:"block" json:"block"`
 }
 
 // Clock is a share of hosts whose clock is off by Offset.
@@ -443,6 +450,11 @@ func (s *Scenario) Validate() error {
 			return s.errAt("defence.schedule", "step %d: patches_per_day %v is negative", i+1, st.PatchesPerDay)
 		case i > 0 && !st.From.After(d.Schedule[i-1].From):
 			return s.errAt("defence.schedule", "step %d: from %s is not after step %d's", i+1, st.From.UTC().Format(time.RFC3339), i)
+		}
+	}
+	if tel := s.Telescope; tel != nil && tel.Block != "auto" {
+		if _, err := ipspace.ParsePrefix(tel.Block); err != nil {
+			return s.errAt("telescope.block", "%s", strings.TrimPrefix(err.Error(), "ipspace: "))
 		}
 	}
 	if c := s.Census; c != nil {

@@ -51,6 +51,10 @@ type probeEngine struct {
 	infections []Infection
 	probes     int64
 
+	// the probe telescope, when configured
+	tele     []TelescopeCount
+	lastSeen []int32 // per host: the last row it was seen in, -1 never
+
 	// per-batch scratch
 	times   []float64
 	srcs    []int32 // index into spreading
@@ -95,6 +99,13 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 			}
 		}
 	}
+	if c.ProbeTelescope.IsValid() {
+		e.tele = make([]TelescopeCount, len(e.rec.rows))
+		e.lastSeen = make([]int32, n)
+		for i := range e.lastSeen {
+			e.lastSeen[i] = -1
+		}
+	}
 	e.uniform = true
 	for i, r := range c.Rates {
 		e.rMax = max(e.rMax, r)
@@ -125,7 +136,7 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		}
 	}
 	e.run()
-	return &Result{Engine: "probe", Rows: e.rec.rows, Infections: e.infections, ProbesSent: e.probes}, nil
+	return &Result{Engine: "probe", Rows: e.rec.rows, Infections: e.infections, ProbesSent: e.probes, Telescope: e.tele}, nil
 }
 
 type spreader struct {
@@ -199,6 +210,20 @@ func (e *probeEngine) checkPhase(t float64, h int32, awake bool) {
 	if !next.IsZero() {
 		e.timers.push(timer{t: t + next.Sub(clock).Seconds(), host: h, kind: phaseCheck, since: e.infTime[h]})
 	}
+}
+
+// seeTelescope counts a probe from host h landing in the telescope.
+func (e *probeEngine) seeTelescope(row int, h int32) {
+	tc := &e.tele[row]
+	tc.Probes++
+	switch last := e.lastSeen[h]; {
+	case last < 0:
+		tc.NewSources++
+		tc.Sources++
+	case last != int32(row):
+		tc.Sources++
+	}
+	e.lastSeen[h] = int32(row)
 }
 
 func (e *probeEngine) congestion() float64 {
@@ -364,6 +389,9 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 			edge = float64(row) * e.rec.step
 		}
 		e.rec.rows[row].Probes++
+		if e.tele != nil && e.cfg.ProbeTelescope.Contains(e.targets[i]) {
+			e.seeTelescope(row, e.spreading[e.srcs[i]].host)
+		}
 		h := e.hits[i]
 		if h < 0 || e.sets.state[h] != Susceptible {
 			continue

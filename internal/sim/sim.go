@@ -96,6 +96,12 @@ type Config struct {
 
 	// Observers watch the run (event engine).
 	Observers []Observer
+
+	// ProbeTelescope, if valid, makes the probe engine count the probes
+	// that land in this block, per bin, with their distinct and first-seen
+	// sources: what a telescope there sees, counted probe by probe. It
+	// checks the event engine's telescope observer.
+	ProbeTelescope ipspace.Prefix
 }
 
 // Life is the host life cycle besides infection: patching of susceptible
@@ -352,6 +358,9 @@ type Result struct {
 	// ProbesSent counts probes the engine generated; the event engine,
 	// which sends none, leaves it zero.
 	ProbesSent int64
+	// Telescope holds, per row, what Config.ProbeTelescope saw (probe
+	// engine only).
+	Telescope []TelescopeCount
 }
 
 // hitParts returns the initial hosts' parts of the hit-list: equal
@@ -364,6 +373,11 @@ func (c *Config) hitParts() []uint64 {
 		parts[j] = worm.HitRange(j*k/m, (j+1)*k/m)
 	}
 	return parts
+}
+
+// TelescopeCount is what a telescope saw in one bin.
+type TelescopeCount struct {
+	Probes, Sources, NewSources int64
 }
 
 // Infection is one infection event.
