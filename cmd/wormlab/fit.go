@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/fit"
 	"github.com/wormlab/wormlab/internal/series"
+	"github.com/wormlab/wormlab/internal/simfit"
 )
 
 // fitConfig is what `wormlab fit` is asked to do.
@@ -26,11 +26,13 @@ type fitConfig struct {
 	forecast float64
 	csv      string
 	fixed    fit.TwoFactorFixed
+	sim      simfit.Options
 	changed  map[string]bool // flags given on the command line
 }
 
 func newFitCmd() *cobra.Command {
-	cfg := fitConfig{model: "logistic", coverage: "1", fixed: fit.DefaultTwoFactorFixed()}
+	cfg := fitConfig{model: "logistic", coverage: "1", fixed: fit.DefaultTwoFactorFixed(),
+		sim: simfit.Options{SpaceBits: 32, Boot: 40, Seed: defaultSeed}}
 	cmd := &cobra.Command{
 		Use:   "fit SERIES.csv",
 		Short: "Fit a worm model to an observed series, with 95% intervals",
@@ -47,12 +49,22 @@ observer sees, not a global estimate.
 
 Models: logistic (K, T and the plateau fitted); two-factor (N, beta0 and
 the infected count at the series start fitted; gamma, muN and eta fixed
-by flags, because one curve cannot separate them); sim (not yet).`,
+by flags, because one curve cannot separate them); sim (a uniform
+scanning worm's vulnerable population N and scan rate r, estimated from
+the logistic fit and given 95% intervals by simulating --boot outbreaks
+with the event engine: a parametric bootstrap, seeded by --seed).`,
 		Args: badArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.path = args[0]
 			cfg.changed = map[string]bool{}
 			cmd.Flags().Visit(func(f *pflag.Flag) { cfg.changed[f.Name] = true })
+			if cfg.model == "sim" {
+				// The bootstrap takes seconds: show it on a terminal.
+				if bar := newProgressBar(cmd.ErrOrStderr(), cfg.sim.Boot); bar != nil {
+					cfg.sim.Progress = func(done, _ int) { bar.Set(done) }
+					defer bar.Finish()
+				}
+			}
 			return runFit(cmd.OutOrStdout(), cfg)
 		},
 	}
@@ -64,14 +76,15 @@ by flags, because one curve cannot separate them); sim (not yet).`,
 	f.Float64Var(&cfg.fixed.Gamma, "gamma", cfg.fixed.Gamma, "two-factor: fixed removal rate per hour")
 	f.Float64Var(&cfg.fixed.MuN, "muN", cfg.fixed.MuN, "two-factor: fixed patching rate mu times N, per hour")
 	f.Float64Var(&cfg.fixed.Eta, "eta", cfg.fixed.Eta, "two-factor: fixed congestion exponent")
+	f.IntVar(&cfg.sim.Boot, "boot", cfg.sim.Boot, "sim: bootstrap runs")
+	f.IntVar(&cfg.sim.SpaceBits, "space-bits", cfg.sim.SpaceBits, "sim: the scanned space is 2^`BITS` addresses")
+	f.Uint64Var(&cfg.sim.Seed, "seed", cfg.sim.Seed, "sim: random seed of the bootstrap runs")
 	return cmd
 }
 
 func runFit(out io.Writer, cfg fitConfig) error {
 	switch cfg.model {
-	case "logistic", "two-factor":
-	case "sim":
-		return errors.New("fit --model sim is not available yet: it needs the simulation engines (fit logistic or two-factor meanwhile)")
+	case "logistic", "two-factor", "sim":
 	default:
 		return inputError(fmt.Errorf("fit: unknown --model %q (want logistic, two-factor or sim)", cfg.model))
 	}
@@ -81,6 +94,15 @@ func runFit(out io.Writer, cfg fitConfig) error {
 				return inputError(fmt.Errorf("fit: --%s applies only to --model two-factor", name))
 			}
 		}
+	}
+	if cfg.model != "sim" {
+		for _, name := range []string{"boot", "space-bits", "seed"} {
+			if cfg.changed[name] {
+				return inputError(fmt.Errorf("fit: --%s applies only to --model sim", name))
+			}
+		}
+	} else if cfg.sim.Boot < 20 || cfg.sim.SpaceBits < 8 || cfg.sim.SpaceBits > 32 {
+		return inputError(fmt.Errorf("fit: --boot %d, --space-bits %d: want at least 20 runs and 8 to 32 bits", cfg.sim.Boot, cfg.sim.SpaceBits))
 	}
 	coverage, err := fit.ParseCoverage(cfg.coverage)
 	if err != nil {
@@ -94,9 +116,12 @@ func runFit(out io.Writer, cfg fitConfig) error {
 		return inputError(err)
 	}
 	var r fit.Result
-	if cfg.model == "logistic" {
+	switch cfg.model {
+	case "logistic":
 		r, err = fit.Logistic(obs, coverage)
-	} else {
+	case "sim":
+		r, err = simfit.Fit(obs, coverage, cfg.sim)
+	default:
 		r, err = fit.TwoFactor(obs, coverage, cfg.fixed)
 	}
 	if err != nil {
