@@ -373,12 +373,17 @@ func (t *Telescope) Rows() []TelescopeRow {
 	return t.rows
 }
 
-// Series returns what the telescope saw as the observed-series format.
+// Series returns what the telescope saw in the observed-series format,
+// where a row stands at its bin's start: row m of Rows, which counts the
+// bin ending at m steps, becomes the bin starting at m-1 steps (row 0, the
+// instant of the start, holds no bin).
 func (t *Telescope) Series(start time.Time) series.Series {
 	var s series.Series
-	for _, r := range t.Rows() {
+	rows := t.Rows()
+	for m := 1; m < len(rows); m++ {
+		r, from := rows[m], rows[m-1].Minute
 		s.Points = append(s.Points, series.Point{
-			Minute: int64(math.Round(r.Minute)), UTC: start.Add(time.Duration(r.Minute * float64(time.Minute))).UTC(),
+			Minute: int64(math.Round(from)), UTC: start.Add(time.Duration(from * float64(time.Minute))).UTC(),
 			Probes: r.Probes, Sources: r.Sources, NewSources: r.NewSources,
 		})
 	}
