@@ -56,7 +56,7 @@ interrupt the shield stops accepting, lets in-flight requests finish for
 	f.StringVar(&c.actions, "actions", "*=drop", "per-family actions, `family=action,...` with actions drop, 404, tarpit, log-only; * is every other family")
 	f.StringVar(&c.rules, "rules", "", "TOML `file` of extra signatures, tried after the built-in ones")
 	f.DurationVar(&c.tarpitHold, "tarpit-hold", shield.DefaultTarpitHold, "how long a tarpitted connection is held")
-	f.IntVar(&c.tarpitMax, "tarpit-max", shield.DefaultTarpitMax, "connections held in the tarpit at once; past it, probes are dropped")
+	f.IntVar(&c.tarpitMax, "tarpit-max", shield.DefaultTarpitMax, "connections held in the tarpit at once; past it, probes are dropped (0: drop instead of tarpitting)")
 	f.IntVar(&c.banAfter, "ban-after", 0, "ban a source after this many probes within --ban-window (0: no bans)")
 	f.DurationVar(&c.banFor, "ban-for", shield.DefaultBanFor, "how long a ban lasts; a banned source has every request dropped")
 	f.DurationVar(&c.banWindow, "ban-window", 0, "window for counting a source's probes (default --ban-for)")
