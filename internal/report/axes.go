@@ -125,12 +125,41 @@ func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 		if math.Abs(v) < step*1e-9 {
 			v = 0
 		}
-		ticks = append(ticks, plot.Tick{Value: v, Label: shortCount(v)})
+		ticks = append(ticks, plot.Tick{Value: v, Label: ""})
 		if mid := v + step/2; mid <= hi {
 			ticks = append(ticks, plot.Tick{Value: mid})
 		}
 	}
+	// One style along an axis: 0, 50k, 100k rather than 0, 50,000, 100k.
+	top := 0.0
+	for i, t := range ticks {
+		if i%2 == 0 {
+			top = math.Max(top, math.Abs(t.Value))
+		}
+	}
+	for i := range ticks {
+		if i%2 == 0 {
+			ticks[i].Label = countIn(ticks[i].Value, top)
+		}
+	}
 	return ticks
+}
+
+// countIn writes v in the style shortCount gives to top, the largest
+// label of its axis.
+func countIn(v, top float64) string {
+	switch {
+	case top >= 1e9:
+		return trimFloat(v/1e9) + "G"
+	case top >= 1e6:
+		return trimFloat(v/1e6) + "M"
+	case top >= 1e5:
+		if v == 0 {
+			return "0"
+		}
+		return trimFloat(v/1e3) + "k"
+	}
+	return shortCount(v)
 }
 
 // shortCount writes v as 950, 12,500, 350k or 1.2M.

@@ -57,6 +57,7 @@ func TestReportInBrowser(t *testing.T) {
 		mustParse(t, "crii-block.json", gunzipTestdata(t, "crii-block.json.gz")),
 		mustParse(t, "scaled-run.json", fullRun(t)),
 		mustParse(t, "julaug.json", gunzipTestdata(t, "julaug.json.gz")),
+		mustParse(t, "telescope-run.json", gunzipTestdata(t, "telescope-run.json.gz")),
 		mustParse(t, "ensemble-1000.json", gunzipTestdata(t, "ensemble-1000.json.gz")),
 		mustParse(t, "detect.json", readTestdata(t, "detect.json")),
 	})

@@ -71,7 +71,8 @@ func fullRun(t testing.TB) []byte {
 			}
 		}
 		m["observers"] = map[string]any{
-			"telescope": map[string]any{"prefix": "44.0.0.0/8", "series": tel},
+			// A kind this version does not know, named like a telescope.
+			"home_telescope": map[string]any{"prefix": "44.0.0.0/8", "series": tel},
 			"census":    census,
 		}
 	})
@@ -130,7 +131,7 @@ func TestParseKinds(t *testing.T) {
 	}
 	// Keyed by kind, the observers come in name order.
 	tel := run.Run.Observers[1]
-	if tel.Kind != "telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 3 {
+	if tel.Kind != "home_telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 3 {
 		t.Errorf("telescope: %+v", tel)
 	}
 	// The last row: 1406 infected, so 4218 probes and floor(1265.4) sources.
@@ -364,7 +365,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	if want := fmt.Sprintf("%s in 221 blocks", thousands(total)); !strings.Contains(full, want) {
 		t.Errorf("full report lacks %q", want)
 	}
-	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Telescope 44.0.0.0/8", "Observer: census", "100.00% (98.00% to 100.00%)", `<a href="#obs2">Observer: Telescope`} {
+	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Home telescope 44.0.0.0/8", "Observer: census", "100.00% (98.00% to 100.00%)", `<a href="#obs2">Observer: Home telescope`} {
 		if !strings.Contains(full, s) {
 			t.Errorf("full report lacks %q", s)
 		}
@@ -604,5 +605,25 @@ func TestFloodAndCensus(t *testing.T) {
 		if !strings.Contains(html, s) {
 			t.Errorf("report lacks %q", s)
 		}
+	}
+}
+
+// TestTelescope reads a real record: the built-in codered-v2-2001-07-19
+// with [telescope] block = "auto" added (seed 1), whose telescope on
+// 1.0.0.0/8 carries the true infected count beside the sources it saw.
+func TestTelescope(t *testing.T) {
+	in := mustParse(t, "tel.json", gunzipTestdata(t, "telescope-run.json.gz"))
+	html := buildHTML(t, in)
+	if got, want := strings.Join(chartIDs(html), " "), "states new-infections logistic slash8 obs1-1 obs1-2 obs1-3"; got != want {
+		t.Errorf("charts %q, want %q", got, want)
+	}
+	first := html[strings.Index(html, `id="fig-obs1-1"`):strings.Index(html, `id="fig-obs1-2"`)]
+	for _, s := range []string{"Sources seen by the telescope 1.0.0.0/8, against the truth", "distinct sources seen so far", "infected hosts (truth)"} {
+		if !strings.Contains(first, s) {
+			t.Errorf("the telescope's first chart lacks %q", s)
+		}
+	}
+	if !strings.Contains(html, "probes per minute") {
+		t.Error("the telescope's probes are not labelled per minute")
 	}
 }

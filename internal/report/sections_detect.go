@@ -102,6 +102,12 @@ func addLegend(p *plot.Plot, name string, c color.Color, w float64) {
 	p.Legend.Add(name, l)
 }
 
+// addDashedLegend adds a key entry for a dashed line.
+func addDashedLegend(p *plot.Plot, name string, c color.Color, w float64) {
+	l := &plotter.Line{LineStyle: draw.LineStyle{Color: c, Width: vg.Points(w), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}}
+	p.Legend.Add(name, l)
+}
+
 // stamp rewrites an RFC 3339 time of a detect report as "2001-07-19
 // 00:30:44 UTC", a dash when there is none, and leaves anything else as is.
 func stamp(s string) string {

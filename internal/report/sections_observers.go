@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -30,6 +31,11 @@ var knownObservers = map[string][]observerGroup{
 		{title: "Infected hosts whose probes reach %s", unit: "hosts", cols: []string{"sources", "senders"}},
 		{title: "Vulnerable hosts inside %s", unit: "hosts", cols: []string{"block_susceptible", "block_infected", "block_patched", "block_removed"}},
 	},
+	"telescope": {
+		{title: "Sources seen by the telescope %s, against the truth", unit: "hosts", cols: []string{"seen", "infected"}},
+		{title: "Probes reaching the telescope %s", unit: "probes per {bin}", cols: []string{"probes"}},
+		{title: "Sources probing the telescope %s", unit: "sources per {bin}", cols: []string{"sources", "new_sources"}},
+	},
 	"flood": {
 		{title: "Flood packets a second arriving at %s", unit: "packets per second", cols: []string{"packets_per_s"}},
 		{title: "Infected hosts flooding %s", unit: "hosts", cols: []string{"hosts"}},
@@ -47,6 +53,10 @@ var columnLegend = map[string]string{
 	"block_patched":     "patched",
 	"block_removed":     "removed",
 	"packets_per_s":     "packets per second",
+	"telescope.sources": "active in the bin",
+	"seen":              "distinct sources seen so far",
+	"infected":          "infected hosts (truth)",
+	"new_sources":       "seen for the first time",
 	"hosts":             "hosts flooding",
 }
 
@@ -63,6 +73,8 @@ func observerSection(id string, o Observer, run *Run) *Section {
 	s := &Section{ID: id, Title: "Observer: " + title}
 	telescope := containsWord(o.Kind, "telescope")
 	switch {
+	case o.Kind == "telescope":
+		s.Intro = "What a dark block saw: the distinct sources it has seen so far against the true number of infected hosts (the telescope method's estimate and what it estimates), the probes reaching it, and the sources per bin."
 	case telescope:
 		s.Intro = "What the telescope saw, with the true infected count of the run for comparison."
 	case o.Kind == "flood":
@@ -88,7 +100,8 @@ func observerSection(id string, o Observer, run *Run) *Section {
 			if strings.Contains(g.title, "%s") {
 				g.title = fmt.Sprintf(g.title, orDash(o.Label))
 			}
-			p := newPlot(g.title, "", g.unit)
+			unit := strings.ReplaceAll(g.unit, "{bin}", binName(time.Duration(binSeconds*float64(time.Second))))
+			p := newPlot(g.title, "", unit)
 			timeAxis(p, t.Times[0], t.Times[len(t.Times)-1])
 			p.Y.Tick.Marker = countTicks{}
 			p.Y.Min = math.Min(0, minOf(cols[0].Values))
@@ -109,7 +122,10 @@ func observerSection(id string, o Observer, run *Run) *Section {
 						ys[i] = v / binSeconds
 					}
 				}
-				name := columnLegend[c.Name]
+				name := columnLegend[o.Kind+"."+c.Name]
+				if name == "" {
+					name = columnLegend[c.Name]
+				}
 				if name == "" {
 					name = humanLower(c.Name)
 				}
@@ -123,11 +139,21 @@ func observerSection(id string, o Observer, run *Run) *Section {
 				}
 				lines = append(lines, drawn{name, ys, col, w})
 			}
+			// The truth, when an observer carries it, goes on top of all,
+			// dashed, so that it shows even where the view matches it.
+			isTruth := func(l drawn) bool { return strings.Contains(l.name, "(truth)") }
 			for i := len(lines) - 1; i >= 0; i-- {
-				addLine(p, "", xs, lines[i].line, lines[i].col, lines[i].w, false)
+				if !isTruth(lines[i]) {
+					addLine(p, "", xs, lines[i].line, lines[i].col, lines[i].w, false)
+				}
 			}
 			for _, l := range lines {
-				addLegend(p, l.name, l.col, l.w)
+				if isTruth(l) {
+					addLine(p, "", xs, l.line, colFit, 1.2, true)
+					addDashedLegend(p, l.name, colFit, 1.2)
+				} else {
+					addLegend(p, l.name, l.col, l.w)
+				}
 			}
 			if truth {
 				ys := make([]float64, len(run.Series))
