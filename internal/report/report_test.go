@@ -73,7 +73,7 @@ func fullRun(t testing.TB) []byte {
 		m["observers"] = map[string]any{
 			// A kind this version does not know, named like a telescope.
 			"home_telescope": map[string]any{"prefix": "44.0.0.0/8", "series": tel},
-			"census":    census,
+			"census":         census,
 		}
 	})
 }
