@@ -38,7 +38,7 @@ func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig)
 	if cfg.workers < 0 {
 		return inputError(fmt.Errorf("--workers %d: want 0 (one per core) or more", cfg.workers))
 	}
-	s, err := loadScenario(cfg.scenario, cfg.file)
+	s, err := cfg.loadScenario()
 	if err != nil {
 		return err
 	}

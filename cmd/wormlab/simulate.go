@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -8,8 +9,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wormlab/wormlab/internal/atomicfile"
+	"github.com/wormlab/wormlab/internal/observe"
 	"github.com/wormlab/wormlab/internal/runrec"
 	"github.com/wormlab/wormlab/internal/scenario"
+	"github.com/wormlab/wormlab/internal/series"
 	"github.com/wormlab/wormlab/internal/sim"
 )
 
@@ -29,6 +32,28 @@ type simulateConfig struct {
 	runs    int
 	workers int
 	shard   string
+	// A telescope to put on the run: a dark prefix or "auto".
+	telescope    string
+	telescopeCSV string
+}
+
+// loadScenario returns the scenario to simulate, with the telescope the
+// flags ask for. The flag's telescope is written into the scenario's
+// source too, so that the run record's scenario_toml repeats the run.
+func (cfg simulateConfig) loadScenario() (*scenario.Scenario, error) {
+	s, err := loadScenario(cfg.scenario, cfg.file)
+	if err != nil || cfg.telescope == "" {
+		return s, err
+	}
+	if s.Telescope != nil {
+		return nil, inputError(fmt.Errorf("--telescope: scenario %s has a [telescope] already", s.Name))
+	}
+	s.Telescope = &scenario.Telescope{Block: cfg.telescope}
+	s.Source += fmt.Sprintf("\n# Added by --telescope.\n[telescope]\nblock = %q\n", cfg.telescope)
+	if err := s.Validate(); err != nil {
+		return nil, inputError(err)
+	}
+	return s, nil
 }
 
 func newSimulateCmd() *cobra.Command {
@@ -62,6 +87,8 @@ runs one part of them for 'wormlab merge'.`,
 	f.IntVar(&cfg.runs, "runs", 1, "run `N` seeds, --seed to --seed+N-1, and write quantile bands (--csv, --json)")
 	f.IntVar(&cfg.workers, "workers", 0, "runs at once (`N`; 0: one per core)")
 	f.StringVar(&cfg.shard, "shard", "", "run only shard `i/n` of the --runs (runs j with j mod n = i) and write it with --json for 'wormlab merge'")
+	f.StringVar(&cfg.telescope, "telescope", "", "watch the run with a telescope on a dark `PREFIX` (or auto: the first /8 with no host); its series goes into the run record")
+	f.StringVar(&cfg.telescopeCSV, "telescope-csv", "", "write what the telescope saw as an observed series (minute,utc,probes,sources,new_sources) to `FILE`")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "file")
 	return cmd
 }
@@ -77,7 +104,7 @@ func loadScenario(name, file string) (*scenario.Scenario, error) {
 }
 
 func runSimulate(out io.Writer, cfg simulateConfig) error {
-	s, err := loadScenario(cfg.scenario, cfg.file)
+	s, err := cfg.loadScenario()
 	if err != nil {
 		return err
 	}
@@ -120,11 +147,66 @@ func runSimulate(out io.Writer, cfg simulateConfig) error {
 			return err
 		}
 	}
+	if cfg.telescopeCSV != "" {
+		if err := writeTelescope(cfg.telescopeCSV, c); err != nil {
+			return err
+		}
+	}
 	if cfg.quiet {
 		return nil
 	}
 	printSummary(out, rec, res, wall)
+	printObservers(out, rec)
 	return nil
+}
+
+// writeTelescope writes the series of the run's telescope.
+func writeTelescope(file string, c *sim.Config) error {
+	for _, o := range c.Observers {
+		if t, ok := o.(*observe.Telescope); ok {
+			return atomicfile.Write(file, func(w io.Writer) error { return series.Write(w, t.Series(c.Start)) })
+		}
+	}
+	return inputError(errors.New("--telescope-csv: the run has no telescope (give --telescope, or use the event engine)"))
+}
+
+// printObservers summarizes what the run's observers saw.
+func printObservers(w io.Writer, rec *runrec.Record) {
+	o := rec.Observers
+	if o == nil {
+		return
+	}
+	const ts = "2006-01-02 15:04 UTC"
+	start := rec.Scenario.Run.Start.UTC()
+	if t := o.Telescope; t != nil && len(t.Rows) > 0 {
+		last := t.Rows[len(t.Rows)-1]
+		var peak observe.TelescopeRow
+		for _, r := range t.Rows {
+			if r.NewSources > peak.NewSources {
+				peak = r
+			}
+		}
+		fmt.Fprintf(w, "  telescope %s: %s sources seen by the end (%s infected then); most new sources, %s, in the bin ending %s\n",
+			t.Block, thousands(last.Seen), thousands(last.Infected), thousands(peak.NewSources),
+			start.Add(time.Duration(peak.Minute*float64(time.Minute))).Format(ts))
+	}
+	for _, p := range o.Census {
+		fmt.Fprintf(w, "  census at %s: %s of %s sampled unprotected (%.2f%%, 95%% interval %.2f%% to %.2f%%)\n",
+			p.UTC.Format(ts), thousands(int64(p.Unprotected)), thousands(int64(p.Sample)), 100*p.Share, 100*p.Low, 100*p.High)
+	}
+	if f := o.Flood; f != nil {
+		var peak observe.FloodRow
+		for _, r := range f.Rows {
+			if r.PacketsPerSecond > peak.PacketsPerSecond {
+				peak = r
+			}
+		}
+		if peak.PacketsPerSecond > 0 {
+			fmt.Fprintf(w, "  flood at %s: peak %s packets a second from %s hosts, in the bin ending %s\n",
+				f.Target, thousands(int64(peak.PacketsPerSecond+0.5)), thousands(peak.Hosts),
+				start.Add(time.Duration(peak.Minute*float64(time.Minute))).Format(ts))
+		}
+	}
 }
 
 func printSummary(w io.Writer, rec *runrec.Record, res *sim.Result, wall time.Duration) {

@@ -366,7 +366,8 @@ func (t *Telescope) Rows() []TelescopeRow {
 	for m := range t.rows {
 		r := &t.rows[m]
 		r.Probes = r.Sources
-		if rest := t.expected[m] - float64(r.Sources); rest > 0 {
+		// Probes beyond one a source come from sources seen; none seen, none.
+		if rest := t.expected[m] - float64(r.Sources); rest > 0 && r.Sources > 0 {
 			r.Probes += int64(distuv.Poisson{Lambda: rest, Src: src}.Rand())
 		}
 	}
