@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wormlab/wormlab/internal/scenario"
+	"github.com/wormlab/wormlab/internal/version"
 )
 
 // shardFile is a shard file as read.
@@ -136,7 +137,8 @@ func (f *shardFile) set() (*Set, error) {
 // Merge puts shards of one ensemble back together: the result is the set
 // the unsharded run would have made, so its outputs are byte for byte the
 // same. names[i] names shards[i] in errors. Merge refuses shards of
-// different ensembles or builds, the same shard twice, and a missing one.
+// different ensembles or builds, shards of another release than its own,
+// the same shard twice, and a missing one.
 func Merge(shards []*Set, names []string) (*Set, error) {
 	if len(shards) == 0 {
 		return nil, errors.New("no shards to merge")
@@ -155,6 +157,12 @@ func Merge(shards []*Set, names []string) (*Set, error) {
 			return nil, fmt.Errorf("%s: shard %v again: %s holds the same runs", names[i], s.Shard, names[prev-1])
 		}
 		byIndex[s.Shard.Index] = i + 1
+	}
+	// The merged file is written by this build but carries the shards'
+	// version, so the two must be one release.
+	if first.Version != version.Version {
+		return nil, fmt.Errorf("%s: made by wormlab %s, but this is wormlab %s: merge with the release that ran the shards",
+			names[0], first.Version, version.Version)
 	}
 	var missing []string
 	for idx, pos := range byIndex {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wormlab/wormlab/internal/version"
 )
 
 // shardBytes runs shard sh of the ensemble and returns its shard file.
@@ -110,8 +112,13 @@ func TestBadShardSets(t *testing.T) {
 	other = sp
 	other.Engine = "probe"
 	files["probe.json"] = shardBytes(t, other, Shard{1, 3})
-	files["build.json"] = bytes.Replace(files["a1.json"], []byte(`"version": "`), []byte(`"version": "old-`), 1)
+	old := func(name string) []byte {
+		return bytes.Replace(files[name], []byte(`"version": "`), []byte(`"version": "old-`), 1)
+	}
+	files["build.json"] = old("a1.json")
+	files["old0.json"], files["old1.json"], files["old2.json"] = old("a0.json"), old("a1.json"), old("a2.json")
 
+	v, c := version.Version, version.Commit()
 	for _, tc := range []struct {
 		names []string
 		want  string
@@ -124,7 +131,8 @@ func TestBadShardSets(t *testing.T) {
 		{[]string{"a0.json", "runs6.json", "a2.json"}, "runs6.json: 6 runs from seed 5 but a0.json has 5 runs from seed 5"},
 		{[]string{"a0.json", "rate.json", "a2.json"}, `rate.json: scenario "tiny" is not the scenario of a0.json ("tiny", compared as TOML text)`},
 		{[]string{"a0.json", "probe.json", "a2.json"}, "probe.json: probe engine but a0.json used the event engine"},
-		{[]string{"a0.json", "build.json", "a2.json"}, "build.json: made by wormlab old-v0.1.0-dev (commit unknown) but a0.json by wormlab v0.1.0-dev (commit unknown): merge only shards of one build"},
+		{[]string{"a0.json", "build.json", "a2.json"}, "build.json: made by wormlab old-" + v + " (commit " + c + ") but a0.json by wormlab " + v + " (commit " + c + "): merge only shards of one build"},
+		{[]string{"old0.json", "old1.json", "old2.json"}, "old0.json: made by wormlab old-" + v + ", but this is wormlab " + v + ": merge with the release that ran the shards"},
 		{nil, "no shards to merge"},
 	} {
 		sets, err := readShards(t, files, tc.names...)
