@@ -143,29 +143,28 @@ func (o *BlockLoad) shareOf(h int32) float64 {
 	return p
 }
 
-// channelShare is one channel's part of shareOf.
+// channelShare is one channel's part of shareOf: the allowed addresses of
+// the neighbourhood nb inside the block, h itself excluded, over the
+// neighbourhood's allowed addresses other than h.
 func (o *BlockLoad) channelShare(ch worm.Channel, nb ipspace.Prefix, a ipspace.Addr, h int32) float64 {
-	c := o.cfg
-	{
-		var inter ipspace.Prefix
-		switch {
-		case !nb.Overlaps(o.Block):
-			return 0
-		case nb.Bits() >= o.Block.Bits():
-			inter = nb
-		default:
-			inter = o.Block
-		}
-		all := o.filt.CountAllowed(nb)
-		in := o.filt.CountAllowed(inter)
-		if inter.Contains(a) && (c.Site == nil || c.Site[h] == 0) {
-			in-- // a source never probes itself
-		}
-		if all > 1 {
-			return ch.Share * float64(in) / float64(all-1)
-		}
+	var inter ipspace.Prefix
+	switch {
+	case !nb.Overlaps(o.Block):
+		return 0
+	case nb.Bits() >= o.Block.Bits():
+		inter = nb
+	default:
+		inter = o.Block
 	}
-	return 0
+	all := o.filt.CountAllowed(nb)
+	in := o.filt.CountAllowed(inter)
+	if c := o.cfg; inter.Contains(a) && (c.Site == nil || c.Site[h] == 0) {
+		in-- // a source never probes itself
+	}
+	if all < 2 {
+		return 0
+	}
+	return ch.Share * float64(in) / float64(all-1)
 }
 
 func (o *BlockLoad) Spreading(_ float64, h int32, on bool) {

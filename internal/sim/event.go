@@ -401,50 +401,27 @@ func (e *eventEngine) infectionRate() float64 {
 	return s
 }
 
-// congestion returns the factor (1 - I/N)^eta on every scan rate.
-func (e *eventEngine) congestion() float64 {
-	eta := e.cfg.Life.CongestionEta
-	if eta == 0 {
-		return 1
-	}
-	return math.Pow(max(0, 1-float64(e.sets.counts[Infected])/float64(len(e.cfg.Hosts))), eta)
-}
-
 func (e *eventEngine) run() {
 	c := e.cfg
 	end := c.Duration.Seconds()
 	t := 0.0
-	phase, next := worm.Spread, time.Time{}
-	if !e.perHost {
-		phase, next = c.Calendar.At(c.Start)
-	}
-	sched, schedNext := c.Life.scheduled(c.Start)
+	k := newClock(c, e.perHost)
 	for t < end {
-		boundary := end
-		if !next.IsZero() {
-			boundary = min(boundary, next.Sub(c.Start).Seconds())
-		}
-		if !schedNext.IsZero() {
-			boundary = min(boundary, schedNext.Sub(c.Start).Seconds())
-		}
-		timerDue := !e.timers.empty() && e.timers.top().t < boundary
-		if timerDue {
-			boundary = e.timers.top().t
-		}
-		spread := phase == worm.Spread
-		f := e.congestion()
+		boundary, timerDue := k.boundary(end, e.timers)
+		spread := k.phase == worm.Spread
+		f := congestion(c, &e.sets.counts)
 		var lamInf, probeRate float64
 		if spread {
 			lamInf, probeRate = f*e.infectionRate(), f*e.spreadRate
 		}
-		patch, clean, reboot := lifeRates(&c.Life, &e.sets.counts, sched)
+		patch, clean, reboot := lifeRates(&c.Life, &e.sets.counts, k.sched)
 		lam := lamInf + patch + clean + reboot
 		te := math.Inf(1)
 		if lam > 0 {
 			te = t + e.rng.ExpFloat64()/lam
 		}
 		missRate := max(probeRate-lamInf, 0)
-		st := Stretch{T0: t, Spread: spread, ScanFactor: f, Flooding: e.floodCount(phase)}
+		st := Stretch{T0: t, Spread: spread, ScanFactor: f, Flooding: e.floodCount(k.phase)}
 		if e.walk != nil {
 			// Walkers' probes are counted by their rate (see walkers).
 			missRate = probeRate
@@ -462,13 +439,10 @@ func (e *eventEngine) run() {
 			st.T1 = boundary
 			e.advance(st, missRate)
 			t = boundary
-			switch {
-			case timerDue:
+			if timerDue {
 				e.fireTimer(t, e.timers.pop())
-			case !schedNext.IsZero() && t >= schedNext.Sub(c.Start).Seconds():
-				sched, schedNext = c.Life.scheduled(c.Start.Add(secondsToDuration(t)))
-			default:
-				phase, next = c.Calendar.At(c.Start.Add(secondsToDuration(t)))
+			} else {
+				k.cross(t)
 			}
 			continue
 		}

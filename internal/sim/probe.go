@@ -3,7 +3,6 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
-	"time"
 
 	"github.com/wormlab/wormlab/internal/ipspace"
 	"github.com/wormlab/wormlab/internal/worm"
@@ -226,44 +225,22 @@ func (e *probeEngine) seeTelescope(row int, h int32) {
 	e.lastSeen[h] = int32(row)
 }
 
-func (e *probeEngine) congestion() float64 {
-	eta := e.cfg.Life.CongestionEta
-	if eta == 0 {
-		return 1
-	}
-	return math.Pow(max(0, 1-float64(e.sets.counts[Infected])/float64(len(e.cfg.Hosts))), eta)
-}
-
 func (e *probeEngine) run() {
 	c := e.cfg
 	end := c.Duration.Seconds()
 	t := 0.0
-	phase, next := worm.Spread, time.Time{}
-	if !e.perHost {
-		phase, next = c.Calendar.At(c.Start)
-	}
-	sched, schedNext := c.Life.scheduled(c.Start)
+	k := newClock(c, e.perHost)
 	for t < end {
-		boundary := end
-		if !next.IsZero() {
-			boundary = min(boundary, next.Sub(c.Start).Seconds())
-		}
-		if !schedNext.IsZero() {
-			boundary = min(boundary, schedNext.Sub(c.Start).Seconds())
-		}
-		timerDue := !e.timers.empty() && e.timers.top().t < boundary
-		if timerDue {
-			boundary = e.timers.top().t
-		}
-		patch, clean, reboot := lifeRates(&c.Life, &e.sets.counts, sched)
+		boundary, timerDue := k.boundary(end, e.timers)
+		patch, clean, reboot := lifeRates(&c.Life, &e.sets.counts, k.sched)
 		lifeDue := false
 		if life := patch + clean + reboot; life > 0 {
 			if tl := t + e.rng.ExpFloat64()/life; tl < boundary {
 				boundary, lifeDue, timerDue = tl, true, false
 			}
 		}
-		f := e.congestion()
-		if phase == worm.Spread && len(e.spreading) > 0 && e.rMax > 0 && f > 0 {
+		f := congestion(c, &e.sets.counts)
+		if k.phase == worm.Spread && len(e.spreading) > 0 && e.rMax > 0 && f > 0 {
 			if resume, more := e.batch(t, boundary, f); more {
 				t = resume
 				continue
@@ -276,26 +253,11 @@ func (e *probeEngine) run() {
 			e.lifeEvent(e.rng.Float64()*(patch+clean+reboot), patch, clean)
 		case timerDue:
 			e.fireTimer(t, e.timers.pop())
-		case !schedNext.IsZero() && t >= schedNext.Sub(c.Start).Seconds():
-			sched, schedNext = c.Life.scheduled(c.Start.Add(secondsToDuration(t)))
 		default:
-			phase, next = c.Calendar.At(c.Start.Add(secondsToDuration(t)))
+			k.cross(t)
 		}
 	}
 	e.rec.snapshot(end, &e.sets.counts)
-}
-
-// lifeRates returns the total rates of patching, clean-up and reboots for
-// the state counts n and the scheduled patch rate.
-func lifeRates(l *Life, n *[numStates]int64, sched float64) (patch, clean, reboot float64) {
-	if !l.on() {
-		return 0, 0, 0
-	}
-	j := float64(n[Infected] + n[Removed])
-	patch = float64(n[Susceptible]) * (l.PatchRate + l.PatchAware*j + sched)
-	clean = float64(n[Infected]) * l.CleanupRate
-	reboot = float64(n[Infected]) * l.RebootRate
-	return
 }
 
 func (e *probeEngine) lifeEvent(u, patch, clean float64) {
