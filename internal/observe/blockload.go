@@ -120,24 +120,24 @@ func (o *BlockLoad) shareOf(h int32) float64 {
 	var p float64
 	for k, ch := range o.chans {
 		nb := ipspace.PrefixFrom(a, 32-c.SpaceBits+ch.PrefixBits)
-		// A neighbourhood that does not hold h or the block contributes
-		// the same for every host in it: cache it.
-		inBlockNb := nb.Contains(a) && o.Block.Contains(a)
-		if !inBlockNb {
-			if o.cache == nil {
-				o.cache = map[[2]uint32]float64{}
-			}
-			key := [2]uint32{uint32(k), uint32(nb.Addr())}
-			if v, ok := o.cache[key]; ok {
-				p += v
-				continue
-			}
-			v := o.channelShare(ch, nb, a, h)
-			o.cache[key] = v
-			p += v
+		if o.Block.Contains(a) {
+			// The host's own address is in the block: its share
+			// excludes itself, so it is its own.
+			p += o.channelShare(ch, nb, a, h)
 			continue
 		}
-		p += o.channelShare(ch, nb, a, h)
+		// Otherwise every host of the neighbourhood gets the same share
+		// from this channel: compute it once.
+		if o.cache == nil {
+			o.cache = map[[2]uint32]float64{}
+		}
+		key := [2]uint32{uint32(k), uint32(nb.Addr())}
+		v, ok := o.cache[key]
+		if !ok {
+			v = o.channelShare(ch, nb, a, h)
+			o.cache[key] = v
+		}
+		p += v
 	}
 	o.share[h] = p
 	return p
