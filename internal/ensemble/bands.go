@@ -10,7 +10,7 @@ import (
 type Band struct {
 	Minute float64
 	UTC    time.Time
-	Q      [numColumns][len(Percentiles)]int64
+	Q      [][len(Percentiles)]int64 // per column of the set
 }
 
 // Bands returns the quantile bands of the runs s holds, one per grid
@@ -22,7 +22,8 @@ func (s *Set) Bands() []Band {
 	for b := range out {
 		out[b].Minute = float64(b) * s.StepSeconds / 60
 		out[b].UTC = s.Start.Add(time.Duration(b) * step)
-		for c := range numColumns {
+		out[b].Q = make([][len(Percentiles)]int64, len(s.Columns))
+		for c := range s.Columns {
 			for k := range s.Members {
 				col[k] = s.values[c][k*s.Bins+b]
 			}

@@ -11,23 +11,36 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/wormlab/wormlab/internal/fit"
+	"github.com/wormlab/wormlab/internal/observe"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/sim"
 	"github.com/wormlab/wormlab/internal/version"
 )
 
-// Columns are the series columns an ensemble keeps per bin, named as in
-// the run CSV.
-var Columns = [numColumns]string{"susceptible", "infected", "patched", "removed", "new_infections", "probes"}
+// Columns are the series columns an ensemble keeps per bin for every
+// run, named as in the run CSV.
+var Columns = []string{"susceptible", "infected", "patched", "removed", "new_infections", "probes"}
 
-const (
-	numColumns  = 6
-	colInfected = 1
-)
+// TelescopeColumns follow Columns when the scenario has a telescope and
+// the event engine, which drives observers, runs it: per bin, the probes
+// the telescope received, the distinct sources and the new ones among
+// them, and the sources seen since the start.
+var TelescopeColumns = []string{"telescope_probes", "telescope_sources", "telescope_new_sources", "telescope_seen"}
+
+const colInfected = 1 // Columns[colInfected] == "infected"
+
+// columnsFor returns the columns of an ensemble of sc run by engine.
+func columnsFor(sc *scenario.Scenario, engine string) []string {
+	if sc.Telescope != nil && engine == "event" {
+		return append(slices.Clip(Columns), TelescopeColumns...)
+	}
+	return Columns
+}
 
 // Spec says which runs to make.
 type Spec struct {
@@ -58,6 +71,8 @@ type Header struct {
 	StepSeconds  float64            `json:"step_seconds"`
 	// Bins counts the grid instants of a run, the initial one included.
 	Bins int `json:"bins"`
+	// Columns name the per-bin values kept of each run.
+	Columns []string `json:"columns"`
 }
 
 // Member is what an ensemble keeps of one run besides its series: the
@@ -85,18 +100,18 @@ type Set struct {
 	Header
 	Shard   Shard
 	Members []Member // ascending Run
-	// values[c][k*Bins+b] is column c at bin b of Members[k].
-	values [numColumns][]int64
+	// values[c][k*Bins+b] is Columns[c] at bin b of Members[k].
+	values [][]int64
 }
 
 // Complete reports whether s holds every run of its ensemble.
 func (s *Set) Complete() bool { return len(s.Members) == s.Runs }
 
-// Value returns column c (an index into Columns) at bin b of Members[k].
+// Value returns column c (an index into s.Columns) at bin b of Members[k].
 func (s *Set) Value(c, k, b int) int64 { return s.values[c][k*s.Bins+b] }
 
 func newSet(h Header, sh Shard, runs []int) *Set {
-	s := &Set{Header: h, Shard: sh, Members: make([]Member, len(runs))}
+	s := &Set{Header: h, Shard: sh, Members: make([]Member, len(runs)), values: make([][]int64, len(h.Columns))}
 	for k, j := range runs {
 		s.Members[k].Run = j
 		s.Members[k].Seed = h.BaseSeed + uint64(j)
@@ -121,6 +136,7 @@ func headerOf(sc *scenario.Scenario, engine string, base uint64, runs int) Heade
 		Start:        sc.Run.Start.UTC(),
 		StepSeconds:  step.Seconds(),
 		Bins:         int(sc.Run.End.Sub(sc.Run.Start)/step) + 1,
+		Columns:      columnsFor(sc, engine),
 	}
 }
 
@@ -235,7 +251,7 @@ func (s *Set) runOne(sc *scenario.Scenario, k int) error {
 	hours := make([]float64, len(res.Rows))
 	infected := make([]float64, len(res.Rows))
 	for b, row := range res.Rows {
-		for col, v := range [numColumns]int64{row.Susceptible, row.Infected, row.Patched, row.Removed, row.NewInfections, row.Probes} {
+		for col, v := range [...]int64{row.Susceptible, row.Infected, row.Patched, row.Removed, row.NewInfections, row.Probes} {
 			s.values[col][base+b] = v
 		}
 		offset := row.At.Sub(c.Start)
@@ -254,7 +270,33 @@ func (s *Set) runOne(sc *scenario.Scenario, k int) error {
 	}
 	m.FinalInfected = res.Rows[len(res.Rows)-1].Infected
 	m.Infections = int64(len(res.Infections))
+	if len(s.Columns) > len(Columns) {
+		return s.telescope(c, k)
+	}
 	return nil
+}
+
+// telescope stores what the run's telescope saw.
+func (s *Set) telescope(c *sim.Config, k int) error {
+	m := &s.Members[k]
+	for _, o := range c.Observers {
+		t, ok := o.(*observe.Telescope)
+		if !ok {
+			continue
+		}
+		rows := t.Rows()
+		if len(rows) != s.Bins {
+			return fmt.Errorf("run %d (seed %d): the telescope has %d rows, want %d", m.Run, m.Seed, len(rows), s.Bins)
+		}
+		base, col := k*s.Bins, len(Columns)
+		for b, r := range rows {
+			for i, v := range [...]int64{r.Probes, r.Sources, r.NewSources, r.Seen} {
+				s.values[col+i][base+b] = v
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("run %d (seed %d): the scenario has a telescope but the run has none", m.Run, m.Seed)
 }
 
 // errIncomplete is returned by outputs that need every run.

@@ -19,7 +19,6 @@ type shardFile struct {
 	Schema string `json:"schema"`
 	Header
 	Shard   Shard         `json:"shard"`
-	Columns []string      `json:"columns"`
 	Members []shardMember `json:"members"`
 }
 
@@ -75,9 +74,6 @@ func jsonError(data []byte, err error) error {
 
 // set checks f and returns it as a Set.
 func (f *shardFile) set() (*Set, error) {
-	if !slices.Equal(f.Columns, Columns[:]) {
-		return nil, fmt.Errorf("columns %v, want %v", f.Columns, Columns)
-	}
 	if f.Engine != "event" && f.Engine != "probe" {
 		return nil, fmt.Errorf("engine %q: want event or probe", f.Engine)
 	}
@@ -101,6 +97,9 @@ func (f *shardFile) set() (*Set, error) {
 	case f.Version == "" || f.Commit == "":
 		return nil, errors.New("no version or commit: not written by wormlab")
 	}
+	if !slices.Equal(f.Columns, want.Columns) {
+		return nil, fmt.Errorf("columns %v, want %v for its scenario and engine", f.Columns, want.Columns)
+	}
 	want.Version, want.Commit = f.Version, f.Commit
 	// Everything is checked against what the file holds before the set is
 	// allocated, so a file claiming many runs or bins allocates no more
@@ -115,12 +114,12 @@ func (f *shardFile) set() (*Set, error) {
 		case m.Run != j || m.Seed != seed:
 			return nil, fmt.Errorf("member %d is run %d with seed %d, want run %d with seed %d (shard %v)",
 				k, m.Run, m.Seed, j, seed, f.Shard)
-		case len(m.Series) != numColumns:
-			return nil, fmt.Errorf("run %d: %d series, want %d", m.Run, len(m.Series), numColumns)
+		case len(m.Series) != len(want.Columns):
+			return nil, fmt.Errorf("run %d: %d series, want %d", m.Run, len(m.Series), len(want.Columns))
 		}
 		for c, vs := range m.Series {
 			if len(vs) != want.Bins {
-				return nil, fmt.Errorf("run %d: %s has %d values, want %d", m.Run, Columns[c], len(vs), want.Bins)
+				return nil, fmt.Errorf("run %d: %s has %d values, want %d", m.Run, want.Columns[c], len(vs), want.Bins)
 			}
 		}
 	}

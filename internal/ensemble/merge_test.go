@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/version"
 )
 
@@ -213,4 +214,57 @@ func FuzzReadShard(f *testing.F) {
 			t.Fatal("write, read, write is not stable")
 		}
 	})
+}
+
+// TestTelescopeColumns checks that a scenario's telescope adds its
+// columns, that they merge like the others, and that the probe engine,
+// which drives no observers, leaves them out.
+func TestTelescopeColumns(t *testing.T) {
+	sc, err := scenario.Parse([]byte(tiny+"[telescope]\nblock = \"auto\"\n"), "tele.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := Spec{Scenario: sc, BaseSeed: 9, Runs: 5, Workers: 2}
+	all := run(t, sp)
+	if got := strings.Join(all.Columns, ","); got != "susceptible,infected,patched,removed,new_infections,probes,telescope_probes,telescope_sources,telescope_new_sources,telescope_seen" {
+		t.Fatalf("columns %s", got)
+	}
+	if !strings.HasSuffix(all.CSVHeader(), ",telescope_seen_p5,telescope_seen_p50,telescope_seen_p95") {
+		t.Errorf("CSV header %s", all.CSVHeader())
+	}
+	seen, infected := len(Columns)+3, colInfected
+	for k := range all.Members {
+		last := all.Bins - 1
+		// A telescope sees only infected hosts, and keeps seeing them.
+		if all.Value(seen, k, last) > all.Members[k].Infections+2 || all.Value(seen, k, last) < all.Value(seen, k, last/2) {
+			t.Errorf("run %d: %d seen by the end, %d at half time, %d ever infected",
+				k, all.Value(seen, k, last), all.Value(seen, k, last/2), all.Value(infected, k, last))
+		}
+	}
+	if all.Value(seen, 0, all.Bins-1) == 0 {
+		t.Error("the telescope saw nothing in an hour of 300 hosts at 0.5 probes a second")
+	}
+	wantJSON, wantCSV := outputs(t, all)
+	var sets []*Set
+	var names []string
+	for i := range 2 {
+		name := "tele" + strconv.Itoa(i) + ".json"
+		s, err := ReadShard(bytes.NewReader(shardBytes(t, sp, Shard{i, 2})), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets, names = append(sets, s), append(names, name)
+	}
+	merged, err := Merge(sets, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotJSON, gotCSV := outputs(t, merged)
+	if !bytes.Equal(gotJSON, wantJSON) || !bytes.Equal(gotCSV, wantCSV) {
+		t.Error("merged telescope ensemble differs from the unsharded one")
+	}
+	sp.Engine = "probe"
+	if cols := run(t, sp).Columns; len(cols) != len(Columns) {
+		t.Errorf("probe engine columns %v", cols)
+	}
 }

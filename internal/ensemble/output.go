@@ -112,14 +112,14 @@ func (o *objectWriter) header(schema string, h *Header) {
 
 // bandRow is one line of the JSON bands: a grid instant and, per column,
 // its Percentiles.
-func bandRow(b *Band) any {
+func bandRow(b *Band, columns []string) any {
 	type kv = struct {
 		k string
 		v any
 	}
 	// A map would sort the keys; an ordered list keeps the CSV's order.
 	fields := []kv{{"minute", b.Minute}, {"utc", b.UTC}}
-	for c, name := range Columns {
+	for c, name := range columns {
 		fields = append(fields, kv{name, b.Q[c]})
 	}
 	var buf bytes.Buffer
@@ -148,19 +148,19 @@ func (s *Set) WriteJSON(w io.Writer) error {
 	o.header(Schema, &s.Header)
 	o.field("quantile_method", QuantileMethod)
 	o.field("percentiles", Percentiles)
-	o.field("columns", Columns)
+	o.field("columns", s.Columns)
 	o.field("summary", s.Stats())
-	o.lines("bands", len(bands), func(i int) any { return bandRow(&bands[i]) })
+	o.lines("bands", len(bands), func(i int) any { return bandRow(&bands[i], s.Columns) })
 	o.lines("members", len(s.Members), func(i int) any { return &s.Members[i] })
 	return o.close()
 }
 
 // CSVHeader returns the bands CSV's header: minute, utc, then for each
-// column its Percentiles, as infected_p5.
-func CSVHeader() string {
+// of the set's columns its Percentiles, as infected_p5.
+func (s *Set) CSVHeader() string {
 	var b []byte
 	b = append(b, "minute,utc"...)
-	for _, c := range Columns {
+	for _, c := range s.Columns {
 		for _, p := range Percentiles {
 			b = append(b, ","+c+"_p"...)
 			b = strconv.AppendInt(b, int64(p), 10)
@@ -176,7 +176,7 @@ func (s *Set) WriteCSV(w io.Writer) error {
 		return errIncomplete
 	}
 	bw := bufio.NewWriter(w)
-	bw.WriteString(CSVHeader() + "\n")
+	bw.WriteString(s.CSVHeader() + "\n")
 	var line []byte
 	for _, band := range s.Bands() {
 		line = strconv.AppendFloat(line[:0], band.Minute, 'f', -1, 64)
@@ -207,9 +207,9 @@ func (s *Set) WriteShard(w io.Writer) error {
 	o := newObjectWriter(w)
 	o.header(ShardSchema, &s.Header)
 	o.field("shard", Shard{Index: s.Shard.Index, Count: s.Shard.count()})
-	o.field("columns", Columns)
+	o.field("columns", s.Columns)
 	o.lines("members", len(s.Members), func(k int) any {
-		sm := shardMember{Member: s.Members[k], Series: make([][]int64, numColumns)}
+		sm := shardMember{Member: s.Members[k], Series: make([][]int64, len(s.Columns))}
 		for c := range sm.Series {
 			sm.Series[c] = s.values[c][k*s.Bins : (k+1)*s.Bins]
 		}
