@@ -33,6 +33,12 @@ const maxGroupBits = 20
 // that fires costs O(log groups), and each group keeps its targets in an
 // array partitioned into susceptible and other hosts, so the target is
 // drawn in O(1). An event costs O(lanes * log groups).
+//
+// Patching, clean-up and reboots add their rates to the total (they too
+// are constant between events); scheduled changes (lifetimes, per-host
+// calendars) wait in a timer heap; sequential scanners and hit-list copies,
+// whose probes are not independent draws, run as walkers and a rate tree
+// of their own (walk.go).
 type eventEngine struct {
 	cfg  *Config
 	rng  *rand.Rand
@@ -73,8 +79,9 @@ type lane struct {
 }
 
 // RunEvent simulates c with the event engine. It is exact in distribution
-// for the model of the package comment; strategies that are not mixtures
-// of uniform neighbourhood draws (worm.Strategy.Channels) are refused.
+// for the model of the package comment. It runs mixtures of uniform
+// neighbourhood draws (worm.Strategy.Channels), sequential scanners and
+// hit-lists, and refuses the rest (see EventEngineRuns).
 func RunEvent(c *Config, seed uint64) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err

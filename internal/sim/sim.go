@@ -4,6 +4,9 @@
 // its target independently by the worm's strategy, and a probe that reaches
 // a susceptible vulnerable host infects it at once.
 //
+// Patching, clean-up and reboots are Poisson processes per host; lifetimes
+// and calendars change hosts at known times.
+//
 // The event engine (RunEvent) draws the infections themselves, so its cost
 // grows with events rather than probes; the probe engine (RunProbe) sends
 // every probe through the worm's own target generator and is the reference
