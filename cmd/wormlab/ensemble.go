@@ -171,6 +171,9 @@ func printEnsembleSummary(w io.Writer, set *ensemble.Set) {
 		fmt.Fprintf(w, "  logistic fit: K = %.2f per hour (%.2f to %.2f), fitted in %s of %s runs\n",
 			q[1], q[0], q[2], thousands(int64(st.Fitted)), thousands(int64(n)))
 	}
+	if q := st.TelescopeSeen; q != nil {
+		fmt.Fprintf(w, "  telescope %s: sources seen by the end: %s\n", set.Scenario.Telescope.Block, span(*q))
+	}
 	p := st.PeakPerMinute
 	if p[2] >= 10 {
 		fmt.Fprintf(w, "  peak new infections a minute: %s (%s to %s)\n",

@@ -55,6 +55,9 @@ type Stats struct {
 	Fitted        int               `json:"fitted"`
 	KPerHour      *[3]float64       `json:"k_per_hour"`
 	PeakPerMinute [3]float64        `json:"peak_new_infections_per_minute"`
+	// TelescopeSeen is the sources the telescope had seen by the end, when
+	// the ensemble has one.
+	TelescopeSeen *[3]int64 `json:"telescope_seen,omitempty"`
 }
 
 // CheckpointStats are the infected counts at one checkpoint.
@@ -92,6 +95,15 @@ func (s *Set) Stats() Stats {
 	if len(k) > 0 {
 		q := percentiles(k)
 		st.KPerHour = &q
+	}
+	if len(s.Columns) > len(Columns) {
+		seen := make([]int64, n)
+		col := len(Columns) + 3 // telescope_seen
+		for i := range s.Members {
+			seen[i] = s.values[col][i*s.Bins+s.Bins-1]
+		}
+		q := percentiles(seen)
+		st.TelescopeSeen = &q
 	}
 	step := time.Duration(s.StepSeconds * float64(time.Second))
 	for _, cp := range s.Scenario.Run.Checkpoints {

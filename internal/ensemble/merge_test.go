@@ -241,6 +241,9 @@ func TestTelescopeColumns(t *testing.T) {
 				k, all.Value(seen, k, last), all.Value(seen, k, last/2), all.Value(infected, k, last))
 		}
 	}
+	if q := all.Stats().TelescopeSeen; q == nil || q[0] > q[1] || q[1] > q[2] || q[2] == 0 {
+		t.Errorf("stats: telescope seen %v", q)
+	}
 	if all.Value(seen, 0, all.Bins-1) == 0 {
 		t.Error("the telescope saw nothing in an hour of 300 hosts at 0.5 probes a second")
 	}
