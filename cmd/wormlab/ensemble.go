@@ -32,6 +32,9 @@ func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig)
 			return inputError(errors.New("--csv needs every run: give it to 'wormlab merge' instead of a shard"))
 		}
 	}
+	if cfg.telescopeCSV != "" {
+		return inputError(errors.New("--telescope-csv writes one run's series; an ensemble puts the telescope's bands in --csv and --json"))
+	}
 	if cfg.runs < 1 {
 		return inputError(fmt.Errorf("--runs %d: want at least 1", cfg.runs))
 	}
@@ -51,14 +54,14 @@ func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig)
 		workers = runtime.GOMAXPROCS(0)
 	}
 	sp := ensemble.Spec{Scenario: s, Engine: engine, BaseSeed: cfg.seed, Runs: cfg.runs, Shard: sh, Workers: workers}
+	if err := sp.Check(); err != nil {
+		return inputError(err)
+	}
 	var bar *progressbar.ProgressBar
 	if !cfg.quiet {
 		if bar = newProgressBar(errOut, len(sh.Members(cfg.runs))); bar != nil {
 			sp.Progress = func(done int) { bar.Set(done) }
 		}
-	}
-	if err := sp.Check(); err != nil {
-		return inputError(err)
 	}
 	began := time.Now()
 	set, err := ensemble.Run(ctx, sp)

@@ -121,6 +121,7 @@ func TestEnsembleBadFlags(t *testing.T) {
 		{[]string{"--runs", "4", "--shard", "1/4", "--json", out, "--csv", out}, "wormlab: --csv needs every run: give it to 'wormlab merge' instead of a shard\n"},
 		{[]string{"--runs", "3", "--shard", "0/4", "--json", out}, "wormlab: 4 shards of 3 runs: some shards would hold no run\n"},
 		{[]string{"--runs", "3", "--engine", "fast"}, `wormlab: --engine "fast": want event or probe` + "\n"},
+		{[]string{"--runs", "3", "--telescope", "auto", "--telescope-csv", out}, "wormlab: --telescope-csv writes one run's series; an ensemble puts the telescope's bands in --csv and --json\n"},
 	} {
 		code, _, se := wormlab(append([]string{"simulate", "-f", scen}, tc.args...)...)
 		if code != 2 || se != tc.want {
