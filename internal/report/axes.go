@@ -139,27 +139,35 @@ func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	for i := range ticks {
 		if i%2 == 0 {
-			ticks[i].Label = countIn(ticks[i].Value, top)
+			ticks[i].Label = countIn(ticks[i].Value, top, step)
 		}
 	}
 	return ticks
 }
 
 // countIn writes v in the style shortCount gives to top, the largest
-// label of its axis.
-func countIn(v, top float64) string {
+// label of its axis, unless the marks are step apart in digits that style
+// would round away (359,940 and 359,960 both reading 359.9k): then in full.
+func countIn(v, top, step float64) string {
+	unit, suffix := 1.0, ""
 	switch {
 	case top >= 1e9:
-		return trimFloat(v/1e9) + "G"
+		unit, suffix = 1e9, "G"
 	case top >= 1e6:
-		return trimFloat(v/1e6) + "M"
+		unit, suffix = 1e6, "M"
 	case top >= 1e5:
-		if v == 0 {
-			return "0"
-		}
-		return trimFloat(v/1e3) + "k"
+		unit, suffix = 1e3, "k"
 	}
-	return shortCount(v)
+	if suffix == "" || step < unit/10 {
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			return thousands(int64(v))
+		}
+		return shortCount(v)
+	}
+	if v == 0 {
+		return "0"
+	}
+	return trimFloat(v/unit) + suffix
 }
 
 // shortCount writes v as 950, 12,500, 350k or 1.2M.

@@ -297,6 +297,16 @@ func TestCountTicks(t *testing.T) {
 	if got := strings.Join(labels, " "); got != "0 100k 200k 300k" {
 		t.Errorf("labels %q", got)
 	}
+	// Marks 20 apart near 360,000 cannot be told apart in k: written whole.
+	labels = labels[:0]
+	for _, tk := range (countTicks{}).Ticks(359900, 360000) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "359,900 359,920 359,940 359,960 359,980 360,000" {
+		t.Errorf("labels near 360k: %q", got)
+	}
 	for v, want := range map[float64]string{0: "0", 950: "950", 12500: "12,500", 350000: "350k", 1.5e6: "1.5M", 2.5e9: "2.5G", 0.25: "0.25"} {
 		if got := shortCount(v); got != want {
 			t.Errorf("shortCount(%v) = %q, want %q", v, got, want)
@@ -625,5 +635,22 @@ func TestTelescope(t *testing.T) {
 	}
 	if !strings.Contains(html, "probes per minute") {
 		t.Error("the telescope's probes are not labelled per minute")
+	}
+}
+
+// TestEnsembleTelescope reads a real ensemble with a telescope: 40 runs of
+// codered-v2-2001-07-19 with [telescope] block = "auto" (seeds 1 to 40),
+// whose summary has the telescope's sources seen by the end at 359,972,
+// 359,998 and 360,000.
+func TestEnsembleTelescope(t *testing.T) {
+	html := buildHTML(t, mustParse(t, "enstel.json", gunzipTestdata(t, "ensemble-telescope.json.gz")))
+	want := "ensemble-states ensemble-telescope ensemble-new_infections ensemble-probes ensemble-telescope_new_sources ensemble-telescope_probes ensemble-telescope_sources ensemble-minutes_to_half ensemble-k_per_hour ensemble-final_infected"
+	if got := strings.Join(chartIDs(html), " "); got != want {
+		t.Errorf("charts %q\nwant %q", got, want)
+	}
+	for _, s := range []string{"Sources seen by the telescope against the truth", "359,998 (359,972 to 360,000)", "sources per minute"} {
+		if !strings.Contains(html, s) {
+			t.Errorf("report lacks %q", s)
+		}
 	}
 }

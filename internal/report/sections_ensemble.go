@@ -25,7 +25,31 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 	var nStates int
 	bands := append([]Band(nil), e.Bands...)
 	sortBy(bands, func(b Band) int { return stateOrder(b.Name) })
+	byName := map[string]Band{}
+	for _, b := range bands {
+		byName[b.Name] = b
+	}
+	// The telescope's view against the truth, when the runs had one.
+	var telescope *Chart
+	if seen, ok := byName["telescope_seen"]; ok {
+		if inf, ok := byName["infected"]; ok {
+			tp := newPlot("Sources seen by the telescope against the truth", "", "hosts")
+			timeAxis(tp, lo, hi)
+			tp.Y.Tick.Marker = countTicks{}
+			tp.Y.Min = 0
+			addBand(tp, "", xs, inf.Lo, inf.Hi, colInfected)
+			addLine(tp, "", xs, inf.Mid, colInfected, 1.5, false)
+			addBandLegend(tp, "infected hosts (truth)", colInfected)
+			addBand(tp, "", xs, seen.Lo, seen.Hi, colOther[0])
+			addLine(tp, "", xs, seen.Mid, colOther[0], 1.5, true)
+			addBandLegend(tp, "distinct sources seen so far", colOther[0])
+			telescope = newChart(p+"ensemble-telescope", "Distinct sources the telescope has seen against the true infected count across the ensemble: median (line) and 5-95% (shaded)", tp)
+		}
+	}
 	for i, b := range bands {
+		if b.Name == "telescope_seen" && telescope != nil {
+			continue
+		}
 		if stateOrder(b.Name) < 4 {
 			if stateOrder(b.Name) >= 2 && allZero(b.Hi) {
 				continue // no run patched or removed a host: no line to draw
@@ -56,6 +80,9 @@ func ensembleSection(p, name string, e *Ensemble, runs []*Run) *Section {
 			}
 			addLine(states, fmt.Sprintf("infected, seed %d", run.Seed), rx, ys, colFit, 0.8, true)
 		}
+	}
+	if telescope != nil {
+		s.Charts = append([]*Chart{telescope}, s.Charts...)
 	}
 	if nStates > 0 {
 		s.Charts = append([]*Chart{newChart(p+"ensemble-states", "Hosts by state across the ensemble: median and 5-95% band", states)}, s.Charts...)
@@ -98,6 +125,9 @@ func ensembleFacts(e *Ensemble) []Fact {
 	if q, ok := e.Stats["k_per_hour"]; ok {
 		k := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 		out = append(out, Fact{"Logistic K per hour", spread(q, k) + of("fitted")})
+	}
+	if q, ok := e.Stats["telescope_seen"]; ok {
+		out = append(out, Fact{"Sources the telescope had seen by the end", spread(q, count)})
 	}
 	if q, ok := e.Stats["peak_new_infections_per_minute"]; ok {
 		out = append(out, Fact{"Peak new infections a minute", spread(q, shortFloat)})
@@ -204,8 +234,12 @@ func bandUnit(name string, bin time.Duration) string {
 	switch name {
 	case "new_infections":
 		return "new infections per " + per
-	case "probes":
+	case "probes", "telescope_probes":
 		return "probes per " + per
+	case "telescope_sources", "telescope_new_sources":
+		return "sources per " + per
+	case "telescope_seen":
+		return "distinct sources seen"
 	}
 	return unitOf(name)
 }
