@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/wormlab/wormlab/internal/ipspace"
-	"github.com/wormlab/wormlab/internal/observe"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/sim"
 )
@@ -47,19 +45,17 @@ func BenchmarkCodeRedBuild(b *testing.B) {
 }
 
 // BenchmarkCodeRedObserved times one run (layout and event engine) bare
-// and watched by a block-load observer of 1.0.0.0/8, which holds no host
-// in 2001's layout: a stand-in for the dark /8 of issue 5's telescope,
-// which is not written yet, to show what an observer adds to a run.
+// and watched by issue 5's telescope on the first empty /8, which is what
+// `simulate --telescope auto` attaches.
 func BenchmarkCodeRedObserved(b *testing.B) {
 	sc, err := scenario.Builtin(scenario.Default)
 	if err != nil {
 		b.Fatal(err)
 	}
-	dark := ipspace.MustParsePrefix("1.0.0.0/8")
 	for _, observed := range []bool{false, true} {
 		name := "bare"
 		if observed {
-			name = "blockload-dark-8"
+			name = "telescope"
 		}
 		b.Run(name, func(b *testing.B) {
 			seed := uint64(0)
@@ -70,11 +66,9 @@ func BenchmarkCodeRedObserved(b *testing.B) {
 					b.Fatal(err)
 				}
 				if observed {
-					o, err := observe.NewBlockLoad(c, dark, seed)
-					if err != nil {
+					if _, err := scenario.AttachTelescope(c, "auto", seed); err != nil {
 						b.Fatal(err)
 					}
-					c.Observers = append(c.Observers, o)
 				}
 				if _, err := sim.RunEvent(c, seed); err != nil {
 					b.Fatal(err)
