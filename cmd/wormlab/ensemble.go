@@ -93,19 +93,7 @@ func ensembleEngine(s *scenario.Scenario, seed uint64, engine string) (string, e
 	if err != nil {
 		return "", inputError(err)
 	}
-	_, eventOK := c.Strategy.Channels()
-	switch {
-	case engine == "":
-		if eventOK {
-			return "event", nil
-		}
-		return "probe", nil
-	case engine == "event" && !eventOK:
-		return "", inputError(fmt.Errorf("the event engine cannot run strategy %q; use --engine probe", s.Worm.Strategy))
-	case engine != "event" && engine != "probe":
-		return "", inputError(fmt.Errorf("--engine %q: want event or probe", engine))
-	}
-	return engine, nil
+	return chooseEngine(c, s.Worm.Strategy, engine)
 }
 
 // newProgressBar returns a bar counting runs on w, or nil when w is not a

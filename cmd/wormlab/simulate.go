@@ -112,18 +112,9 @@ func runSimulate(out io.Writer, cfg simulateConfig) error {
 	if err != nil {
 		return inputError(err)
 	}
-	eventOK := sim.EventEngineRuns(c.Strategy)
-	engine := cfg.engine
-	switch {
-	case engine == "":
-		engine = "probe"
-		if eventOK {
-			engine = "event"
-		}
-	case engine == "event" && !eventOK:
-		return inputError(fmt.Errorf("the event engine cannot run strategy %q; use --engine probe", s.Worm.Strategy))
-	case engine != "event" && engine != "probe":
-		return inputError(fmt.Errorf("--engine %q: want event or probe", engine))
+	engine, err := chooseEngine(c, s.Worm.Strategy, cfg.engine)
+	if err != nil {
+		return err
 	}
 	began := time.Now()
 	var res *sim.Result
@@ -158,6 +149,24 @@ func runSimulate(out io.Writer, cfg simulateConfig) error {
 	printSummary(out, rec, res, wall)
 	printObservers(out, rec)
 	return nil
+}
+
+// chooseEngine resolves --engine for a run of c: by default the event
+// engine when it can run the worm's strategy, else the probe engine.
+func chooseEngine(c *sim.Config, strategy, engine string) (string, error) {
+	eventOK := sim.EventEngineRuns(c.Strategy)
+	switch {
+	case engine == "":
+		if eventOK {
+			return "event", nil
+		}
+		return "probe", nil
+	case engine == "event" && !eventOK:
+		return "", inputError(fmt.Errorf("the event engine cannot run strategy %q; use --engine probe", strategy))
+	case engine != "event" && engine != "probe":
+		return "", inputError(fmt.Errorf("--engine %q: want event or probe", engine))
+	}
+	return engine, nil
 }
 
 // writeTelescope writes the series of the run's telescope.
