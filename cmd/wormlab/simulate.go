@@ -10,6 +10,7 @@ import (
 
 	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/observe"
+	"github.com/wormlab/wormlab/internal/report"
 	"github.com/wormlab/wormlab/internal/runrec"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/series"
@@ -35,6 +36,7 @@ type simulateConfig struct {
 	// A telescope to put on the run: a dark prefix or "auto".
 	telescope    string
 	telescopeCSV string
+	report       string // HTML report of the run (package report)
 }
 
 // loadScenario returns the scenario to simulate, with the telescope the
@@ -89,6 +91,9 @@ runs one part of them for 'wormlab merge'.`,
 	f.StringVar(&cfg.shard, "shard", "", "run only shard `i/n` of the --runs (runs j with j mod n = i) and write it with --json for 'wormlab merge'")
 	f.StringVar(&cfg.telescope, "telescope", "", "watch the run with a telescope on a dark `PREFIX` (or auto: the first /8 with no host); its series goes into the run record")
 	f.StringVar(&cfg.telescopeCSV, "telescope-csv", "", "write what the telescope saw as an observed series (minute,utc,probes,sources,new_sources) to `FILE`")
+	f.StringVar(&cfg.report, "report", "", "write the run's HTML report (charts, as 'wormlab report' draws them) to `FILE`; single runs only")
+	cmd.MarkFlagsMutuallyExclusive("report", "runs")
+	cmd.MarkFlagsMutuallyExclusive("report", "shard")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "file")
 	return cmd
 }
@@ -135,6 +140,11 @@ func runSimulate(out io.Writer, cfg simulateConfig) error {
 	}
 	if cfg.json != "" {
 		if err := atomicfile.Write(cfg.json, rec.WriteJSON); err != nil {
+			return err
+		}
+	}
+	if cfg.report != "" {
+		if err := report.WriteRecordHTML(cfg.report, rec); err != nil {
 			return err
 		}
 	}
