@@ -8,6 +8,22 @@ import (
 	"github.com/wormlab/wormlab/internal/sim"
 )
 
+// benchEvent runs the built-in scenario name in the event engine, a new
+// seed (and so a new layout) each iteration.
+func benchEvent(b *testing.B, name string) {
+	s := builtin(b, name)
+	b.ReportAllocs()
+	for i := range b.N {
+		c, err := s.Build(uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sim.RunEvent(c, uint64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func builtin(b *testing.B, name string) *scenario.Scenario {
 	b.Helper()
 	s, err := scenario.Builtin(name)
@@ -21,17 +37,7 @@ func builtin(b *testing.B, name string) *scenario.Scenario {
 // hosts, 2^32 addresses, 10:00 to 24:00 UTC) in the event engine,
 // population layout included: what `wormlab simulate` does by default.
 func BenchmarkCodeRedDay(b *testing.B) {
-	s := builtin(b, scenario.Default)
-	b.ReportAllocs()
-	for i := range b.N {
-		c, err := s.Build(uint64(i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sim.RunEvent(c, uint64(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchEvent(b, scenario.Default)
 }
 
 // BenchmarkProbeEngineFullSpace measures the probe engine's probes per
@@ -87,32 +93,12 @@ func BenchmarkScaled(b *testing.B) {
 // clustered layout, NAT sites, local preference, lifetimes) in the event
 // engine, layout included.
 func BenchmarkCodeRedIIWeek(b *testing.B) {
-	s := builtin(b, "codered-ii-2001-08-04")
-	b.ReportAllocs()
-	for i := range b.N {
-		c, err := s.Build(uint64(i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sim.RunEvent(c, uint64(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchEvent(b, "codered-ii-2001-08-04")
 }
 
 // BenchmarkJulyAugust is codered-v2-july-august-2001: two weeks, both
 // waves, patching, reboots, clean-up, per-host calendars with wake-up
 // delays, in the event engine, layout included.
 func BenchmarkJulyAugust(b *testing.B) {
-	s := builtin(b, "codered-v2-july-august-2001")
-	b.ReportAllocs()
-	for i := range b.N {
-		c, err := s.Build(uint64(i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sim.RunEvent(c, uint64(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchEvent(b, "codered-v2-july-august-2001")
 }
