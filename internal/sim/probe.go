@@ -323,6 +323,10 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 	}
 	for i := range k {
 		a := e.targets[i]
+		if e.inSite == nil { // no NAT: the common case, kept tight
+			e.hits[i] = e.index.find(a)
+			continue
+		}
 		if site := e.spreading[e.srcs[i]].site; site > 0 && e.cfg.isPrivate(a) {
 			// A NATed source probing private space reaches its own site.
 			h, ok := e.inSite[uint64(site)<<32|uint64(a)]
