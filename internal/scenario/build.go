@@ -79,9 +79,7 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 			}
 		}
 	}
-	if err := s.applyDefence(c, rng); err != nil {
-		return nil, err
-	}
+	s.applyDefence(c, rng)
 	c.AfterLifetime = sim.Removed
 	if w.AfterLifetime == "susceptible" {
 		c.AfterLifetime = sim.Susceptible
@@ -125,7 +123,7 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 }
 
 // applyDefence sets the life cycle, clocks, wake-up delays and uplink caps.
-func (s *Scenario) applyDefence(c *sim.Config, rng *rand.Rand) error {
+func (s *Scenario) applyDefence(c *sim.Config, rng *rand.Rand) {
 	const day = 86400.0
 	d, w := s.Defence, s.Worm
 	c.Life = sim.Life{
@@ -163,7 +161,6 @@ func (s *Scenario) applyDefence(c *sim.Config, rng *rand.Rand) error {
 			c.Rates[i] = min(c.Rates[i], limit)
 		}
 	}
-	return nil
 }
 
 // attachObservers adds the scenario's census, flood and telescope
