@@ -332,9 +332,17 @@ func (a *aggregate) series() []BinPoint {
 // ObservedSeries returns the series in the shared format of package series.
 func (r *Report) ObservedSeries() series.Series {
 	var s series.Series
-	for _, p := range r.Series {
+	var first time.Time
+	for i, p := range r.Series {
 		t, _ := time.Parse(time.RFC3339, p.UTC)
-		s.Points = append(s.Points, series.Point{Minute: p.Minute, UTC: t, Probes: p.Probes, Sources: p.Sources, NewSources: p.NewSources})
+		if i == 0 {
+			first = t
+		}
+		// From the times rather than p.Minute, which repeats when bins are
+		// shorter than a minute.
+		pt := series.PointAt(t.Sub(first))
+		pt.UTC, pt.Probes, pt.Sources, pt.NewSources = t, p.Probes, p.Sources, p.NewSources
+		s.Points = append(s.Points, pt)
 	}
 	return s
 }

@@ -19,8 +19,8 @@ const MinPoints = 5
 // bin and the bins' end times.
 //
 // Time is in hours since the start of the first bin. Bin i ends at
-// Ends[i] = (minute_i - minute_0 + width)/60, width being the smallest step
-// between consecutive minutes (the bin width). A row missing between two
+// Ends[i] = start_i - start_0 + width, width being the smallest step between
+// consecutive bin starts (the bin width), which may be under a minute. A row missing between two
 // rows is read as a bin with no new sources: the cumulative count simply
 // carries over, which is what a writer that omits empty bins means. The
 // first bin reaches back to the outbreak's start: hosts infected before the
@@ -41,19 +41,19 @@ func FromSeries(s series.Series, name string) (Obs, error) {
 	if n < MinPoints {
 		return Obs{}, &series.Error{File: name, Msg: fmt.Sprintf("%d data rows, need at least %d to fit", n, MinPoints)}
 	}
-	width := int64(math.MaxInt64)
+	width := time.Duration(math.MaxInt64)
 	for i := 1; i < n; i++ {
-		width = min(width, s.Points[i].Minute-s.Points[i-1].Minute)
+		width = min(width, s.Points[i].Offset()-s.Points[i-1].Offset())
 	}
-	m0 := s.Points[0].Minute
+	t0 := s.Points[0].Offset()
 	o := Obs{
 		Start:  s.Points[0].UTC,
-		Width:  float64(width) / 60,
+		Width:  width.Hours(),
 		Ends:   make([]float64, n),
 		Counts: make([]float64, n),
 	}
 	for i, p := range s.Points {
-		o.Ends[i] = float64(p.Minute-m0+width) / 60
+		o.Ends[i] = (p.Offset() - t0 + width).Hours()
 		o.Counts[i] = float64(p.NewSources)
 		o.Total += o.Counts[i]
 	}

@@ -382,11 +382,14 @@ func (t *Telescope) Series(start time.Time) series.Series {
 	var s series.Series
 	rows := t.Rows()
 	for m := 1; m < len(rows); m++ {
-		r, from := rows[m], rows[m-1].Minute
-		s.Points = append(s.Points, series.Point{
-			Minute: int64(math.Round(from)), UTC: start.Add(time.Duration(from * float64(time.Minute))).UTC(),
-			Probes: r.Probes, Sources: r.Sources, NewSources: r.NewSources,
-		})
+		r := rows[m]
+		// Rounded to the microsecond: a 10 s step is 1/6 minute, which a
+		// float64 cannot hold exactly.
+		from := time.Duration(rows[m-1].Minute * float64(time.Minute)).Round(time.Microsecond)
+		p := series.PointAt(from)
+		p.UTC = start.Add(from).UTC()
+		p.Probes, p.Sources, p.NewSources = r.Probes, r.Sources, r.NewSources
+		s.Points = append(s.Points, p)
 	}
 	return s
 }

@@ -8,6 +8,14 @@
 // first bin, utc the bin's start as RFC 3339, probes the probes seen in the
 // bin, sources the distinct sources seen in the bin, and new_sources the
 // sources seen for the first time in that bin.
+//
+// Bins shorter than a minute add an optional column, second: the seconds
+// past minute at which the bin starts, in [0, 60), so that minute:second
+// reads as a clock from the first bin. A file without it has second 0 on
+// every row, which is the format before sub-minute bins; Write adds the
+// column only when some bin needs it, so whole-minute series stay
+// byte-identical and older readers refuse a sub-minute file (its minutes
+// repeat) rather than misread it. See docs/DESIGN.md §5.
 package series
 
 import (
@@ -16,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,13 +34,30 @@ import (
 // Header is the canonical column list, in the order Write emits it.
 var Header = []string{"minute", "utc", "probes", "sources", "new_sources"}
 
-// Point is one bin of an observed series.
+// SecondColumn is the optional column of sub-minute bins; Write puts it
+// after minute.
+const SecondColumn = "second"
+
+// Point is one bin of an observed series. Its start, from the series
+// start, is Minute minutes and Second seconds.
 type Point struct {
-	Minute     int64     // bin start, minutes since the series start
+	Minute     int64     // bin start, whole minutes since the series start
+	Second     float64   // and seconds past that minute, in [0, 60)
 	UTC        time.Time // bin start
 	Probes     int64     // probes seen in the bin
 	Sources    int64     // distinct sources seen in the bin
 	NewSources int64     // sources first seen in the bin
+}
+
+// PointAt returns a Point whose bin starts offset after the series start,
+// split into Minute and Second.
+func PointAt(offset time.Duration) Point {
+	return Point{Minute: int64(offset / time.Minute), Second: (offset % time.Minute).Seconds()}
+}
+
+// Offset returns the bin's start since the series start.
+func (p Point) Offset() time.Duration {
+	return time.Duration(p.Minute)*time.Minute + time.Duration(math.Round(p.Second*1e9))
 }
 
 // Series is an observed series: bins in increasing time.
@@ -78,6 +105,7 @@ func Read(r io.Reader, name string) (Series, error) {
 		}
 		idx[i] = j
 	}
+	secondAt, hasSecond := col[SecondColumn]
 	var s Series
 	for {
 		rec, err := cr.Read()
@@ -119,16 +147,35 @@ func Read(r io.Reader, name string) (Series, error) {
 			nums[i] = v
 		}
 		p.Minute, p.Probes, p.Sources, p.NewSources = nums[0], nums[2], nums[3], nums[4]
+		if hasSecond {
+			if secondAt >= len(rec) {
+				return Series{}, &Error{name, line, fmt.Sprintf("missing field %q", SecondColumn)}
+			}
+			f := strings.TrimSpace(rec[secondAt])
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil || !(v >= 0 && v < 60) {
+				return Series{}, &Error{name, line, fmt.Sprintf("second %q is not a number of seconds in [0, 60)", f)}
+			}
+			p.Second = v
+		}
 		if n := len(s.Points); n > 0 {
 			prev := s.Points[n-1]
-			if !p.UTC.After(prev.UTC) || p.Minute <= prev.Minute {
-				return Series{}, &Error{name, line, fmt.Sprintf("time does not increase (minute %d, utc %s after minute %d, utc %s)",
-					p.Minute, p.UTC.Format(time.RFC3339), prev.Minute, prev.UTC.Format(time.RFC3339))}
+			if !p.UTC.After(prev.UTC) || p.Offset() <= prev.Offset() {
+				return Series{}, &Error{name, line, fmt.Sprintf("time does not increase (%s, utc %s after %s, utc %s)",
+					p.at(hasSecond), p.UTC.Format(time.RFC3339Nano), prev.at(hasSecond), prev.UTC.Format(time.RFC3339Nano))}
 			}
 		}
 		s.Points = append(s.Points, p)
 	}
 	return s, nil
+}
+
+// at names the bin's start as the file gives it.
+func (p Point) at(withSecond bool) string {
+	if withSecond {
+		return fmt.Sprintf("minute %d second %s", p.Minute, strconv.FormatFloat(p.Second, 'f', -1, 64))
+	}
+	return fmt.Sprintf("minute %d", p.Minute)
 }
 
 func csvError(name string, err error) error {
@@ -139,15 +186,28 @@ func csvError(name string, err error) error {
 	return &Error{name, 0, err.Error()}
 }
 
-// Write writes s with the canonical header.
+// Write writes s with the canonical header, and the column second after
+// minute when some bin starts between whole minutes.
 func Write(w io.Writer, s Series) error {
+	subMinute := false
+	for _, p := range s.Points {
+		subMinute = subMinute || p.Second != 0
+	}
+	head := Header
+	if subMinute {
+		head = slices.Insert(slices.Clone(Header), 1, SecondColumn)
+	}
 	bw := bufio.NewWriter(w)
-	bw.WriteString(strings.Join(Header, ",") + "\n")
+	bw.WriteString(strings.Join(head, ",") + "\n")
 	var buf []byte
 	for _, p := range s.Points {
 		buf = buf[:0]
 		buf = strconv.AppendInt(buf, p.Minute, 10)
 		buf = append(buf, ',')
+		if subMinute {
+			buf = strconv.AppendFloat(buf, p.Second, 'f', -1, 64)
+			buf = append(buf, ',')
+		}
 		buf = p.UTC.UTC().AppendFormat(buf, time.RFC3339Nano)
 		for _, v := range []int64{p.Probes, p.Sources, p.NewSources} {
 			buf = append(buf, ',')
