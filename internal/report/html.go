@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sync"
 )
 
 //go:embed report.html.tmpl
 var pageSource string
 
-var page = template.Must(template.New("report").Parse(pageSource))
+// page is parsed on first use, so that commands which never write a report
+// do not pay for it at start-up.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(pageSource))
+})
 
 type htmlChart struct {
 	ID      string
@@ -48,7 +53,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		*Report
 		Secs []htmlSection
 	}{r, secs}
-	if err := page.Execute(w, data); err != nil {
+	if err := page().Execute(w, data); err != nil {
 		return fmt.Errorf("report page: %w", err)
 	}
 	return nil

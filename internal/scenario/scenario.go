@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -256,7 +257,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-var tomlErrRE = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
+var tomlErrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
+})
 
 // Parse reads a scenario from src; file names it in errors. It rejects
 // unknown keys and invalid values.
@@ -265,7 +268,7 @@ func Parse(src []byte, file string) (*Scenario, error) {
 	md, err := toml.NewDecoder(bytes.NewReader(src)).Decode(s)
 	if err != nil {
 		msg := err.Error()
-		if m := tomlErrRE.FindStringSubmatch(msg); m != nil {
+		if m := tomlErrRE().FindStringSubmatch(msg); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return nil, &Error{File: file, Line: line, Key: m[2], Msg: m[3]}
 		}

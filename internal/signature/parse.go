@@ -97,9 +97,13 @@ func init() {
 	}
 }
 
-var decodeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+// The expressions below compile on first use: start-up stays cheap for
+// commands that never read signatures.
+var decodeErrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+})
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
 
 // Parse reads rules in TOML; file names the source in errors and in each
 // signature's Source. The format is an array of tables:
@@ -129,7 +133,7 @@ func Parse(data []byte, file string) (*Set, error) {
 			return nil, &Error{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
 		// Type mismatches come as "toml: line N (last key "k"): msg".
-		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+		if m := decodeErrRE().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return nil, &Error{File: file, Line: line, Key: m[2], Msg: m[3]}
 		}
@@ -164,13 +168,13 @@ func Parse(data []byte, file string) (*Set, error) {
 		if rt.Name == "" {
 			return nil, &Error{File: file, Line: head, Key: "signature.name", Msg: "missing (every signature needs a name)"}
 		}
-		if !validName.MatchString(rt.Name) {
+		if !validName().MatchString(rt.Name) {
 			return nil, errAt("name", "%q: use letters, digits, '.', '_' and '-', starting with a letter or digit", rt.Name)
 		}
 		if rt.Family == "" {
 			return nil, &Error{File: file, Line: head, Key: "signature.family", Msg: fmt.Sprintf("missing for signature %q", rt.Name)}
 		}
-		if !validName.MatchString(rt.Family) {
+		if !validName().MatchString(rt.Family) {
 			return nil, errAt("family", "%q: use letters, digits, '.', '_' and '-', starting with a letter or digit", rt.Family)
 		}
 		r := &rule{}
@@ -277,12 +281,12 @@ type locator struct {
 	headers []int // 0-based line index of each [[signature]] header
 }
 
-var headerRE = regexp.MustCompile(`^\s*\[\[\s*"?signature"?\s*\]\]`)
+var headerRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\[\[\s*"?signature"?\s*\]\]`) })
 
 func newLocator(data []byte) *locator {
 	l := &locator{lines: strings.Split(string(data), "\n")}
 	for i, line := range l.lines {
-		if headerRE.MatchString(line) {
+		if headerRE().MatchString(line) {
 			l.headers = append(l.headers, i)
 		}
 	}
