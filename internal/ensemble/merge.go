@@ -14,14 +14,6 @@ import (
 	"github.com/wormlab/wormlab/internal/version"
 )
 
-// shardFile is a shard file as read.
-type shardFile struct {
-	Schema string `json:"schema"`
-	Header
-	Shard   Shard         `json:"shard"`
-	Members []shardMember `json:"members"`
-}
-
 // ReadShard reads a shard file written by WriteShard; name is used in
 // errors. It checks the file against itself: the scenario parses and gives
 // the recorded grid, and the runs are exactly those of the shard, each with
@@ -44,7 +36,7 @@ func ReadShard(r io.Reader, name string) (*Set, error) {
 	default:
 		return nil, fmt.Errorf("%s: schema %q, this wormlab merges %q", name, probe.Schema, ShardSchema)
 	}
-	var f shardFile
+	var f ShardFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, jsonError(data, err))
 	}
@@ -73,7 +65,7 @@ func jsonError(data []byte, err error) error {
 }
 
 // set checks f and returns it as a Set.
-func (f *shardFile) set() (*Set, error) {
+func (f *ShardFile) set() (*Set, error) {
 	if f.Engine != "event" && f.Engine != "probe" {
 		return nil, fmt.Errorf("engine %q: want event or probe", f.Engine)
 	}

@@ -170,7 +170,7 @@ func TestBadShardFiles(t *testing.T) {
 		{"run.json", `{"schema": "wormlab.run/v1"}`, `run.json: schema "wormlab.run/v1", this wormlab merges "wormlab.ensemble-shard/v1"`},
 		{"cut.json", cut, "cut.json: not a wormlab ensemble shard: line " + line(cut+"$", "$") + ": unexpected end of JSON input"},
 		{"syntax.json", edit(`"runs": 3,`, `"runs": 3,,`), "syntax.json: not a wormlab ensemble shard: line " + line(good, `"runs"`) + ": invalid character ',' looking for beginning of object key string"},
-		{"type.json", edit(`"runs": 3,`, `"runs": "3",`), "type.json: line " + line(good, `"runs"`) + ": json: cannot unmarshal string into Go struct field shardFile.Header.runs of type int"},
+		{"type.json", edit(`"runs": 3,`, `"runs": "3",`), "type.json: line " + line(good, `"runs"`) + ": json: cannot unmarshal string into Go struct field ShardFile.Header.runs of type int"},
 		{"shard.json", edit(`"index": 1,`, `"index": 2,`), "shard.json: shard 2/2: want 0 <= i < n"},
 		{"member.json", edit(`{"run":1,"seed":6,`, `{"run":0,"seed":6,`), "member.json: member 0 is run 0 with seed 6, want run 1 with seed 6 (shard 1/2)"},
 		{"short.json", edit(`"series":[[`, `"series":[[1,`), "short.json: run 1: susceptible has 62 values, want 61"},

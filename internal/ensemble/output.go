@@ -96,8 +96,7 @@ func (o *objectWriter) close() error {
 	return o.w.Flush()
 }
 
-func (o *objectWriter) header(schema string, h *Header) {
-	o.field("schema", schema)
+func (o *objectWriter) header(h *Header) {
 	o.field("version", h.Version)
 	o.field("commit", h.Commit)
 	o.field("scenario", h.Scenario)
@@ -110,49 +109,15 @@ func (o *objectWriter) header(schema string, h *Header) {
 	o.field("bins", h.Bins)
 }
 
-// bandRow is one line of the JSON bands: a grid instant and, per column,
-// its Percentiles.
-func bandRow(b *Band, columns []string) any {
-	type kv = struct {
-		k string
-		v any
-	}
-	// A map would sort the keys; an ordered list keeps the CSV's order.
-	fields := []kv{{"minute", b.Minute}, {"utc", b.UTC}}
-	for c, name := range columns {
-		fields = append(fields, kv{name, b.Q[c]})
-	}
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		v, _ := marshal(f.v, false) // numbers, times and int arrays always marshal
-		buf.WriteString(strconv.Quote(f.k) + ":")
-		buf.Write(v)
-	}
-	buf.WriteByte('}')
-	return json.RawMessage(buf.Bytes())
-}
-
-// WriteJSON writes the ensemble (schema wormlab.ensemble/v1): the header,
-// the quantile method, the Stats, the bands per grid instant and each
-// run's figures. s must be complete.
+// WriteJSON writes the ensemble (schema wormlab.ensemble/v1, type File):
+// the header, the quantile method, the Stats, the bands per grid instant
+// and each run's figures. s must be complete.
 func (s *Set) WriteJSON(w io.Writer) error {
-	if !s.Complete() {
-		return errIncomplete
+	f, err := s.File()
+	if err != nil {
+		return err
 	}
-	bands := s.Bands()
-	o := newObjectWriter(w)
-	o.header(Schema, &s.Header)
-	o.field("quantile_method", QuantileMethod)
-	o.field("percentiles", Percentiles)
-	o.field("columns", s.Columns)
-	o.field("summary", s.Stats())
-	o.lines("bands", len(bands), func(i int) any { return bandRow(&bands[i], s.Columns) })
-	o.lines("members", len(s.Members), func(i int) any { return &s.Members[i] })
-	return o.close()
+	return f.WriteJSON(w)
 }
 
 // CSVHeader returns the bands CSV's header: minute, utc, then for each
@@ -193,27 +158,45 @@ func (s *Set) WriteCSV(w io.Writer) error {
 	return bw.Flush()
 }
 
-// shardMember is one run in a shard file: its figures and, per column, its
+// ShardFile is a shard file (schema wormlab.ensemble-shard/v1) as
+// WriteShard writes it and ReadShard reads it: the header, which shard it
+// is, and every run's figures and per-bin values, so that Merge can
+// rebuild the ensemble exactly. Its published form is
+// docs/schema/ensemble-shard.schema.json.
+type ShardFile struct {
+	Schema string `json:"schema"`
+	Header
+	Shard   Shard         `json:"shard"`
+	Members []ShardMember `json:"members"`
+}
+
+// ShardMember is one run in a shard file: its figures and, per column, its
 // value at every grid instant.
-type shardMember struct {
+type ShardMember struct {
 	Member
 	Series [][]int64 `json:"series"`
 }
 
-// WriteShard writes s as a shard file (schema wormlab.ensemble-shard/v1),
-// which keeps every run's values so that Merge can rebuild the ensemble
-// exactly.
+// WriteShard writes s as a shard file.
 func (s *Set) WriteShard(w io.Writer) error {
-	o := newObjectWriter(w)
-	o.header(ShardSchema, &s.Header)
-	o.field("shard", Shard{Index: s.Shard.Index, Count: s.Shard.count()})
-	o.field("columns", s.Columns)
-	o.lines("members", len(s.Members), func(k int) any {
-		sm := shardMember{Member: s.Members[k], Series: make([][]int64, len(s.Columns))}
+	f := ShardFile{Schema: ShardSchema, Header: s.Header, Shard: Shard{Index: s.Shard.Index, Count: s.Shard.count()}}
+	for k := range s.Members {
+		sm := ShardMember{Member: s.Members[k], Series: make([][]int64, len(s.Columns))}
 		for c := range sm.Series {
 			sm.Series[c] = s.values[c][k*s.Bins : (k+1)*s.Bins]
 		}
-		return &sm
-	})
+		f.Members = append(f.Members, sm)
+	}
+	return f.WriteJSON(w)
+}
+
+// WriteJSON writes f in the layout of File.WriteJSON.
+func (f *ShardFile) WriteJSON(w io.Writer) error {
+	o := newObjectWriter(w)
+	o.field("schema", f.Schema)
+	o.header(&f.Header)
+	o.field("shard", f.Shard)
+	o.field("columns", f.Columns)
+	o.lines("members", len(f.Members), func(k int) any { return &f.Members[k] })
 	return o.close()
 }

@@ -10,20 +10,8 @@ import (
 	"time"
 
 	"github.com/wormlab/wormlab/internal/detect"
+	"github.com/wormlab/wormlab/internal/ensemble"
 	"github.com/wormlab/wormlab/internal/runrec"
-)
-
-// The schema families the report reads. A file whose schema has one of
-// these prefixes but another version is refused as newer (or older) than
-// this build, rather than read as something it may not be.
-const (
-	runFamily      = "wormlab.run/"
-	detectFamily   = "wormlab.detect/"
-	ensembleFamily = "wormlab.ensemble/"
-
-	// EnsembleSchema is the ensemble format this package expects; see
-	// Ensemble for the fields it looks for.
-	EnsembleSchema = "wormlab.ensemble/v1"
 )
 
 // Input is one file given to the report: exactly one of Run, Detect and
@@ -35,31 +23,10 @@ type Input struct {
 	Ensemble *Ensemble
 }
 
-// Run is a run record together with the parts of it that later versions of
-// the record add (observers, per-/8 counts); each is nil or empty when the
-// record does not hold it, and its section is left out of the report.
+// Run is a run record together with its observers laid out as tables.
 type Run struct {
 	*runrec.Record
-	PerSlash8  []int64    // hosts ever infected per /8, 256 entries, or nil
-	TopSlash16 []Slash16  // the most infected /16s, or nil
-	Observers  []Observer // in the order the record lists them
-}
-
-// Slash16 is one /16 of the top list.
-type Slash16 struct {
-	Prefix   string `json:"prefix"`
-	Infected int64  `json:"infected"`
-}
-
-// runExtras holds the optional parts of a run record that package runrec
-// does not (yet) declare. They are read by name so that a record gaining
-// them needs no change here.
-type runExtras struct {
-	Summary struct {
-		PerSlash8  []int64   `json:"per_slash8"`
-		TopSlash16 []Slash16 `json:"top_slash16"`
-	} `json:"summary"`
-	Observers json.RawMessage `json:"observers"`
+	Observers []Observer // in the order of their names
 }
 
 // ReadFile reads one input file; see Parse.
@@ -86,71 +53,48 @@ func Parse(name string, data []byte) (*Input, error) {
 	}
 	schema := *head.Schema
 	in := &Input{Name: name}
-	switch {
-	case schema == runrec.Schema:
+	switch schema {
+	case runrec.Schema:
 		// Decoded here rather than by runrec.Read so that a field of the
 		// wrong type is reported with its line.
-		var ex runExtras
-		if err := json.Unmarshal(data, &ex); err != nil {
-			return nil, jsonError(name, data, err)
-		}
-		run := &Run{Record: &runrec.Record{}, PerSlash8: ex.Summary.PerSlash8, TopSlash16: ex.Summary.TopSlash16}
-		var err error
-		if run.Observers, err = parseObservers(ex.Observers); err != nil {
-			return nil, fmt.Errorf("%s: observers: %w", name, err)
-		}
+		run := &Run{Record: &runrec.Record{}}
 		if err := json.Unmarshal(data, run.Record); err != nil {
 			return nil, jsonError(name, data, err)
 		}
 		if err := run.check(); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		run.placeObservers()
+		start := run.Series[0].UTC.Add(-time.Duration(run.Series[0].Minute * float64(time.Minute)))
+		run.Observers = observersOf(run.Record.Observers, start)
 		in.Run = run
-	case schema == detect.Schema:
+	case detect.Schema:
 		var d detect.Report
 		if err := json.Unmarshal(data, &d); err != nil {
 			return nil, jsonError(name, data, err)
 		}
 		in.Detect = &d
-	case schema == EnsembleSchema:
-		e, err := parseEnsemble(data)
-		if err != nil {
+	case ensemble.Schema:
+		var f ensemble.File
+		if err := json.Unmarshal(data, &f); err != nil {
+			return nil, jsonError(name, data, err)
+		}
+		if err := f.Check(); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		in.Ensemble = e
-	case strings.HasPrefix(schema, "wormlab.ensemble-shard/"):
+		in.Ensemble = ensembleOf(&f)
+	case ensemble.ShardSchema:
 		return nil, fmt.Errorf("%s: an ensemble shard: combine the shards with 'wormlab merge' and report the merged ensemble", name)
 	default:
-		for _, want := range []string{runrec.Schema, detect.Schema, EnsembleSchema} {
+		for _, want := range []string{runrec.Schema, detect.Schema, ensemble.Schema, ensemble.ShardSchema} {
 			family := want[:strings.IndexByte(want, '/')+1]
 			if strings.HasPrefix(schema, family) {
 				return nil, fmt.Errorf("%s: schema %q is not one this wormlab reads (it reads %q): written by another version", name, schema, want)
 			}
 		}
 		return nil, fmt.Errorf("%s: schema %q is not a wormlab output this report reads (%s, %s or %s)",
-			name, schema, runrec.Schema, detect.Schema, EnsembleSchema)
+			name, schema, runrec.Schema, detect.Schema, ensemble.Schema)
 	}
 	return in, nil
-}
-
-// placeObservers gives the rows of observer tables that carry only a
-// minute (as the block-load observer writes them) their UTC time, from the
-// run's start.
-func (r *Run) placeObservers() {
-	start := r.Series[0].UTC.Add(-time.Duration(r.Series[0].Minute * float64(time.Minute)))
-	for i := range r.Observers {
-		for j := range r.Observers[i].Tables {
-			t := &r.Observers[i].Tables[j]
-			if t.Times != nil {
-				continue
-			}
-			t.Times = make([]time.Time, len(t.Minutes))
-			for k, m := range t.Minutes {
-				t.Times[k] = start.Add(time.Duration(m * float64(time.Minute)))
-			}
-		}
-	}
 }
 
 // check refuses records whose charts would be empty or wrong.
@@ -166,10 +110,11 @@ func (r *Run) check() error {
 			return fmt.Errorf("series row %d: utc %s does not follow %s", i, r.Series[i].UTC.Format("2006-01-02T15:04:05Z07:00"), r.Series[i-1].UTC.Format("2006-01-02T15:04:05Z07:00"))
 		}
 	}
-	if r.PerSlash8 != nil && len(r.PerSlash8) != 256 {
-		return fmt.Errorf("summary.per_slash8 has %d entries, want 256", len(r.PerSlash8))
+	per8 := r.Summary.PerSlash8
+	if per8 != nil && len(per8) != 256 {
+		return fmt.Errorf("summary.per_slash8 has %d entries, want 256", len(per8))
 	}
-	for i, n := range r.PerSlash8 {
+	for i, n := range per8 {
 		if n < 0 {
 			return fmt.Errorf("summary.per_slash8[%d] = %d is negative", i, n)
 		}

@@ -1,8 +1,9 @@
 // Package report turns wormlab's JSON outputs (run records, ensembles,
 // detection reports) into pictures: one self-contained HTML page with inline
-// SVG charts, and the same charts as PNG files. A section appears only for
-// what its inputs hold, so a record that gains observers or per-/8 counts
-// gains their charts without a change of format here.
+// SVG charts, and the same charts as PNG files. It reads each record through
+// the type its writer uses (runrec.Record, ensemble.File, detect.Report;
+// docs/DESIGN.md §5), and a section appears only for what its inputs hold:
+// a run without observers or per-/8 counts gets no charts of them.
 package report
 
 import (

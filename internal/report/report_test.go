@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/wormlab/wormlab/internal/ensemble"
+	"github.com/wormlab/wormlab/internal/scenario"
 )
 
 // readTestdata returns testdata/name.
@@ -62,7 +65,8 @@ func fullRun(t testing.TB) []byte {
 		for i, r := range series {
 			row := r.(map[string]any)
 			inf := row["infected"].(float64)
-			tel = append(tel, map[string]any{"utc": row["utc"], "minute": row["minute"], "probes": inf * 3, "sources": math.Floor(inf * 0.9), "probes_total": inf * 3000})
+			tel = append(tel, map[string]any{"minute": row["minute"], "probes": inf * 3, "sources": math.Floor(inf * 0.9),
+				"new_sources": math.Floor(inf * 0.1), "seen": math.Floor(inf * 0.95), "infected": inf})
 			if i%12 == 0 {
 				// A census of 200 of the 1,406 hosts finding inf/1406 of
 				// them infected and none patched: all unprotected.
@@ -71,45 +75,48 @@ func fullRun(t testing.TB) []byte {
 			}
 		}
 		m["observers"] = map[string]any{
-			// A kind this version does not know, named like a telescope.
-			"home_telescope": map[string]any{"prefix": "44.0.0.0/8", "series": tel},
-			"census":         census,
+			"telescope": map[string]any{"block": "44.0.0.0/8", "series": tel},
+			"census":    census,
 		}
 	})
 }
 
-// ensembleJSON is an ensemble of runs in the layout package ensemble
-// writes: bands per bin with [p5, p50, p95] per column, and one members
-// entry per run. Run j reaches half at 400+j%50 minutes with K = 1.7 +
-// (j%20)/100; every tenth run has no fit.
+// ensembleJSON is an ensemble of runs written by package ensemble: bands
+// per bin of which infected and new_infections vary (the rest are zero),
+// and one members entry per run. Run j reaches half at 400+j%50 minutes
+// with K = 1.7 + (j%20)/100; every tenth run has no fit.
 func ensembleJSON(bins, runs int) []byte {
 	start := time.Date(2001, 7, 19, 10, 0, 0, 0, time.UTC)
-	var rows []map[string]any
+	f := ensemble.File{
+		Schema: ensemble.Schema,
+		Header: ensemble.Header{Version: "v0.1.0-dev", Commit: "unknown", Scenario: &scenario.Scenario{Name: "codered-v2-2001-07-19"},
+			BaseSeed: 1, Runs: runs, Engine: "event", Start: start, StepSeconds: 60, Bins: bins, Columns: ensemble.Columns},
+		QuantileMethod: ensemble.QuantileMethod,
+		Percentiles:    ensemble.Percentiles,
+	}
 	for i := range bins {
 		h := float64(i) / 60
 		mid := 360000 / (1 + math.Exp(-1.8*(h-6.7)))
-		rows = append(rows, map[string]any{
-			"minute":         i,
-			"utc":            start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
-			"infected":       []float64{math.Round(mid * 0.9), math.Round(mid), math.Round(math.Min(mid*1.1, 360000))},
-			"new_infections": []float64{math.Round(mid / 200), math.Round(mid / 150), math.Round(mid / 100)},
+		f.Bands = append(f.Bands, ensemble.BandRow{
+			Minute:        float64(i),
+			UTC:           start.Add(time.Duration(i) * time.Minute),
+			Infected:      ensemble.Quantiles{int64(math.Round(mid * 0.9)), int64(math.Round(mid)), int64(math.Round(math.Min(mid*1.1, 360000)))},
+			NewInfections: ensemble.Quantiles{int64(math.Round(mid / 200)), int64(math.Round(mid / 150)), int64(math.Round(mid / 100))},
 		})
 	}
-	var members []map[string]any
 	for j := range runs {
-		m := map[string]any{"run": j, "seed": 1 + j, "final_infected": 360000, "minutes_to_half": 400 + j%50, "k_per_hour": 1.7 + float64(j%20)/100}
+		half, k := float64(400+j%50), 1.7+float64(j%20)/100
+		m := ensemble.Member{Run: j, Seed: uint64(1 + j), FinalInfected: 360000, MinutesToHalf: &half, KPerHour: &k}
 		if j%10 == 9 {
-			m["k_per_hour"] = nil
+			m.KPerHour = nil
 		}
-		members = append(members, m)
+		f.Members = append(f.Members, m)
 	}
-	b, _ := json.Marshal(map[string]any{
-		"schema": EnsembleSchema, "version": "v0.1.0-dev", "commit": "unknown",
-		"scenario":  map[string]any{"name": "codered-v2-2001-07-19"},
-		"base_seed": 1, "runs": runs, "percentiles": []int{5, 50, 95},
-		"bands": rows, "members": members,
-	})
-	return b
+	var buf bytes.Buffer
+	if err := f.WriteJSON(&buf); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }
 
 func TestParseKinds(t *testing.T) {
@@ -120,24 +127,29 @@ func TestParseKinds(t *testing.T) {
 	if run.Run == nil || len(run.Run.Series) != 85 || run.Run.Summary.Population != 1406 {
 		t.Fatalf("run record: got %+v", run.Run)
 	}
-	if got := run.Run.PerSlash8[2]; got != 30000 {
+	if got := run.Run.Summary.PerSlash8[2]; got != 30000 {
 		t.Errorf("per_slash8[2] = %d, want 30000", got)
 	}
-	if len(run.Run.TopSlash16) != 2 || run.Run.TopSlash16[1].Infected != 402 {
-		t.Errorf("top_slash16 = %+v", run.Run.TopSlash16)
+	if len(run.Run.Summary.TopSlash16) != 2 || run.Run.Summary.TopSlash16[1].Infected != 402 {
+		t.Errorf("top_slash16 = %+v", run.Run.Summary.TopSlash16)
 	}
 	if len(run.Run.Observers) != 2 {
 		t.Fatalf("observers: got %d, want 2", len(run.Run.Observers))
 	}
-	// Keyed by kind, the observers come in name order.
+	// The observers come in name order.
 	tel := run.Run.Observers[1]
-	if tel.Kind != "home_telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 3 {
+	if tel.Kind != "telescope" || tel.Label != "44.0.0.0/8" || len(tel.Tables) != 1 || len(tel.Tables[0].Columns) != 5 {
 		t.Errorf("telescope: %+v", tel)
 	}
-	// The last row: 1406 infected, so 4218 probes and floor(1265.4) sources.
+	// The last row: 1406 infected, so 4218 probes and floor(1265.4) sources,
+	// in column name order: infected, new_sources, probes, seen, sources.
 	cols := tel.Tables[0].Columns
-	if cols[0].Name != "probes" || cols[0].Values[84] != 4218 || cols[2].Values[84] != 1265 {
-		t.Errorf("telescope columns: %s=%v %s=%v", cols[0].Name, cols[0].Values[84], cols[2].Name, cols[2].Values[84])
+	if cols[2].Name != "probes" || cols[2].Values[84] != 4218 || cols[4].Name != "sources" || cols[4].Values[84] != 1265 {
+		t.Errorf("telescope columns: %s=%v %s=%v", cols[2].Name, cols[2].Values[84], cols[4].Name, cols[4].Values[84])
+	}
+	// Rows placed from the run's start, a minute apart.
+	if got, want := tel.Tables[0].Times[84], run.Run.Series[84].UTC; !got.Equal(want) {
+		t.Errorf("telescope row 84 at %v, want %v", got, want)
 	}
 	if c := run.Run.Observers[0]; c.Kind != "census" || len(c.Tables[0].Times) != 8 || len(c.Tables[0].Columns) != 6 {
 		t.Errorf("census: %+v", c)
@@ -156,7 +168,7 @@ func TestParseKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := ens.Ensemble
-	if e == nil || e.Runs != 1000 || e.Scenario != "codered-v2-2001-07-19" || len(e.Times) != 841 || len(e.Bands) != 2 {
+	if e == nil || e.Runs != 1000 || e.Scenario != "codered-v2-2001-07-19" || len(e.Times) != 841 || len(e.Bands) != 6 {
 		t.Fatalf("ensemble: %+v", e)
 	}
 	if b := e.Bands[0]; b.Name != "infected" || b.Mid[840] != 359999 || b.Hi[840] != 360000 || b.Lo[840] != 323999 {
@@ -169,44 +181,11 @@ func TestParseKinds(t *testing.T) {
 	}
 }
 
-func TestEnsembleFlatColumns(t *testing.T) {
-	data := []byte(`{"schema":"wormlab.ensemble/v1","scenario":"x","runs":3,"bands":[
-		{"utc":"2001-07-19T10:00:00Z","infected_p05":1,"infected_p50":2,"infected_p95":3,"infected_p99":9},
-		{"utc":"2001-07-19T10:01:00Z","infected_q0.05":4,"infected_median":5,"infected_q0.95":6},
-		{"utc":"2001-07-19T10:02:00Z","infected":{"p5":7,"p50":8,"p95":9}}]}`)
-	in, err := Parse("flat.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := in.Ensemble.Bands
-	if len(b) != 1 || b[0].Name != "infected" {
-		t.Fatalf("bands %+v", b)
-	}
-	want := [][3]float64{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}
-	for i, w := range want {
-		if got := [3]float64{b[0].Lo[i], b[0].Mid[i], b[0].Hi[i]}; got != w {
-			t.Errorf("row %d: %v, want %v", i, got, w)
-		}
-	}
-}
-
-func TestQuantileOf(t *testing.T) {
-	for name, want := range map[string]int{
-		"p5": 5, "p05": 5, "q05": 5, "5": 5, "0.05": 5, "P5": 5,
-		"p50": 50, "median": 50, "0.5": 50, "q50": 50,
-		"p95": 95, "0.95": 95, "95": 95,
-		"p99": 0, "p1": 0, "mean": 0, "": 0, "0.055": 0,
-	} {
-		if got := quantileOf(name); got != want {
-			t.Errorf("quantileOf(%q) = %d, want %d", name, got, want)
-		}
-	}
-}
-
 // TestBadInput checks that every malformed file is refused with an error
 // that names it and says what is wrong.
 func TestBadInput(t *testing.T) {
 	good := readTestdata(t, "scaled-run.json")
+	cols := `"columns":["susceptible","infected","patched","removed","new_infections","probes"]`
 	cases := []struct {
 		name string
 		data []byte
@@ -225,10 +204,11 @@ func TestBadInput(t *testing.T) {
 		{"no-rows", edit(t, good, func(m map[string]any) { m["series"] = []any{} }), "no-rows.json: the run record has no series rows"},
 		{"short-slash8", edit(t, good, func(m map[string]any) { m["summary"].(map[string]any)["per_slash8"] = []int{1, 2} }), "summary.per_slash8 has 2 entries, want 256"},
 		{"bad-type", []byte("{\"schema\": \"wormlab.detect/v1\",\n \"totals\": {\"probes\": \"many\"}}"), "bad-type.json:2:"},
-		{"ensemble-no-bands", []byte(`{"schema":"wormlab.ensemble/v1","bands":[]}`), "ensemble-no-bands.json: no quantile bands"},
-		{"ensemble-short-row", []byte(`{"schema":"wormlab.ensemble/v1","percentiles":[5,50,95],"bands":[{"utc":"2001-07-19T10:00:00Z","infected":[1,2]}]}`), "bands row 0: infected has 2 quantiles, the file's percentiles 3"},
-		{"ensemble-bad-time", []byte(`{"schema":"wormlab.ensemble/v1","bands":[{"utc":"yesterday","x_p5":1}]}`), `bands row 0: utc "yesterday" is not RFC 3339`},
-		{"observers-bad", edit(t, good, func(m map[string]any) { m["observers"] = 7 }), "observers-bad.json: observers: want an object of observers keyed by kind"},
+		{"ensemble-no-bands", []byte(`{"schema":"wormlab.ensemble/v1",` + cols + `,"bands":[]}`), "ensemble-no-bands.json: no quantile bands"},
+		{"ensemble-columns", []byte(`{"schema":"wormlab.ensemble/v1","columns":["infected"],"bands":[]}`), "ensemble-columns.json: columns [infected]: want [susceptible"},
+		{"ensemble-short-row", []byte(`{"schema":"wormlab.ensemble/v1",` + cols + `,"bands":[{"utc":"2001-07-19T10:00:00Z","infected":[1,2]}]}`), "bands row 0: infected quantiles [1 2 0] are not in increasing order"},
+		{"ensemble-bad-time", []byte(`{"schema":"wormlab.ensemble/v1",` + cols + `,"bands":[{"utc":"yesterday"}]}`), `ensemble-bad-time.json: parsing time "yesterday"`},
+		{"observers-bad", edit(t, good, func(m map[string]any) { m["observers"] = 7 }), "observers-bad.json:1:"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -362,7 +342,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	}
 
 	full := buildHTML(t, mustParse(t, "full.json", fullRun(t)))
-	if got, want := strings.Join(chartIDs(full), " "), "states new-infections logistic slash8 obs1-1 obs2-1 obs2-2"; got != want {
+	if got, want := strings.Join(chartIDs(full), " "), "states new-infections logistic slash8 obs1-1 obs2-1 obs2-2 obs2-3"; got != want {
 		t.Errorf("full run charts %q, want %q", got, want)
 	}
 	// 60000/b summed over the public blocks, and 219 blocks with hosts.
@@ -375,16 +355,15 @@ func TestSectionsFollowInputs(t *testing.T) {
 	if want := fmt.Sprintf("%s in 221 blocks", thousands(total)); !strings.Contains(full, want) {
 		t.Errorf("full report lacks %q", want)
 	}
-	for _, s := range []string{"61.12.0.0/16", "infected (truth)", "Observer: Home telescope 44.0.0.0/8", "Observer: census", "100.00% (98.00% to 100.00%)", `<a href="#obs2">Observer: Home telescope`} {
+	for _, s := range []string{"61.12.0.0/16", "Observer: Telescope 44.0.0.0/8", "Observer: census", "100.00% (98.00% to 100.00%)", `<a href="#obs2">Observer: Telescope`} {
 		if !strings.Contains(full, s) {
 			t.Errorf("full report lacks %q", s)
 		}
 	}
-	// probes and sources (at most 4,218 and 1,265) share a chart with the
-	// truth (1,406); probes_total (4.2 million) gets its own.
+	// The sources seen so far share the first chart with the truth.
 	tel := full[strings.Index(full, `id="fig-obs2-1"`):strings.Index(full, `id="fig-obs2-2"`)]
-	if !strings.Contains(tel, "infected (truth)") || strings.Contains(tel, "probes total") {
-		t.Error("the telescope's first chart should hold probes, sources and the truth, not probes_total")
+	if !strings.Contains(tel, "infected hosts (truth)") || !strings.Contains(tel, "distinct sources seen so far") {
+		t.Error("the telescope's first chart should hold the sources seen and the truth")
 	}
 
 	det := buildHTML(t, mustParse(t, "detect.json", readTestdata(t, "detect.json")))
@@ -396,7 +375,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	}
 
 	ens := buildHTML(t, mustParse(t, "ens.json", ensembleJSON(841, 1000)), mustParse(t, "plain.json", readTestdata(t, "scaled-run.json")))
-	if got, want := strings.Join(chartIDs(ens), " "), "1-ensemble-states 1-ensemble-new_infections 1-ensemble-minutes_to_half 1-ensemble-k_per_hour 2-states 2-new-infections 2-logistic"; got != want {
+	if got, want := strings.Join(chartIDs(ens), " "), "1-ensemble-states 1-ensemble-new_infections 1-ensemble-probes 1-ensemble-minutes_to_half 1-ensemble-k_per_hour 2-states 2-new-infections 2-logistic"; got != want {
 		t.Errorf("ensemble charts %q, want %q", got, want)
 	}
 	if !strings.Contains(ens, "ensemble of 1000 runs of scenario codered-v2-2001-07-19 from seed 1") {
@@ -404,7 +383,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	}
 
 	two := buildHTML(t, mustParse(t, "a.json", readTestdata(t, "scaled-run.json")), mustParse(t, "b.json", fullRun(t)))
-	if ids := chartIDs(two); len(ids) != 11 || ids[0] != "compare-infected" {
+	if ids := chartIDs(two); len(ids) != 12 || ids[0] != "compare-infected" {
 		t.Errorf("two runs: charts %q", ids)
 	}
 }
@@ -440,8 +419,8 @@ func TestWritePNGs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) != 7 {
-		t.Fatalf("wrote %d PNGs, want 7", len(paths))
+	if len(paths) != 8 {
+		t.Fatalf("wrote %d PNGs, want 8", len(paths))
 	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)

@@ -45,10 +45,10 @@ func runSections(p, name string, run *Run) []*Section {
 		s.Charts = append(s.Charts, c)
 	}
 	out := []*Section{s}
-	if run.PerSlash8 != nil {
+	if run.Summary.PerSlash8 != nil {
 		m := &Section{ID: p + "slash8", Title: "Where the infected hosts are: the IPv4 space by /8"}
 		var total, blocks int64
-		for _, n := range run.PerSlash8 {
+		for _, n := range run.Summary.PerSlash8 {
 			total += n
 			if n > 0 {
 				blocks++
@@ -56,10 +56,10 @@ func runSections(p, name string, run *Run) []*Section {
 		}
 		m.Intro = fmt.Sprintf("Hosts ever infected in each /8 block, %s in %d blocks. Row r, column c is block r+c; grey blocks are reserved (0/8, 10/8, 127/8, 224/8 and up).",
 			thousands(total), blocks)
-		m.Charts = append(m.Charts, slash8Chart(p+"slash8", "Hosts ever infected per /8", run.PerSlash8))
-		if len(run.TopSlash16) > 0 {
+		m.Charts = append(m.Charts, slash8Chart(p+"slash8", "Hosts ever infected per /8", run.Summary.PerSlash8))
+		if len(run.Summary.TopSlash16) > 0 {
 			t := TextTable{Caption: "The most infected /16 blocks", Head: []string{"/16", "hosts ever infected"}, Numeric: []bool{false, true}}
-			for _, b := range run.TopSlash16 {
+			for _, b := range run.Summary.TopSlash16 {
 				t.Rows = append(t.Rows, []string{b.Prefix, thousands(b.Infected)})
 			}
 			m.Tables = append(m.Tables, t)
