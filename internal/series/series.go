@@ -31,6 +31,11 @@ import (
 	"time"
 )
 
+// Schema names this version of the format, as its published schema
+// (docs/schema/series.v1.schema.json) does. A CSV file carries no such
+// field: its header is what identifies it.
+const Schema = "wormlab.series/v1"
+
 // Header is the canonical column list, in the order Write emits it.
 var Header = []string{"minute", "utc", "probes", "sources", "new_sources"}
 
