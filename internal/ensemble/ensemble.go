@@ -1,5 +1,5 @@
 // Package ensemble runs many seeds of one scenario in parallel and reduces
-// them to quantile bands per bin (DESIGN.md section 6). Runs are
+// them to quantile bands per bin (docs/DESIGN.md §3). Runs are
 // independent and keyed by seed, so an ensemble can also be split into
 // shards that batch engines run apart; a shard keeps every run's per-bin
 // values, because quantiles cannot be merged from quantiles, and Merge

@@ -11,7 +11,7 @@ import (
 
 // File is an ensemble file (schema wormlab.ensemble/v1) as written by
 // WriteJSON and read by ReadFile and by package report. Its published
-// form is docs/schema/ensemble.schema.json; see docs/DESIGN.md §5.
+// form is docs/schema/ensemble.v1.schema.json; see docs/DESIGN.md §5.
 type File struct {
 	Schema string `json:"schema"`
 	Header

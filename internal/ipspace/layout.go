@@ -142,7 +142,7 @@ func Place(n int, blocks []Prefix, weights []float64, ok func(Addr) bool, rng *r
 }
 
 // Clustered lays out n hosts over the given /8s with the clustering of
-// real vulnerable populations (DESIGN.md section 2): the /8s get weights
+// real vulnerable populations (docs/DESIGN.md §6): the /8s get weights
 // 1, 2^-s8, 3^-s8, ... in a random order (a Zipf law of exponent s8), and
 // within each /8 only a share `occupied` of its 256 /16s hold hosts, with
 // Zipf weights of exponent s16 in a random order; the /16s of a /8 share

@@ -22,7 +22,7 @@ import (
 // hosts infected so far. The paper writes the population as conserved,
 // N = S + I + R + Q, which is where S comes from: S = N - I - R - Q, so the
 // bracket in dI/dt is S and dS/dt = -β(t) S I - dQ/dt. (The equations were
-// checked against DESIGN.md section 2 and a secondary summary of the paper
+// checked against docs/DESIGN.md §6 and a secondary summary of the paper
 // that gives the dI/dt form; the stored copy of the paper available to us
 // held only its abstract.) The paper's numerical example uses N = 1,000,000,
 // I0 = 1, η = 3, γ = 0.05, μ = 0.06/N and β0 = 0.8/N in its own time unit.
@@ -171,12 +171,12 @@ func (p TwoFactor) rk4(x state, dt float64) state {
 // Address-space and Code Red constants for the defaults below.
 const (
 	IPv4Space        = 1 << 32 // addresses a uniform scanner picks from
-	CodeRedN         = 360000  // vulnerable hosts, DESIGN.md (Zou 2002; Moore 2002: over 359,000 infected)
-	CodeRedScanPerMn = 358     // probes per minute per host, DESIGN.md (Zou 2002)
+	CodeRedN         = 360000  // vulnerable hosts, docs/DESIGN.md §6 (Zou 2002; Moore 2002: over 359,000 infected)
+	CodeRedScanPerMn = 358     // probes per minute per host, docs/DESIGN.md §6 (Zou 2002)
 )
 
 // CodeRedTwoFactor returns the two-factor parameters used as defaults: N and
-// β0 = 358 probes a minute over 2^32 addresses from DESIGN.md, so that
+// β0 = 358 probes a minute over 2^32 addresses from docs/DESIGN.md §6, so that
 // β0 N ≈ 1.80 per hour, matching Staniford's K ≈ 1.8; one initial infection;
 // and γ, μ, η from the paper's numerical example (γ = 0.05, μN = 0.06,
 // η = 3 in a time unit where β0 N = 0.8), rescaled to hours by keeping the

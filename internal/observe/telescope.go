@@ -20,7 +20,7 @@ import (
 // counts the probes that land in it (Moore, Shannon, Brown 2002 watched
 // Code Red from a /8). Per bin it reports the probes received, the distinct
 // sources seen, and the sources seen for the first time, the observed
-// series of DESIGN.md section 5, beside the true infected count.
+// series of docs/DESIGN.md §5, beside the true infected count.
 //
 // What it sees is drawn from the rates, not from simulated probes. A host
 // that spreads sends probes into the block as a Poisson process of rate

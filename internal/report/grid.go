@@ -40,7 +40,7 @@ var colReserved = color.RGBA{0x9e, 0x9e, 0x9e, 0xff}
 
 // reservedSlash8 reports whether block b is not public unicast space that a
 // 2001 host could hold: 0/8, 10/8 (private), 127/8 (loopback) and 224/8 up
-// (multicast and reserved), as DESIGN.md lists them.
+// (multicast and reserved), as docs/DESIGN.md §6 lists them.
 func reservedSlash8(b int) bool { return b == 0 || b == 10 || b == 127 || b >= 224 }
 
 func classOf(n int64) int {

@@ -105,7 +105,7 @@ func runXY(run *Run) []float64 {
 }
 
 // published are figures from the literature to draw beside a run of the
-// scenario they describe (DESIGN.md section 2 gives the sources).
+// scenario they describe (docs/DESIGN.md §6 gives the sources).
 var published = map[string][]struct {
 	at       time.Time
 	infected float64

@@ -1,4 +1,4 @@
-// Package runrec is the run record (DESIGN.md section 5): what one
+// Package runrec is the run record (docs/DESIGN.md §5): what one
 // simulation produced, in the JSON form every later command reads
 // (schema wormlab.run/v1), and its per-bin series as CSV.
 package runrec

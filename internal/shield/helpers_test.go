@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// The worms' requests as they go on the wire (DESIGN.md section 2). Code Red
+// The worms' requests as they go on the wire (docs/DESIGN.md §6). Code Red
 // sends its request line, two headers and then about 3.4 KB of code as a
 // body; the tests send filler of the same length, never the code.
 var (

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The worms' requests, from DESIGN.md section 2.
+// The worms' requests, from docs/DESIGN.md §6.
 var (
 	crShell   = "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u9090%u8190%u00c3%u0003%u8b00%u531b%u53ff%u0078%u0000%u00=a"
 	codeRed1  = "/default.ida?" + strings.Repeat("N", 224) + crShell

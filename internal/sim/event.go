@@ -17,7 +17,7 @@ import (
 // keeps dense per-group arrays for (2^20 groups).
 const maxGroupBits = 20
 
-// eventEngine draws infections directly (DESIGN.md section 3). Between
+// eventEngine draws infections directly (docs/DESIGN.md §3). Between
 // events every rate is constant, so the time to the next infection is
 // exponential with the total infection rate, and the memoryless property
 // lets the engine redraw it after any change.

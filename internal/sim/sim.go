@@ -1,5 +1,5 @@
 // Package sim runs worm outbreaks over a simulated address space. It has
-// two engines for one model (DESIGN.md section 3): each infected, spreading
+// two engines for one model (docs/DESIGN.md §3): each infected, spreading
 // host sends probes as a Poisson process at its own rate, each probe picks
 // its target independently by the worm's strategy, and a probe that reaches
 // a susceptible vulnerable host infects it at once.

@@ -78,7 +78,7 @@ func TestConservation(t *testing.T) {
 	}
 }
 
-// TestEnginesAgree is the heart of the suite (DESIGN.md section 3): on a
+// TestEnginesAgree is the heart of the suite (docs/DESIGN.md §3): on a
 // scaled-down scenario the event engine and the probe engine must produce
 // the same laws for the time to 50% infected and for the number infected at
 // a fixed time. Each engine runs over its own 200 seeds; a two-sample

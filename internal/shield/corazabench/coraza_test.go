@@ -16,7 +16,7 @@ import (
 	"github.com/corazawaf/coraza/v3/types"
 )
 
-// The requests, from DESIGN.md section 2. Code Red sends a 3379-byte body
+// The requests, from docs/DESIGN.md §6. Code Red sends a 3379-byte body
 // (its code) with Content-type text/xml; filler of that length stands in.
 var (
 	crShell = "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801%u9090%u9090%u8190%u00c3%u0003%u8b00%u531b%u53ff%u0078%u0000%u00=a"

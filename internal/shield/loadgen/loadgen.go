@@ -146,7 +146,7 @@ var loopbackDialer = &net.Dialer{
 }
 
 // CodeRedIIRequest returns the bytes one Code Red II probe sends: the request
-// line of DESIGN.md section 2, the worm's two headers, and a body of the
+// line of docs/DESIGN.md §6, the worm's two headers, and a body of the
 // length it announces. The worm's body is its code; this one is zero bytes
 // of the same length, so the server reads as much but runs nothing.
 func CodeRedIIRequest() []byte {
