@@ -113,7 +113,7 @@ func (a *aggregate) file(ctx context.Context, name string) (Input, error) {
 		return in, err
 	}
 	defer f.Close()
-	in.Compressed = f.Compressed
+	in.Compression = f.Compression
 
 	// Sniff the format from the first lines, which are kept and replayed.
 	format := a.cfg.Format
@@ -178,9 +178,9 @@ func (a *aggregate) file(ctx context.Context, name string) (Input, error) {
 	in.Bytes = f.Bytes()
 	in.finish()
 	if err := f.Err(); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = fmt.Errorf("truncated (read %d lines, %d bytes before the cut): %w", in.Lines, in.Bytes, err)
-		}
+		// Say which line was the last good one: the decoders know
+		// bytes, the reader lines.
+		err = fmt.Errorf("%w; %d lines (%d bytes) read before it", err, in.Lines, in.Bytes)
 		in.Error = err.Error()
 		return in, err
 	}

@@ -39,18 +39,18 @@ type Report struct {
 
 // Input is one file's share.
 type Input struct {
-	Name       string `json:"name"`
-	Format     string `json:"format,omitempty"`
-	Compressed bool   `json:"gzip"`
-	Bytes      int64  `json:"bytes"` // read, after decompression
-	Lines      int64  `json:"lines"`
-	Requests   int64  `json:"requests"`
-	Unparsable int64  `json:"unparsable"`
-	TooLong    int64  `json:"too_long"` // lines cut at the length bound
-	Probes     int64  `json:"probes"`
-	First      string `json:"first_request,omitempty"`
-	Last       string `json:"last_request,omitempty"`
-	Error      string `json:"error,omitempty"`
+	Name        string `json:"name"`
+	Format      string `json:"format,omitempty"`
+	Compression string `json:"compression,omitempty"` // gzip, bzip2, xz or zstd, told by magic bytes
+	Bytes       int64  `json:"bytes"`                 // read, after decompression
+	Lines       int64  `json:"lines"`
+	Requests    int64  `json:"requests"`
+	Unparsable  int64  `json:"unparsable"`
+	TooLong     int64  `json:"too_long"` // lines cut at the length bound
+	Probes      int64  `json:"probes"`
+	First       string `json:"first_request,omitempty"`
+	Last        string `json:"last_request,omitempty"`
+	Error       string `json:"error,omitempty"`
 
 	first, last int64
 	hasTime     bool
@@ -372,8 +372,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			status = "error: " + in.Error
 		}
 		format := dash(in.Format)
-		if in.Compressed {
-			format += "+gzip"
+		if in.Compression != "" {
+			format += "+" + in.Compression
 		}
 		p("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", in.Name, format, in.Lines, in.Requests, in.Unparsable, in.TooLong, in.Probes, status)
 	}

@@ -1,13 +1,14 @@
 // Package logread reads log files line by line with a bound on line length,
 // so that binary junk or a line of megabytes costs a count, not memory. It
-// opens plain files, gzip files (told by their magic bytes, not their name)
-// and standard input.
+// opens plain files and standard input, decompressing gzip, bzip2, xz and
+// zstd told by their magic bytes, not their name. Lines end in "\n" (an
+// optional "\r" before it is dropped) or, in a file with no "\n" at all in
+// its first buffer, in a lone "\r", as classic Mac OS wrote them.
 package logread
 
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,18 @@ type Reader struct {
 	truncated bool  // the current line was cut
 	nTooLong  int64 // lines cut so far
 	nBytes    int64 // bytes consumed from src (decompressed)
+
+	sep      byte // line end: '\n', or '\r' for CR-only files; 0 until known
+	holdBack int  // bytes kept back from the end of buf until more arrive (see SetHoldBack)
 }
+
+// holdBackSize is how much decompressed output the Reader keeps back from
+// a compressed stream. A damaged deflate, bzip2, xz or zstd stream can
+// decode to plausible garbage for a while before the decoder notices (a
+// bzip2 block is up to 900 kB and is checked only at its end), and the
+// garbage can hold false probes; holding back 1 MiB lets the Reader drop
+// it when the error comes.
+const holdBackSize = 1 << 20
 
 // NewReader returns a Reader on r that keeps lines up to maxLine bytes
 // (DefaultMaxLine if maxLine <= 0).
@@ -55,13 +67,51 @@ func NewReader(r io.Reader, maxLine int) *Reader {
 	return &Reader{src: r, buf: make([]byte, size), maxLine: maxLine}
 }
 
+// SetHoldBack makes the Reader return a line only once n more bytes have
+// been read after it, or the stream has ended cleanly; when the stream
+// ends with a *CorruptError, the bytes held back are dropped and counted
+// in it. Call it before the first Next.
+func (r *Reader) SetHoldBack(n int) {
+	r.holdBack = n
+	if len(r.buf) < n+2*r.maxLine {
+		r.buf = make([]byte, n+len(r.buf))
+	}
+}
+
+// decideSep chooses the line end from the first buffer: '\n' if it holds
+// one, else '\r' if it holds one, else '\n'. It reads until it can tell.
+func (r *Reader) decideSep() {
+	for {
+		data := r.buf[r.start:r.end]
+		switch {
+		case bytes.IndexByte(data, '\n') >= 0:
+			r.sep = '\n'
+		case !r.eof && r.end < len(r.buf):
+			r.read()
+			continue
+		case bytes.IndexByte(data, '\r') >= 0:
+			r.sep = '\r'
+		default:
+			r.sep = '\n'
+		}
+		return
+	}
+}
+
 // Next returns the next line and true, or nil and false at the end of the
 // stream or on a read error (see Err). The line is valid only until the
 // following call to Next.
 func (r *Reader) Next() ([]byte, bool) {
 	r.truncated = false
+	if r.sep == 0 {
+		r.decideSep()
+	}
 	for {
-		if i := bytes.IndexByte(r.buf[r.start:r.end], '\n'); i >= 0 {
+		avail := r.end
+		if r.holdBack > 0 && !(r.eof && r.err == nil) {
+			avail = max(r.start, r.end-r.holdBack)
+		}
+		if i := bytes.IndexByte(r.buf[r.start:avail], r.sep); i >= 0 {
 			line := r.buf[r.start : r.start+i]
 			r.start += i + 1
 			if i > r.maxLine {
@@ -71,10 +121,16 @@ func (r *Reader) Next() ([]byte, bool) {
 			}
 			return r.finish(line), true
 		}
-		if r.end-r.start > r.maxLine {
+		if avail-r.start > r.maxLine {
 			return r.finish(r.skipLong()), true
 		}
 		if r.eof {
+			if r.err != nil && r.holdBack > 0 {
+				if r.drop() {
+					return nil, false
+				}
+				return r.Next()
+			}
 			if r.start < r.end {
 				line := r.buf[r.start:r.end]
 				r.start = r.end
@@ -83,8 +139,9 @@ func (r *Reader) Next() ([]byte, bool) {
 			return nil, false
 		}
 		if r.start > 0 {
-			// The partial line left is at most maxLine long, and buf holds
-			// two of those, so this always leaves room to read.
+			// The partial line left is at most maxLine long (plus what is
+			// held back), and buf holds two of those, so this always
+			// leaves room to read.
 			r.end = copy(r.buf, r.buf[r.start:r.end])
 			r.start = 0
 		}
@@ -92,9 +149,23 @@ func (r *Reader) Next() ([]byte, bool) {
 	}
 }
 
+// drop discards what is held back after a decoding error; a corrupt
+// stream's error counts the bytes, and any other error (a cut stream, junk
+// after the last member) lets them through as lines.
+func (r *Reader) drop() bool {
+	var ce *CorruptError
+	if errors.As(r.err, &ce) && !ce.Checksum {
+		ce.Dropped += int64(r.end - r.start)
+		r.start = r.end
+		return true
+	}
+	r.holdBack = 0
+	return false
+}
+
 func (r *Reader) finish(line []byte) []byte {
 	r.line++
-	if n := len(line); n > 0 && line[n-1] == '\r' && !r.truncated {
+	if n := len(line); n > 0 && line[n-1] == '\r' && !r.truncated && r.sep == '\n' {
 		line = line[:n-1]
 	}
 	return line
@@ -112,7 +183,7 @@ func (r *Reader) skipLong() []byte {
 	copy(r.buf[keep:], r.buf[r.start+keep:r.end])
 	r.start, r.end = keep, keep+rest
 	for {
-		if i := bytes.IndexByte(r.buf[r.start:r.end], '\n'); i >= 0 {
+		if i := bytes.IndexByte(r.buf[r.start:r.end], r.sep); i >= 0 {
 			r.start += i + 1
 			break
 		}
@@ -153,19 +224,21 @@ func (r *Reader) TooLong() int64 { return r.nTooLong }
 func (r *Reader) Bytes() int64 { return r.nBytes }
 
 // Err returns the read error that ended the stream, or nil at a clean end.
-// A gzip stream cut short gives an error wrapping io.ErrUnexpectedEOF; the
-// lines before the cut have been returned.
+// A compressed stream cut short gives a *TruncatedError (which wraps
+// io.ErrUnexpectedEOF), and the lines before the cut have been returned;
+// corrupt data gives a *CorruptError and junk after the last member a
+// *TrailingDataError.
 func (r *Reader) Err() error { return r.err }
 
 // File is an opened input: a Reader plus what is needed to close it.
 type File struct {
 	*Reader
-	Name       string // as given; "-" is standard input
-	Compressed bool   // the content is gzip
-	closers    []io.Closer
+	Name        string // as given; "-" is standard input
+	Compression string // Gzip, Bzip2, XZ, Zstd, or "" for plain text
+	closers     []io.Closer
 }
 
-// Close closes the underlying file (not standard input).
+// Close closes the decoder and the underlying file (not standard input).
 func (f *File) Close() error {
 	var errs []error
 	for i := len(f.closers) - 1; i >= 0; i-- {
@@ -175,8 +248,9 @@ func (f *File) Close() error {
 }
 
 // Open opens name ("-" for stdin) and returns a File reading its lines,
-// decompressing gzip content. An empty file is not an error. A file that
-// starts like gzip but whose header is unreadable is.
+// decompressing what its magic bytes say is compressed (see Sniff). An
+// empty file is not an error. A file that starts like a compressed one but
+// whose header is unreadable is.
 func Open(name string, stdin io.Reader, maxLine int) (*File, error) {
 	f := &File{Name: name}
 	var src io.Reader
@@ -191,16 +265,17 @@ func Open(name string, stdin io.Reader, maxLine int) (*File, error) {
 		src = fh
 	}
 	br := bufio.NewReaderSize(src, 64<<10)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+	magic, _ := br.Peek(6)
+	if c := Sniff(magic); c != "" {
+		zr, err := decoder(c, br)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%s: unreadable gzip: %w", name, err)
+			return nil, fmt.Errorf("%s: unreadable %s: %w", name, c, err)
 		}
 		f.closers = append(f.closers, zr)
-		f.Compressed = true
+		f.Compression = c
 		f.Reader = NewReader(zr, maxLine)
+		f.Reader.SetHoldBack(holdBackSize)
 		return f, nil
 	}
 	f.Reader = NewReader(br, maxLine)

@@ -49,6 +49,8 @@ func TestReader(t *testing.T) {
 		{"no final newline", "a\nb", 0, []string{"a", "b"}, nil},
 		{"crlf", "a\r\nb\r\n\r\n", 0, []string{"a", "b", ""}, nil},
 		{"lone cr kept inside", "a\rb\n", 0, []string{"a\rb"}, nil},
+		{"cr only", "a\rb\r\rc", 0, []string{"a", "b", "", "c"}, nil},
+		{"cr only, long", "abcdefgh\rxy\r", 4, []string{"abcd", "xy"}, []bool{true, false}},
 		{"binary", "\x00\xff\x1f\x8b\n\x00", 0, []string{"\x00\xff\x1f\x8b", "\x00"}, nil},
 		{"cut", "abcdefgh\nxy\n", 4, []string{"abcd", "xy"}, []bool{true, false}},
 		{"cut at eof", "ab\nabcdefgh", 4, []string{"ab", "abcd"}, []bool{false, true}},
@@ -137,8 +139,8 @@ func TestOpen(t *testing.T) {
 		}
 		g := readAll(f.Reader)
 		f.Close()
-		if f.Compressed != c.compressed {
-			t.Errorf("%s: Compressed = %v", c.name, f.Compressed)
+		if (f.Compression == Gzip) != c.compressed {
+			t.Errorf("%s: Compression = %q", c.name, f.Compression)
 		}
 		if c.errIs != nil {
 			if !errors.Is(g.err, c.errIs) {
@@ -165,8 +167,8 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := readAll(f.Reader); len(g.lines) != 20000 || !f.Compressed || f.Bytes() != int64(body.Len()) {
-		t.Errorf("gzip on stdin: %d lines, compressed %v, %d bytes", len(g.lines), f.Compressed, f.Bytes())
+	if g := readAll(f.Reader); len(g.lines) != 20000 || f.Compression != Gzip || f.Bytes() != int64(body.Len()) {
+		t.Errorf("gzip on stdin: %d lines, compression %q, %d bytes", len(g.lines), f.Compression, f.Bytes())
 	}
 }
 
@@ -177,25 +179,32 @@ func FuzzReader(f *testing.F) {
 	f.Add("\n\n\r\n", 1)
 	f.Add("abcdefgh\n", 2)
 	f.Add("\x00\x1f\x8b\x08\xff", 4)
-	f.Fuzz(func(t *testing.T, in string, max int) {
-		if max <= 0 || max > 64 {
-			max = 8
+	f.Add("a\rb\r\rc", 2) // classic Mac line ends
+	f.Fuzz(func(t *testing.T, in string, maxLine int) {
+		if maxLine <= 0 || maxLine > 64 {
+			maxLine = 8
+		}
+		// The line end is "\r" when the first buffer (of NewReader's size)
+		// holds a "\r" and no "\n".
+		sep, first := "\n", in[:min(len(in), max(min(16*maxLine, bufSize), 2*maxLine))]
+		if !strings.Contains(first, "\n") && strings.Contains(first, "\r") {
+			sep = "\r"
 		}
 		var want []string
 		if in != "" {
-			want = strings.Split(strings.TrimSuffix(in, "\n"), "\n")
-			if strings.HasSuffix(in, "\n") && in == "\n" {
+			want = strings.Split(strings.TrimSuffix(in, sep), sep)
+			if in == sep {
 				want = []string{""}
 			}
 		}
-		g := readAll(NewReader(iotest.OneByteReader(strings.NewReader(in)), max))
+		g := readAll(NewReader(iotest.OneByteReader(strings.NewReader(in)), maxLine))
 		if len(g.lines) != len(want) {
 			t.Fatalf("%q: %d lines, want %d", in, len(g.lines), len(want))
 		}
 		for i, w := range want {
-			if len(w) > max {
-				w = w[:max] // a cut line keeps a '\r' that falls inside the bound
-			} else {
+			if len(w) > maxLine {
+				w = w[:maxLine] // a cut line keeps a '\r' that falls inside the bound
+			} else if sep == "\n" {
 				w = strings.TrimSuffix(w, "\r")
 			}
 			if g.lines[i] != w {
