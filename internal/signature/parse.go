@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -73,6 +74,8 @@ type ruleTOML struct {
 	Path        *matchTOML `toml:"path"`
 	Query       *matchTOML `toml:"query"`
 	Line        *matchTOML `toml:"line"`
+	From        *time.Time `toml:"from"`
+	Before      *time.Time `toml:"before"`
 }
 
 type matchTOML struct {
@@ -86,6 +89,7 @@ type matchTOML struct {
 
 var knownKeys = map[string]bool{
 	"signature": true, "signature.name": true, "signature.family": true, "signature.description": true,
+	"signature.from": true, "signature.before": true,
 }
 
 func init() {
@@ -115,12 +119,19 @@ var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile
 //	path  = { suffix = "/default.ida", nocase = true }
 //	query = { prefix = "XXXX" }
 //	line  = { regexp = '^GET /x' }      # the request line or URI
+//	from   = 2001-09-18T00:00:00Z       # optional: requests at or after this time
+//	before = 2001-09-18T00:00:00Z       # optional: requests before this time
 //
 // A rule needs at least one of path, query and line, and all it names must
 // match. Each takes exactly one of equal, prefix, suffix, contains (literal
 // bytes) or regexp (Go syntax, unanchored unless anchored), and nocase for
 // ASCII case folding. Entries with the same name are alternatives of one
 // signature and must agree on its family. Rules are tried in file order.
+//
+// from and before bound a rule in time, so that the same request can be
+// named after the worm that sent it then: a TOML date-time (a local one is
+// taken as UTC) or a date. A request without a time stamp is taken to be
+// recent: it passes from and fails before.
 //
 // Errors name the file, line and key: unknown keys, missing or conflicting
 // fields, and regular expressions that do not compile.
@@ -193,6 +204,15 @@ func Parse(data []byte, file string) (*Set, error) {
 			if fm.f == fieldLine {
 				r.needLine = true
 			}
+		}
+		if rt.From != nil {
+			r.from, r.hasFrom = rt.From.Unix(), true
+		}
+		if rt.Before != nil {
+			r.before, r.hasBefore = rt.Before.Unix(), true
+		}
+		if r.hasFrom && r.hasBefore && r.before <= r.from {
+			return nil, errAt("before", "%s is not after from = %s", rt.Before.UTC().Format(time.RFC3339), rt.From.UTC().Format(time.RFC3339))
 		}
 		if len(r.matchers) == 0 {
 			return nil, &Error{File: file, Line: head, Key: "signature", Msg: fmt.Sprintf("signature %q matches nothing: give path, query or line", rt.Name)}

@@ -20,6 +20,12 @@ type Request struct {
 	Path  []byte // URL path (as in r.URL.Path or a log's path field; may be URL-decoded)
 	Query []byte // query without the '?' (r.URL.RawQuery, or IIS cs-uri-query); may be empty or stripped
 	URI   []byte // request URI or whole request line if known ("GET /x?y HTTP/1.0" or "/x?y"); may be empty
+
+	// Time is when the request was made, in seconds since 1970 UTC, if
+	// HasTime. Rules bounded in time (from, before) use it; a request
+	// without a time is taken to be recent, as a live server's are.
+	Time    int64
+	HasTime bool
 }
 
 // StringRequest returns a Request that views path, query and uri without
@@ -149,11 +155,25 @@ func indexFold(b, lit []byte) int {
 	return -1
 }
 
-// rule is one [[signature]] entry: all of its matchers must match.
+// rule is one [[signature]] entry: all of its matchers must match, and the
+// request's time must fall in [from, before) where those are set.
 type rule struct {
 	sig      *Signature
 	matchers []matcher
 	needLine bool // a matcher looks at the whole line
+
+	from, before       int64 // seconds since 1970 UTC
+	hasFrom, hasBefore bool
+}
+
+// inTime reports whether a request made at t (known if ok) falls within
+// the rule's dates. An unknown time is taken to be recent: it is after any
+// from, and before no before.
+func (r *rule) inTime(t int64, ok bool) bool {
+	if !ok {
+		return !r.hasBefore
+	}
+	return (!r.hasFrom || t >= r.from) && (!r.hasBefore || t < r.before)
 }
 
 // Set is an ordered list of signatures. Rules are tried in order and the
@@ -258,6 +278,9 @@ rules:
 			if !m.match(b) {
 				continue rules
 			}
+		}
+		if (r.hasFrom || r.hasBefore) && !r.inTime(req.Time, req.HasTime) {
+			continue
 		}
 		sig = r.sig
 		break

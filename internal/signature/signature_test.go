@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The worms' requests, from docs/DESIGN.md §6.
@@ -104,6 +105,21 @@ func TestBuiltin(t *testing.T) {
 	}
 	add("empty request", Request{}, "")
 
+	// root.exe and cmd.exe are named by date: the sadmind/IIS worm before
+	// 18 September 2001, Nimda from then on, Nimda when the time is unknown.
+	sep18 := time.Date(2001, 9, 18, 0, 0, 0, 0, time.UTC).Unix()
+	for _, u := range []string{"/scripts/root.exe?/c+dir", "/scripts/..%255c../winnt/system32/cmd.exe?/c+dir"} {
+		kind := "cmd-exe"
+		if strings.Contains(u, "root.exe") {
+			kind = "root-exe"
+		}
+		at := func(t int64) Request { r := request(u); r.Time, r.HasTime = t, true; return r }
+		add("sadmind in May 2001 "+u, at(time.Date(2001, 5, 8, 12, 0, 0, 0, time.UTC).Unix()), "sadmind-"+kind)
+		add("sadmind a second before "+u, at(sep18-1), "sadmind-"+kind)
+		add("nimda at the boundary "+u, at(sep18), "nimda-"+kind)
+		add("nimda in 2002 "+u, at(sep18+200*86400), "nimda-"+kind)
+	}
+
 	for _, c := range cases {
 		sig, ok := set.Match(c.req)
 		got := ""
@@ -120,6 +136,7 @@ func TestBuiltinSignatures(t *testing.T) {
 	want := map[string]string{
 		"codered1": "codered1", "codered2": "codered2", "codered-unknown": "codered",
 		"nimda-root-exe": "nimda", "nimda-cmd-exe": "nimda",
+		"sadmind-root-exe": "sadmind-iis", "sadmind-cmd-exe": "sadmind-iis",
 	}
 	sigs := Builtin().Signatures()
 	if len(sigs) != len(want) {
@@ -190,7 +207,7 @@ path = { equal = "/default.ida" }
 	for _, s := range set.Signatures() {
 		names = append(names, s.Name)
 	}
-	if got, want := strings.Join(names, ","), "codered1,codered2,codered-unknown,nimda-root-exe,nimda-cmd-exe,phpmyadmin-scan,shellshock"; got != want {
+	if got, want := strings.Join(names, ","), "codered1,codered2,codered-unknown,sadmind-root-exe,sadmind-cmd-exe,nimda-root-exe,nimda-cmd-exe,phpmyadmin-scan,shellshock"; got != want {
 		t.Errorf("signatures %s, want %s", got, want)
 	}
 	if s := set.Lookup("codered2"); s.Source != "user.toml:13" || s.Builtin() {
