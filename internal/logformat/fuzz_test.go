@@ -22,6 +22,13 @@ func FuzzParsers(f *testing.F) {
 		"\x00\xff[\x00/Jul/2001:10:00:01 +0000]",
 		"GET /",
 		"[",
+		"\xef\xbb\xbf#Fields: date time c-ip cs-uri-stem",
+		"192.0.2.7, -, 7/19/01, 10:00:04, W3SVC1, WEB1, 10.0.0.5, 15, 400, 250, 404, 2, GET, /scripts/root.exe, /c+dir,",
+		`Jul 19 10:00:06 10.9.9.9 httpd[812]: 10.1.2.6 - - [19/Jul/2001:10:00:06 +0000] "GET / HTTP/1.0" 404 205`,
+		`<134>1 2001-07-19T10:00:09Z 10.9.9.9 httpd 812 - [origin ip="10.9.9.9"] 10.1.2.9 - - [19/Jul/2001:10:00:09 +0000] "GET /"`,
+		"<1>1 a b c d e [x=\"]\\\"",
+		"2001-09-19 10:00:01 10.0.0.5 GET /scripts/root.exe /c+dir 80 - 192.0.2.9 Mozilla/4.0 404 0 2 15",
+		"10:00:04 192.0.2.11 GET /default.ida 404",
 	} {
 		f.Add(s)
 	}
@@ -30,7 +37,13 @@ func FuzzParsers(f *testing.F) {
 		iis := New(IIS)
 		var rec Record
 		iis.Parse([]byte("#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status"), &rec)
-		for _, p := range []Parser{New(Combined), New(VHost), iis, New(Fallback)} {
+		// The auto parser sees the line after a combined line and after
+		// the IIS header, so that each format gets to be the current one.
+		auto := New(Auto)
+		auto.Parse([]byte(`10.1.2.3 - - [19/Jul/2001:10:00:01 +0000] "GET / HTTP/1.0" 200 1`), &rec)
+		autoIIS := New(Auto)
+		autoIIS.Parse([]byte("#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status"), &rec)
+		for _, p := range []Parser{New(Combined), New(VHost), iis, New(Fallback), New(IISComma), &iisBareParser{}, &syslogParser{inner: newInner()}, auto, autoIIS} {
 			res := p.Parse(b, &rec)
 			if res == Bad && p.Why() == "" {
 				t.Fatalf("%s: Bad without a reason for %q", p.Format(), line)

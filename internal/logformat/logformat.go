@@ -68,8 +68,22 @@ func New(format string) Parser {
 		return &iisParser{}
 	case Fallback:
 		return &fallbackParser{}
+	case IISComma:
+		return &iisCommaParser{}
+	case Auto:
+		return newAuto()
 	}
 	return nil
+}
+
+// Names lists the formats New knows, Auto first.
+var Names = []string{Auto, Common, Combined, VHost, IIS, IISComma, Fallback}
+
+// Counter is implemented by the Auto parser: how many lines each format
+// read, and which read the last one.
+type Counter interface {
+	Formats() map[string]int64
+	Last() string
 }
 
 // Compile-time checks that each format implements Parser.
@@ -77,6 +91,10 @@ var (
 	_ Parser = (*clfParser)(nil)
 	_ Parser = (*iisParser)(nil)
 	_ Parser = (*fallbackParser)(nil)
+	_ Parser = (*iisCommaParser)(nil)
+	_ Parser = (*iisBareParser)(nil)
+	_ Parser = (*syslogParser)(nil)
+	_ Parser = (*autoParser)(nil)
 )
 
 // SniffLines is how many non-blank lines Sniff wants to see.
