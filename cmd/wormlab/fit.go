@@ -28,6 +28,7 @@ type fitConfig struct {
 	fixed    fit.TwoFactorFixed
 	sim      simfit.Options
 	changed  map[string]bool // flags given on the command line
+	stderr   io.Writer       // for warnings
 }
 
 func newFitCmd() *cobra.Command {
@@ -65,6 +66,7 @@ with the event engine: a parametric bootstrap, seeded by --seed).`,
 					defer bar.Finish()
 				}
 			}
+			cfg.stderr = cmd.ErrOrStderr()
 			return runFit(cmd.OutOrStdout(), cfg)
 		},
 	}
@@ -111,9 +113,13 @@ func runFit(out io.Writer, cfg fitConfig) error {
 	if !(cfg.forecast >= 0) || math.IsInf(cfg.forecast, 0) {
 		return inputError(fmt.Errorf("fit: --forecast %v, want hours >= 0", cfg.forecast))
 	}
-	obs, err := readObs(cfg.path)
+	obs, families, err := readObs(cfg.path)
 	if err != nil {
 		return inputError(err)
+	}
+	if len(families) > 1 && cfg.stderr != nil {
+		fmt.Fprintf(cfg.stderr, "wormlab: warning: %s counts probes of %d families (%s) together: the fit mixes worms (wormlab detect --series writes one series per family)\n",
+			cfg.path, len(families), strings.Join(families, ", "))
 	}
 	var r fit.Result
 	switch cfg.model {
@@ -140,17 +146,19 @@ func runFit(out io.Writer, cfg fitConfig) error {
 	return nil
 }
 
-func readObs(path string) (fit.Obs, error) {
+// readObs reads a series and the worm families it says it counts.
+func readObs(path string) (fit.Obs, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fit.Obs{}, err
+		return fit.Obs{}, nil, err
 	}
 	defer f.Close()
 	s, err := series.Read(f, path)
 	if err != nil {
-		return fit.Obs{}, err
+		return fit.Obs{}, nil, err
 	}
-	return fit.FromSeries(s, path)
+	obs, err := fit.FromSeries(s, path)
+	return obs, s.Families, err
 }
 
 func printFit(out io.Writer, cfg fitConfig, o fit.Obs, r fit.Result) {

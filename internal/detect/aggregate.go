@@ -3,7 +3,6 @@ package detect
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -11,22 +10,121 @@ import (
 	"github.com/wormlab/wormlab/internal/signature"
 )
 
-// source identifies a client: an address, or the name a log gives when the
-// server resolved names (HostnameLookups On). The zero source is a line
-// without a client field.
-type source struct {
-	addr netip.Addr
-	name string
+// The aggregate keeps what the report needs in memory that grows with the
+// distinct sources and the distinct (bin, source) pairs, never with the
+// lines. Its layout is chosen for logs with hundreds of thousands of
+// sources (a /16 telescope's worth of Code Red): a source is a 48-byte
+// record in fixed-size chunks (no copy when they grow), found through a
+// map from its IPv4 address as a uint32; its signatures are a bit set, so
+// per-signature and per-family source counts need no set of their own;
+// and the (bin, source) pairs are uint64 keys, one map per family plus one
+// for all. The figure to keep is docs/PERFORMANCE.md's bytes per distinct
+// source.
+
+// maxSignatures bounds the signatures a run can tell apart: each source
+// records its signatures as bits of a uint64.
+const maxSignatures = 64
+
+// srcRec is one source's figures.
+type srcRec struct {
+	first, last int64  // first and last probe time (valid when timed)
+	probes      int64  // probes, timed or not
+	sigs        uint64 // bit i: sent a probe of signature i
+	lastBin     int64  // the bin whose pairs binFams records
+	binFams     uint32 // bit f: the pair (lastBin, this source) is in family f's set; bit 31: in the all-families set
+	timed       bool
 }
 
-func (s source) String() string {
-	switch {
-	case s.addr.IsValid():
-		return s.addr.String()
-	case s.name != "":
-		return s.name
+const allFamiliesBit = 31
+
+// chunkSize is the number of records in one chunk of the source table.
+const chunkSize = 4096
+
+// sourceTable gives each distinct source an index and a record.
+type sourceTable struct {
+	v4     map[uint32]uint32 // IPv4 address to index
+	other  map[string]uint32 // IPv6 addresses and host names, as text
+	keys   []sourceKey       // index to identity, for the report
+	chunks []*[chunkSize]srcRec
+}
+
+// sourceKey is a source's identity: an IPv4 address, or text (an IPv6
+// address or a host name as logged, escaped for printing).
+type sourceKey struct {
+	v4   uint32
+	text string // "" for IPv4
+}
+
+func newSourceTable() *sourceTable {
+	return &sourceTable{v4: map[uint32]uint32{}, other: map[string]uint32{}}
+}
+
+func (t *sourceTable) len() int { return len(t.keys) }
+
+func (t *sourceTable) rec(i uint32) *srcRec { return &t.chunks[i/chunkSize][i%chunkSize] }
+
+func (t *sourceTable) add(k sourceKey) uint32 {
+	i := uint32(len(t.keys))
+	if int(i)%chunkSize == 0 {
+		t.chunks = append(t.chunks, new([chunkSize]srcRec))
 	}
-	return "(none)"
+	t.keys = append(t.keys, k)
+	return i
+}
+
+// lookup returns the index of the source a record names, adding it if
+// new, and false when the line names no client.
+func (t *sourceTable) lookup(rec *logformat.Record) (uint32, bool) {
+	if rec.IsV4 {
+		i, ok := t.v4[rec.V4]
+		if !ok {
+			i = t.add(sourceKey{v4: rec.V4})
+			t.v4[rec.V4] = i
+		}
+		return i, true
+	}
+	h := rec.Host
+	if len(h) == 0 || (len(h) == 1 && h[0] == '-') {
+		return 0, false
+	}
+	var text string
+	if a, err := netip.ParseAddr(string(h)); err == nil {
+		a = a.Unmap()
+		if a.Is4() {
+			b := a.As4()
+			v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+			i, ok := t.v4[v]
+			if !ok {
+				i = t.add(sourceKey{v4: v})
+				t.v4[v] = i
+			}
+			return i, true
+		}
+		text = a.String()
+	} else {
+		text = printable([]byte(strings.ToLower(string(h))))
+	}
+	i, ok := t.other[text]
+	if !ok {
+		i = t.add(sourceKey{text: text})
+		t.other[text] = i
+	}
+	return i, true
+}
+
+func (k sourceKey) String() string {
+	if k.text != "" {
+		return k.text
+	}
+	return k.addr().String()
+}
+
+func (k sourceKey) addr() netip.Addr {
+	if k.text != "" {
+		a, _ := netip.ParseAddr(k.text)
+		return a
+	}
+	return netip.AddrFrom4([4]byte{byte(k.v4 >> 24), byte(k.v4 >> 16), byte(k.v4 >> 8), byte(k.v4)})
 }
 
 // span is a first and last time, in seconds since the epoch.
@@ -47,28 +145,35 @@ func (s *span) add(t int64) {
 
 type sigAgg struct {
 	sig     *signature.Signature
+	fam     int // index into aggregate.fams
 	probes  int64
 	untimed int64
-	sources map[source]struct{}
 	seen    span
 	hours   map[int64]int64 // probes per UTC hour (hour index since the epoch)
 }
 
-type srcAgg struct {
-	probes int64
-	seen   span
-	sigs   []int // indexes into aggregate.sigs, in first-seen order
+// famAgg is one family's share: its own series, so that a fit never mixes
+// worms.
+type famAgg struct {
+	name     string
+	sigMask  uint64 // the family's signatures
+	probes   int64
+	untimed  int64
+	seen     span
+	binProbe map[int64]int64
+	binSrc   map[uint64]struct{} // (bin, source) pairs; see pairKey
 }
 
-// binSource is one source seen in one series bin.
-type binSource struct {
-	bin int64
-	src source
+// pairKey packs a bin and a source index: bins are offsets from the first
+// timed probe's bin, biased into 32 bits (a log would need 40,000 years
+// of one-minute bins to overflow them).
+func (a *aggregate) pairKey(bin int64, src uint32) uint64 {
+	return uint64(uint32(bin-a.binBase+1<<31))<<32 | uint64(src)
 }
 
-// aggregate accumulates everything the report needs. Its memory grows with
-// the distinct sources and the distinct (bin, source) pairs, not with the
-// number of lines.
+func (a *aggregate) pairBin(k uint64) int64 { return int64(k>>32) - 1<<31 + a.binBase }
+
+// aggregate accumulates everything the report needs.
 type aggregate struct {
 	cfg     Config
 	rules   *signature.Set
@@ -76,30 +181,73 @@ type aggregate struct {
 
 	sigIndex map[*signature.Signature]int
 	sigs     []*sigAgg
-	srcs     map[source]*srcAgg
-	binSrc   map[binSource]struct{}
-	binProbe map[int64]int64
-	untimed  int64
+	fams     []*famAgg
+	keep     []bool // by signature: its family was asked for
+
+	srcs       *sourceTable
+	all        famAgg // every family asked for, together
+	binBase    int64
+	hasBase    bool
+	untimed    int64
+	noClient   int64
+	excluded   int64
+	lastSigAgg *sigAgg
 
 	inputs   []Input
 	badShown []BadLine
 }
 
-func newAggregate(cfg Config) *aggregate {
+func newAggregate(cfg Config) (*aggregate, error) {
 	a := &aggregate{
 		cfg:      cfg,
 		rules:    cfg.Rules,
 		binSecs:  int64(cfg.Bin.Seconds()),
 		sigIndex: map[*signature.Signature]int{},
-		srcs:     map[source]*srcAgg{},
-		binSrc:   map[binSource]struct{}{},
-		binProbe: map[int64]int64{},
+		srcs:     newSourceTable(),
+		all:      famAgg{binProbe: map[int64]int64{}, binSrc: map[uint64]struct{}{}},
 	}
-	for i, s := range cfg.Rules.Signatures() {
+	sigs := cfg.Rules.Signatures()
+	if len(sigs) > maxSignatures {
+		return nil, fmt.Errorf("%d signatures: at most %d can be told apart in one run", len(sigs), maxSignatures)
+	}
+	famIndex := map[string]int{}
+	for i, s := range sigs {
+		f, ok := famIndex[s.Family]
+		if !ok {
+			f = len(a.fams)
+			famIndex[s.Family] = f
+			a.fams = append(a.fams, &famAgg{name: s.Family, binProbe: map[int64]int64{}, binSrc: map[uint64]struct{}{}})
+		}
+		a.fams[f].sigMask |= 1 << i
 		a.sigIndex[s] = i
-		a.sigs = append(a.sigs, &sigAgg{sig: s, sources: map[source]struct{}{}, hours: map[int64]int64{}})
+		a.sigs = append(a.sigs, &sigAgg{sig: s, fam: f, hours: map[int64]int64{}})
 	}
-	return a
+	if len(a.fams) > allFamiliesBit {
+		return nil, fmt.Errorf("%d families: at most %d can be told apart in one run", len(a.fams), allFamiliesBit)
+	}
+	a.keep = make([]bool, len(sigs))
+	if len(cfg.Families) == 0 {
+		for i := range a.keep {
+			a.keep[i] = true
+		}
+	} else {
+		var known []string
+		for _, f := range a.fams {
+			known = append(known, f.name)
+		}
+		for _, name := range cfg.Families {
+			f, ok := famIndex[name]
+			if !ok {
+				return nil, fmt.Errorf("unknown family %q (the signatures name %s)", name, strings.Join(known, ", "))
+			}
+			for i, s := range a.sigs {
+				if s.fam == f {
+					a.keep[i] = true
+				}
+			}
+		}
+	}
+	return a, nil
 }
 
 // floorDiv divides rounding toward minus infinity, so times before 1970
@@ -112,46 +260,69 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// probe counts one probe. It runs for probes only, about 1% of the lines
-// of a server under attack, so it may allocate.
-func (a *aggregate) probe(sig *signature.Signature, rec *logformat.Record) {
-	var src source
-	switch {
-	case rec.IsV4:
-		v := rec.V4
-		src.addr = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	case len(rec.Host) > 0 && !(len(rec.Host) == 1 && rec.Host[0] == '-'):
-		if ad, err := netip.ParseAddr(string(rec.Host)); err == nil {
-			src.addr = ad.Unmap()
-		} else {
-			src.name = strings.ToLower(string(rec.Host))
-		}
-	}
-	i := a.sigIndex[sig]
-	sa := a.sigs[i]
+// probe counts one probe of signature sig (an index) and returns its
+// source's index, or false if the line names no client. The caller has
+// checked that the family was asked for. It runs for probes only, a small share of the lines of
+// most logs, but all of them on a server under attack, so it keeps to
+// map lookups on small keys.
+func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
+	sa := a.sigs[sig]
+	fa := a.fams[sa.fam]
 	sa.probes++
-	sa.sources[src] = struct{}{}
-	s := a.srcs[src]
-	if s == nil {
-		s = &srcAgg{}
-		a.srcs[src] = s
-	}
-	s.probes++
-	if !slices.Contains(s.sigs, i) {
-		s.sigs = append(s.sigs, i)
+	fa.probes++
+	a.all.probes++
+	src, hasSrc := a.srcs.lookup(rec)
+	var s *srcRec
+	if hasSrc {
+		s = a.srcs.rec(src)
+		s.probes++
+		s.sigs |= 1 << sig
+	} else {
+		a.noClient++
 	}
 	if !rec.HasTime {
 		sa.untimed++
+		fa.untimed++
 		a.untimed++
-		return
+		return src, hasSrc
 	}
 	t := rec.Time
 	sa.seen.add(t)
+	fa.seen.add(t)
+	a.all.seen.add(t)
 	sa.hours[floorDiv(t, 3600)]++
-	s.seen.add(t)
 	bin := floorDiv(t, a.binSecs)
-	a.binProbe[bin]++
-	a.binSrc[binSource{bin, src}] = struct{}{}
+	if !a.hasBase {
+		a.binBase, a.hasBase = bin, true
+	}
+	fa.binProbe[bin]++
+	a.all.binProbe[bin]++
+	if !hasSrc {
+		return src, false
+	}
+	if !s.timed || t < s.first {
+		s.first = t
+	}
+	if !s.timed || t > s.last {
+		s.last = t
+	}
+	s.timed = true
+	// The pair sets are the truth; binFams only skips inserting a pair
+	// already there, which in a log written in time order is almost
+	// every probe after a source's first in a bin.
+	if s.lastBin != bin || s.binFams == 0 {
+		s.lastBin, s.binFams = bin, 0
+	}
+	k := a.pairKey(bin, src)
+	if s.binFams&(1<<sa.fam) == 0 {
+		fa.binSrc[k] = struct{}{}
+		s.binFams |= 1 << sa.fam
+	}
+	if s.binFams&(1<<allFamiliesBit) == 0 {
+		a.all.binSrc[k] = struct{}{}
+		s.binFams |= 1 << allFamiliesBit
+	}
+	return src, true
 }
 
 // maxLineShown is how much of an unparsable line the report quotes.
@@ -164,22 +335,38 @@ func (a *aggregate) bad(file string, line int64, why string, text []byte) {
 	if len(text) > maxLineShown {
 		text = text[:maxLineShown]
 	}
-	a.badShown = append(a.badShown, BadLine{File: file, Line: line, Why: why, Text: printable(text)})
+	a.badShown = append(a.badShown, BadLine{File: printable([]byte(file)), Line: line, Why: why, Text: printable(text)})
 }
 
-// printable returns b as text with control characters and bytes that are
-// not UTF-8 written as \xNN, so that binary junk survives JSON and a
-// terminal.
+// printable returns b as text with control characters (C0, DEL and the C1
+// controls U+0080 to U+009F, which some terminals obey) and bytes that are
+// not UTF-8 written as \xNN or \u00NN, so that a log line cannot move the
+// cursor, retitle the window or clear the screen of whoever reads the
+// report, and binary junk survives JSON.
 func printable(b []byte) string {
+	clean := true
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '\\' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return string(b)
+	}
 	var sb strings.Builder
 	for len(b) > 0 {
 		r, n := utf8.DecodeRune(b)
-		if (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f {
+		switch {
+		case (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&sb, "\\x%02x", b[0])
-			b = b[1:]
-			continue
+		case r >= 0x80 && r <= 0x9f:
+			fmt.Fprintf(&sb, "\\u%04x", r)
+		case r == '\\':
+			sb.WriteString(`\\`)
+		default:
+			sb.Write(b[:n])
 		}
-		sb.Write(b[:n])
 		b = b[n:]
 	}
 	return sb.String()

@@ -1,9 +1,9 @@
 // Package detect finds worm probes in web-server access logs and turns them
-// into a report: counts per signature, the sources and /16 blocks they came
-// from, and the observed series that wormlab fit reads. It ties together
-// reading (logread), line formats (logformat) and the shared matcher
-// (signature); each input streams through in constant memory apart from the
-// sets of sources seen.
+// into a report: counts per signature and per family, the sources and /16
+// blocks they came from, and the observed series that wormlab fit reads,
+// one per family. It ties together reading (logread), line formats
+// (logformat) and the shared matcher (signature); each input streams
+// through in constant memory apart from the sets of sources seen.
 package detect
 
 import (
@@ -21,16 +21,22 @@ import (
 )
 
 // Config says how to run a detection. The zero value is usable: built-in
-// signatures, 10-minute bins, top 10 lists, no countries.
+// signatures, every family, 10-minute bins, top 10 lists, no countries,
+// the format told line by line.
 type Config struct {
-	Rules   *signature.Set            // nil means signature.Builtin()
-	Bin     time.Duration             // series bin width; a whole number of minutes; 0 means DefaultBin
-	Top     int                       // length of the top-sources and top-/16 lists; 0 means 10
-	Country func(a netip.Addr) string // country of a source; nil for no country column
-	MaxLine int                       // longest line kept whole; 0 means logread.DefaultMaxLine
-	Show    int                       // unparsable lines quoted in the report; 0 means 5, negative none
-	Stdin   io.Reader                 // read for the file name "-"
-	Format  string                    // force a format (logformat names); "" sniffs each file
+	Rules    *signature.Set            // nil means signature.Builtin()
+	Families []string                  // families to count; nil for all
+	Bin      time.Duration             // series bin width; a whole number of minutes; 0 means DefaultBin
+	Top      int                       // length of the top-sources and top-/16 lists; 0 means 10
+	Country  func(a netip.Addr) string // country of a source; nil for no country column
+	MaxLine  int                       // longest line kept whole; 0 means logread.DefaultMaxLine
+	Show     int                       // unparsable lines quoted in the report; 0 means 5, negative none
+	Stdin    io.Reader                 // read for the file name "-"
+	Format   string                    // force a format (logformat names); "" or "auto" tells it line by line
+
+	// AllowUnparsable accepts an input whose lines are mostly unparsable;
+	// without it such an input is an error (see UnparsableError).
+	AllowUnparsable bool
 }
 
 // DefaultBin is the series bin width when Config.Bin is zero: fine enough
@@ -49,21 +55,65 @@ type FileError struct {
 func (e *FileError) Error() string {
 	// os.Open's errors already name the file.
 	if msg := e.Err.Error(); strings.Contains(msg, e.File) {
-		return msg
+		return printable([]byte(msg))
 	}
-	return e.File + ": " + e.Err.Error()
+	return printable([]byte(e.File + ": " + e.Err.Error()))
 }
 func (e *FileError) Unwrap() error { return e.Err }
+
+// UnparsableError is an input most of whose lines no format reads: random
+// bytes, a binary file, a forced --format that is wrong. Counting the few
+// lines that do parse would report a silent near-zero, so the input is an
+// error unless Config.AllowUnparsable is set.
+type UnparsableError struct {
+	Unparsable, Lines int64
+	First             int64 // line number of the first unparsable line
+	Why               string
+}
+
+func (e *UnparsableError) Error() string {
+	return fmt.Sprintf("%d of %d lines are unparsable (first at line %d: %s); is this an access log? (--allow-unparsable counts what parses)", e.Unparsable, e.Lines, e.First, e.Why)
+}
+
+// mostlyUnparsable reports whether an input's unparsable lines are more
+// than half of those that are not blank or directives.
+func (in *Input) mostlyUnparsable() bool {
+	return in.Unparsable > 0 && 2*in.Unparsable > in.Requests+in.Unparsable
+}
 
 // Run reads each named input ("-" is Config.Stdin) in turn and returns the
 // report over all of them. Inputs may come in any order: every figure is a
 // count, a set or a minimum/maximum over time stamps, so the order of files
 // changes only the order of Report.Inputs and which unparsable lines are
-// quoted first. A missing file, an unreadable or truncated
-// gzip, or a read error is returned as a *FileError (joined with errors.Join
-// when there are several) alongside a report of everything that was read.
-// Run stops early, with ctx's error, if ctx is cancelled.
+// quoted first. A missing file, an unreadable, truncated or corrupt
+// compressed file, a mostly unparsable one, or a read error is returned as
+// a *FileError (joined with errors.Join when there are several) alongside
+// a report of everything that was read. Run stops early, with ctx's error,
+// if ctx is cancelled.
 func Run(ctx context.Context, names []string, cfg Config) (*Report, error) {
+	a, err := newRun(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		in, err := a.file(ctx, name)
+		a.inputs = append(a.inputs, in)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			errs = append(errs, &FileError{name, err})
+		}
+	}
+	return a.report(), errors.Join(errs...)
+}
+
+// newRun checks cfg, fills in its defaults and returns an empty aggregate.
+func newRun(cfg Config) (*aggregate, error) {
 	if cfg.Rules == nil {
 		cfg.Rules = signature.Builtin()
 	}
@@ -79,110 +129,156 @@ func Run(ctx context.Context, names []string, cfg Config) (*Report, error) {
 	if cfg.Show == 0 {
 		cfg.Show = 5
 	}
-	if cfg.Format != "" && logformat.New(cfg.Format) == nil {
-		return nil, fmt.Errorf("unknown format %q", cfg.Format)
+	if cfg.Format == "" {
+		cfg.Format = logformat.Auto
 	}
-	agg := newAggregate(cfg)
-	var errs []error
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		in, err := agg.file(ctx, name)
-		agg.inputs = append(agg.inputs, in)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			errs = append(errs, &FileError{name, err})
-		}
+	if logformat.New(cfg.Format) == nil {
+		return nil, fmt.Errorf("unknown format %q (want one of %s)", cfg.Format, strings.Join(logformat.Names, ", "))
 	}
-	return agg.report(), errors.Join(errs...)
+	return newAggregate(cfg)
 }
 
 // ctxCheckLines is how often the line loop looks at the context: often
 // enough to stop within a few milliseconds, rarely enough to cost nothing.
 const ctxCheckLines = 1 << 16
 
+// scanner runs the lines of one input through the aggregate.
+type scanner struct {
+	a      *aggregate
+	name   string
+	in     *Input
+	p      logformat.Parser
+	rec    logformat.Record
+	lineNo int64
+	first  int64 // first unparsable line
+	why    string
+
+	// onProbe, if set, is called for each probe counted, with its
+	// signature index and source (follow mode's per-bin figures).
+	onProbe func(sig int, src uint32, hasSrc bool, rec *logformat.Record)
+	// onTime, if set, is called with each request's time before it is
+	// counted (follow mode closes bins on it).
+	onTime func(t int64)
+}
+
+func (a *aggregate) newScanner(name string, in *Input) *scanner {
+	return &scanner{a: a, name: name, in: in, p: logformat.New(a.cfg.Format)}
+}
+
+// line handles one line.
+func (s *scanner) line(line []byte) {
+	s.lineNo++
+	in := s.in
+	in.Lines++
+	switch s.p.Parse(line, &s.rec) {
+	case logformat.Skip:
+		return
+	case logformat.Bad:
+		in.Unparsable++
+		if in.Unparsable == 1 {
+			s.first, s.why = s.lineNo, s.p.Why()
+		}
+		s.a.bad(s.name, s.lineNo, s.p.Why(), line)
+		return
+	}
+	rec := &s.rec
+	in.Requests++
+	if rec.HasTime {
+		if !in.hasTime || rec.Time < in.first {
+			in.first = rec.Time
+		}
+		if !in.hasTime || rec.Time > in.last {
+			in.last = rec.Time
+		}
+		in.hasTime = true
+		if s.onTime != nil {
+			s.onTime(rec.Time)
+		}
+	}
+	sig, ok := s.a.rules.Match(signature.Request{Path: rec.Path, Query: rec.Query, URI: rec.URI, Time: rec.Time, HasTime: rec.HasTime})
+	if !ok {
+		return
+	}
+	i := s.a.sigIndex[sig]
+	if !s.a.keep[i] {
+		s.a.excluded++
+		return
+	}
+	in.Probes++
+	src, hasSrc := s.a.probe(i, rec)
+	if s.onProbe != nil {
+		s.onProbe(i, src, hasSrc, rec)
+	}
+}
+
+// finish records the format counts and checks the share of unparsable
+// lines.
+func (s *scanner) finish() error {
+	in := s.in
+	if c, ok := s.p.(logformat.Counter); ok {
+		in.Formats = map[string]int64{}
+		for f, n := range c.Formats() {
+			in.Formats[f] = n
+		}
+		// A combined log's lines cut before the referer read as common:
+		// one format, not two.
+		if n, ok := in.Formats[logformat.Common]; ok && in.Formats[logformat.Combined] > 0 {
+			in.Formats[logformat.Combined] += n
+			delete(in.Formats, logformat.Common)
+		}
+		var best int64
+		for f, n := range in.Formats {
+			if n > best || (n == best && f < in.Format) {
+				in.Format, best = f, n
+			}
+		}
+		if len(in.Formats) < 2 {
+			in.Formats = nil
+		}
+	} else {
+		in.Format = s.p.Format()
+	}
+	in.finish()
+	if !s.a.cfg.AllowUnparsable && in.mostlyUnparsable() {
+		return &UnparsableError{Unparsable: in.Unparsable, Lines: in.Requests + in.Unparsable, First: s.first, Why: s.why}
+	}
+	return nil
+}
+
 // file runs one input through the aggregate and returns its summary.
 func (a *aggregate) file(ctx context.Context, name string) (Input, error) {
-	in := Input{Name: name}
+	in := Input{Name: printable([]byte(name))}
 	f, err := logread.Open(name, a.cfg.Stdin, a.cfg.MaxLine)
 	if err != nil {
-		in.Error = err.Error()
+		in.Error = printable([]byte(err.Error()))
 		return in, err
 	}
 	defer f.Close()
 	in.Compression = f.Compression
-
-	// Sniff the format from the first lines, which are kept and replayed.
-	format := a.cfg.Format
-	var head [][]byte
-	if format == "" {
-		for len(head) < logformat.SniffLines {
-			line, ok := f.Next()
-			if !ok {
-				break
-			}
-			head = append(head, append([]byte(nil), line...))
-		}
-		format = logformat.Sniff(head)
-	}
-	in.Format = format
-	p := logformat.New(format)
-
-	var rec logformat.Record
-	lineNo := int64(0)
-	handle := func(line []byte) {
-		lineNo++
-		in.Lines++
-		switch p.Parse(line, &rec) {
-		case logformat.Skip:
-			return
-		case logformat.Bad:
-			in.Unparsable++
-			a.bad(name, lineNo, p.Why(), line)
-			return
-		}
-		in.Requests++
-		if rec.HasTime {
-			if !in.hasTime || rec.Time < in.first {
-				in.first = rec.Time
-			}
-			if !in.hasTime || rec.Time > in.last {
-				in.last = rec.Time
-			}
-			in.hasTime = true
-		}
-		sig, ok := a.rules.Match(signature.Request{Path: rec.Path, Query: rec.Query, URI: rec.URI})
-		if !ok {
-			return
-		}
-		in.Probes++
-		a.probe(sig, &rec)
-	}
-	for _, line := range head {
-		handle(line)
-	}
+	s := a.newScanner(name, &in)
 	for {
 		line, ok := f.Next()
 		if !ok {
 			break
 		}
-		handle(line)
-		if lineNo%ctxCheckLines == 0 && ctx.Err() != nil {
+		s.line(line)
+		if s.lineNo%ctxCheckLines == 0 && ctx.Err() != nil {
 			return in, ctx.Err()
 		}
 	}
 	in.TooLong = f.TooLong()
 	in.Bytes = f.Bytes()
-	in.finish()
+	checkErr := s.finish()
 	if err := f.Err(); err != nil {
 		// Say which line was the last good one: the decoders know
 		// bytes, the reader lines.
 		err = fmt.Errorf("%w; %d lines (%d bytes) read before it", err, in.Lines, in.Bytes)
-		in.Error = err.Error()
+		in.Error = printable([]byte(err.Error()))
 		return in, err
+	}
+	if checkErr != nil {
+		in.Error = checkErr.Error()
+		return in, checkErr
 	}
 	return in, nil
 }

@@ -171,8 +171,11 @@ func checkCounts(t *testing.T, dir string, rep *Report) {
 	}
 	in := rep.Inputs[0]
 	wantFormat := c.Format
-	if wantFormat == logsynth.IISStripped {
+	switch wantFormat {
+	case logsynth.IISStripped:
 		wantFormat = logsynth.IIS
+	case logsynth.Fallback:
+		wantFormat = "syslog+fallback" // the generator wraps proxy lines in syslog
 	}
 	if in.Format != wantFormat {
 		t.Errorf("format %q, generator wrote %q", in.Format, c.Format)

@@ -1,12 +1,16 @@
 package detect
 
 import (
+	"bufio"
 	"cmp"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,37 +24,44 @@ const Schema = "wormlab.detect/v1"
 
 // Report is everything a detection found. It marshals to the JSON that
 // `wormlab detect --json` writes. Times are RFC 3339 in UTC; a time that is
-// not known (no probe, or a log without time stamps) is omitted.
+// not known (no probe, or a log without time stamps) is omitted. Every
+// string taken from a log (host names, quoted lines, file names) has its
+// control characters escaped (see printable).
 type Report struct {
-	Schema     string     `json:"schema"`
-	Version    string     `json:"version"`
-	Commit     string     `json:"commit"`
-	BinSeconds int64      `json:"bin_seconds"`
-	Inputs     []Input    `json:"inputs"`
-	Totals     Totals     `json:"totals"`
-	Signatures []SigStats `json:"signatures"`
-	TopSources []SrcStats `json:"top_sources"`
-	TopBlocks  []Block    `json:"top_slash16"`
-	Unparsable []BadLine  `json:"unparsable_examples"`
-	Series     []BinPoint `json:"series"`
-	HasCountry bool       `json:"has_country"`
-	Countries  []CountryN `json:"countries,omitempty"`
+	Schema       string         `json:"schema"`
+	Version      string         `json:"version"`
+	Commit       string         `json:"commit"`
+	BinSeconds   int64          `json:"bin_seconds"`
+	Inputs       []Input        `json:"inputs"`
+	Totals       Totals         `json:"totals"`
+	Families     []FamStats     `json:"families"`
+	Signatures   []SigStats     `json:"signatures"`
+	TopSources   []SrcStats     `json:"top_sources"`
+	TopBlocks    []Block        `json:"top_slash16"`
+	Unparsable   []BadLine      `json:"unparsable_examples"`
+	Series       []BinPoint     `json:"series"`        // every family counted, together
+	FamilySeries []FamilySeries `json:"family_series"` // one series per family with probes
+	HasCountry   bool           `json:"has_country"`
+	Countries    []CountryN     `json:"countries,omitempty"`
+
+	agg *aggregate // for WriteSources
 }
 
 // Input is one file's share.
 type Input struct {
-	Name        string `json:"name"`
-	Format      string `json:"format,omitempty"`
-	Compression string `json:"compression,omitempty"` // gzip, bzip2, xz or zstd, told by magic bytes
-	Bytes       int64  `json:"bytes"`                 // read, after decompression
-	Lines       int64  `json:"lines"`
-	Requests    int64  `json:"requests"`
-	Unparsable  int64  `json:"unparsable"`
-	TooLong     int64  `json:"too_long"` // lines cut at the length bound
-	Probes      int64  `json:"probes"`
-	First       string `json:"first_request,omitempty"`
-	Last        string `json:"last_request,omitempty"`
-	Error       string `json:"error,omitempty"`
+	Name        string           `json:"name"`
+	Format      string           `json:"format,omitempty"`      // the format of most of its lines
+	Formats     map[string]int64 `json:"formats,omitempty"`     // lines read per format, when there are several
+	Compression string           `json:"compression,omitempty"` // gzip, bzip2, xz or zstd, told by magic bytes
+	Bytes       int64            `json:"bytes"`                 // read, after decompression
+	Lines       int64            `json:"lines"`
+	Requests    int64            `json:"requests"`
+	Unparsable  int64            `json:"unparsable"`
+	TooLong     int64            `json:"too_long"` // lines cut at the length bound
+	Probes      int64            `json:"probes"`
+	First       string           `json:"first_request,omitempty"`
+	Last        string           `json:"last_request,omitempty"`
+	Error       string           `json:"error,omitempty"`
 
 	first, last int64
 	hasTime     bool
@@ -64,19 +75,33 @@ func (in *Input) finish() {
 
 // Totals sums the inputs.
 type Totals struct {
-	Files         int    `json:"files"`
-	FailedFiles   int    `json:"failed_files"`
-	Lines         int64  `json:"lines"`
-	Requests      int64  `json:"requests"`
-	Unparsable    int64  `json:"unparsable"`
-	TooLong       int64  `json:"too_long"`
-	Probes        int64  `json:"probes"`
-	Sources       int    `json:"sources"`
-	UntimedProbes int64  `json:"untimed_probes"` // probes on lines without a time stamp, left out of the series
-	FirstRequest  string `json:"first_request,omitempty"`
-	LastRequest   string `json:"last_request,omitempty"`
-	FirstProbe    string `json:"first_probe,omitempty"`
-	LastProbe     string `json:"last_probe,omitempty"`
+	Files          int    `json:"files"`
+	FailedFiles    int    `json:"failed_files"`
+	Lines          int64  `json:"lines"`
+	Requests       int64  `json:"requests"`
+	Unparsable     int64  `json:"unparsable"`
+	TooLong        int64  `json:"too_long"`
+	Probes         int64  `json:"probes"`
+	Sources        int    `json:"sources"`
+	UntimedProbes  int64  `json:"untimed_probes"`   // probes on lines without a time stamp, left out of the series
+	NoClientProbes int64  `json:"no_client_probes"` // probes on lines that name no client, in no source count
+	OtherProbes    int64  `json:"other_probes"`     // probes of families not asked for (--family), counted nowhere else
+	FirstRequest   string `json:"first_request,omitempty"`
+	LastRequest    string `json:"last_request,omitempty"`
+	FirstProbe     string `json:"first_probe,omitempty"`
+	LastProbe      string `json:"last_probe,omitempty"`
+}
+
+// FamStats is one family's row: a worm, whichever of its signatures
+// matched. A source that sent probes of two of the family's signatures
+// counts once.
+type FamStats struct {
+	Family     string   `json:"family"`
+	Signatures []string `json:"signatures"`
+	Probes     int64    `json:"probes"`
+	Sources    int      `json:"sources"`
+	First      string   `json:"first_seen,omitempty"`
+	Last       string   `json:"last_seen,omitempty"`
 }
 
 // SigStats is one signature's row of the summary table.
@@ -95,6 +120,7 @@ type SigStats struct {
 type SrcStats struct {
 	Source     string   `json:"source"`
 	Probes     int64    `json:"probes"`
+	Families   []string `json:"families"`
 	Signatures []string `json:"signatures"`
 	First      string   `json:"first_seen,omitempty"`
 	Last       string   `json:"last_seen,omitempty"`
@@ -134,7 +160,20 @@ type BinPoint struct {
 	NewSources int64  `json:"new_sources"`
 }
 
+// FamilySeries is one family's observed series.
+type FamilySeries struct {
+	Family string     `json:"family"`
+	Series []BinPoint `json:"series"`
+}
+
 func stamp(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
+func (s span) stamps() (string, string) {
+	if !s.ok {
+		return "", ""
+	}
+	return stamp(s.first), stamp(s.last)
+}
 
 func (a *aggregate) report() *Report {
 	r := &Report{
@@ -145,6 +184,7 @@ func (a *aggregate) report() *Report {
 		Inputs:     a.inputs,
 		Unparsable: a.badShown,
 		HasCountry: a.cfg.Country != nil,
+		agg:        a,
 	}
 	if r.Unparsable == nil {
 		r.Unparsable = []BadLine{}
@@ -166,22 +206,55 @@ func (a *aggregate) report() *Report {
 			reqSpan.add(in.last)
 		}
 	}
-	if reqSpan.ok {
-		t.FirstRequest, t.LastRequest = stamp(reqSpan.first), stamp(reqSpan.last)
-	}
-	t.Sources = len(a.srcs)
+	t.FirstRequest, t.LastRequest = reqSpan.stamps()
+	t.Sources = a.srcs.len()
 	t.UntimedProbes = a.untimed
+	t.NoClientProbes = a.noClient
+	t.OtherProbes = a.excluded
+	t.FirstProbe, t.LastProbe = a.all.seen.stamps()
 
-	var probeSpan span
-	for _, sa := range a.sigs {
-		if sa.seen.ok {
-			probeSpan.add(sa.seen.first)
-			probeSpan.add(sa.seen.last)
+	// Sources per signature and per family, from each source's bits.
+	sigSrc := make([]int, len(a.sigs))
+	famSrc := make([]int, len(a.fams))
+	for i := range a.srcs.len() {
+		bits := a.srcs.rec(uint32(i)).sigs
+		for j := range a.sigs {
+			if bits&(1<<j) != 0 {
+				sigSrc[j]++
+			}
 		}
-		st := SigStats{Name: sa.sig.Name, Family: sa.sig.Family, Probes: sa.probes, Sources: len(sa.sources)}
-		if sa.seen.ok {
-			st.First, st.Last = stamp(sa.seen.first), stamp(sa.seen.last)
+		for j, f := range a.fams {
+			if bits&f.sigMask != 0 {
+				famSrc[j]++
+			}
 		}
+	}
+	r.Families = []FamStats{}
+	r.FamilySeries = []FamilySeries{}
+	for j, f := range a.fams {
+		kept := false
+		fs := FamStats{Family: f.name, Probes: f.probes, Sources: famSrc[j], Signatures: []string{}}
+		for i, sa := range a.sigs {
+			if sa.fam == j {
+				fs.Signatures = append(fs.Signatures, sa.sig.Name)
+				kept = kept || a.keep[i]
+			}
+		}
+		if !kept {
+			continue
+		}
+		fs.First, fs.Last = f.seen.stamps()
+		r.Families = append(r.Families, fs)
+		if len(f.binProbe) > 0 {
+			r.FamilySeries = append(r.FamilySeries, FamilySeries{Family: f.name, Series: a.series(f)})
+		}
+	}
+	for i, sa := range a.sigs {
+		if !a.keep[i] {
+			continue
+		}
+		st := SigStats{Name: sa.sig.Name, Family: sa.sig.Family, Probes: sa.probes, Sources: sigSrc[i]}
+		st.First, st.Last = sa.seen.stamps()
 		var peakH int64
 		for h, n := range sa.hours {
 			if n > st.PeakProbe || (n == st.PeakProbe && h < peakH) {
@@ -193,39 +266,50 @@ func (a *aggregate) report() *Report {
 		}
 		r.Signatures = append(r.Signatures, st)
 	}
-
-	if probeSpan.ok {
-		t.FirstProbe, t.LastProbe = stamp(probeSpan.first), stamp(probeSpan.last)
-	}
 	r.TopSources, r.TopBlocks, r.Countries = a.tops()
-	r.Series = a.series()
+	r.Series = a.series(&a.all)
 	return r
 }
 
-func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
-	type kv struct {
-		src source
-		agg *srcAgg
+// names returns the signatures and families a source's bits name, in the
+// order the rules define them.
+func (a *aggregate) names(bits uint64) (sigs, fams []string) {
+	for i, sa := range a.sigs {
+		if bits&(1<<i) != 0 {
+			sigs = append(sigs, sa.sig.Name)
+		}
 	}
-	all := make([]kv, 0, len(a.srcs))
+	for _, f := range a.fams {
+		if bits&f.sigMask != 0 {
+			fams = append(fams, f.name)
+		}
+	}
+	return sigs, fams
+}
+
+func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
+	n := a.srcs.len()
+	order := make([]uint32, n)
 	blocks := map[netip.Prefix]*Block{}
 	countries := map[string]*CountryN{}
-	for s, sa := range a.srcs {
-		all = append(all, kv{s, sa})
-		if s.addr.Is4() {
-			p, _ := s.addr.Prefix(16)
+	for i := range n {
+		order[i] = uint32(i)
+		k, s := a.srcs.keys[i], a.srcs.rec(uint32(i))
+		addr := k.addr()
+		if k.text == "" {
+			p, _ := addr.Prefix(16)
 			b := blocks[p]
 			if b == nil {
 				b = &Block{Prefix: p.String(), p: p}
 				blocks[p] = b
 			}
-			b.Probes += sa.probes
+			b.Probes += s.probes
 			b.Sources++
 		}
 		if a.cfg.Country != nil {
 			cc := ""
-			if s.addr.IsValid() {
-				cc = a.cfg.Country(s.addr)
+			if addr.IsValid() {
+				cc = a.cfg.Country(addr)
 			}
 			c := countries[cc]
 			if c == nil {
@@ -233,30 +317,26 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 				countries[cc] = c
 			}
 			c.Sources++
-			c.Probes += sa.probes
+			c.Probes += s.probes
 		}
 	}
 	// Most probes first; ties by address so the report is deterministic.
-	slices.SortFunc(all, func(x, y kv) int {
-		if c := cmp.Compare(y.agg.probes, x.agg.probes); c != 0 {
+	slices.SortFunc(order, func(x, y uint32) int {
+		if c := cmp.Compare(a.srcs.rec(y).probes, a.srcs.rec(x).probes); c != 0 {
 			return c
 		}
-		if c := x.src.addr.Compare(y.src.addr); c != 0 {
-			return c
-		}
-		return strings.Compare(x.src.name, y.src.name)
+		return a.srcs.keys[x].compare(a.srcs.keys[y])
 	})
 	top := []SrcStats{}
-	for _, x := range all[:min(len(all), a.cfg.Top)] {
-		st := SrcStats{Source: x.src.String(), Probes: x.agg.probes}
-		for _, i := range x.agg.sigs {
-			st.Signatures = append(st.Signatures, a.sigs[i].sig.Name)
+	for _, i := range order[:min(n, a.cfg.Top)] {
+		k, s := a.srcs.keys[i], a.srcs.rec(i)
+		st := SrcStats{Source: k.String(), Probes: s.probes}
+		st.Signatures, st.Families = a.names(s.sigs)
+		if s.timed {
+			st.First, st.Last = stamp(s.first), stamp(s.last)
 		}
-		if x.agg.seen.ok {
-			st.First, st.Last = stamp(x.agg.seen.first), stamp(x.agg.seen.last)
-		}
-		if a.cfg.Country != nil && x.src.addr.IsValid() {
-			st.Country = a.cfg.Country(x.src.addr)
+		if addr := k.addr(); a.cfg.Country != nil && addr.IsValid() {
+			st.Country = a.cfg.Country(addr)
 		}
 		top = append(top, st)
 	}
@@ -287,16 +367,32 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 	return top, tb, cs
 }
 
-// series returns the observed series from the first bin with a probe to the
-// last, empty bins included, so that minute advances by the bin width.
-func (a *aggregate) series() []BinPoint {
+// compare orders IPv4 sources by address, before the others by text.
+func (k sourceKey) compare(o sourceKey) int {
+	if (k.text == "") != (o.text == "") {
+		if k.text == "" {
+			return -1
+		}
+		return 1
+	}
+	if k.text == "" {
+		return cmp.Compare(k.v4, o.v4)
+	}
+	return strings.Compare(k.text, o.text)
+}
+
+// series returns a family's observed series (or all families', for
+// a.all) from its first bin with a probe to its last, empty bins
+// included, so that minute advances by the bin width. A source is new in
+// the bin of its first probe of the family.
+func (a *aggregate) series(f *famAgg) []BinPoint {
 	pts := []BinPoint{}
-	if len(a.binProbe) == 0 {
+	if len(f.binProbe) == 0 {
 		return pts
 	}
 	lo, hi := int64(0), int64(0)
 	first := true
-	for b := range a.binProbe {
+	for b := range f.binProbe {
 		if first || b < lo {
 			lo = b
 		}
@@ -307,13 +403,21 @@ func (a *aggregate) series() []BinPoint {
 	}
 	n := hi - lo + 1
 	sources := make([]int64, n)
-	for bs := range a.binSrc {
-		sources[bs.bin-lo]++
+	firstBin := make([]int64, a.srcs.len())
+	for i := range firstBin {
+		firstBin[i] = hi + 1
+	}
+	for k := range f.binSrc {
+		b := a.pairBin(k)
+		sources[b-lo]++
+		if src := uint32(k); b < firstBin[src] {
+			firstBin[src] = b
+		}
 	}
 	newSrc := make([]int64, n)
-	for _, s := range a.srcs {
-		if s.seen.ok {
-			newSrc[floorDiv(s.seen.first, a.binSecs)-lo]++
+	for _, b := range firstBin {
+		if b <= hi {
+			newSrc[b-lo]++
 		}
 	}
 	for i := int64(0); i < n; i++ {
@@ -321,7 +425,7 @@ func (a *aggregate) series() []BinPoint {
 		pts = append(pts, BinPoint{
 			Minute:     i * a.binSecs / 60,
 			UTC:        stamp(start),
-			Probes:     a.binProbe[lo+i],
+			Probes:     f.binProbe[lo+i],
 			Sources:    sources[i],
 			NewSources: newSrc[i],
 		})
@@ -329,22 +433,95 @@ func (a *aggregate) series() []BinPoint {
 	return pts
 }
 
-// ObservedSeries returns the series in the shared format of package series.
+// ObservedSeries returns the series of every family counted, together,
+// in the shared format of package series. Families names them.
 func (r *Report) ObservedSeries() series.Series {
-	var s series.Series
-	var first time.Time
-	for i, p := range r.Series {
-		t, _ := time.Parse(time.RFC3339, p.UTC)
-		if i == 0 {
-			first = t
+	s := toSeries(r.Series)
+	for _, f := range r.Families {
+		if f.Probes > 0 {
+			s.Families = append(s.Families, f.Family)
 		}
-		// From the times rather than p.Minute, which repeats when bins are
-		// shorter than a minute.
-		pt := series.PointAt(t.Sub(first))
-		pt.UTC, pt.Probes, pt.Sources, pt.NewSources = t, p.Probes, p.Sources, p.NewSources
-		s.Points = append(s.Points, pt)
 	}
 	return s
+}
+
+// FamilyObserved returns one family's series, or false if the family had
+// no timed probe.
+func (r *Report) FamilyObserved(family string) (series.Series, bool) {
+	for _, fs := range r.FamilySeries {
+		if fs.Family == family {
+			s := toSeries(fs.Series)
+			s.Families = []string{family}
+			return s, true
+		}
+	}
+	return series.Series{}, false
+}
+
+func toSeries(pts []BinPoint) series.Series {
+	var s series.Series
+	for _, p := range pts {
+		t, _ := time.Parse(time.RFC3339, p.UTC)
+		s.Points = append(s.Points, series.Point{Minute: p.Minute, UTC: t, Probes: p.Probes, Sources: p.Sources, NewSources: p.NewSources})
+	}
+	return s
+}
+
+// SourcesHeader is the header of the CSV that WriteSources writes.
+var SourcesHeader = []string{"source", "families", "signatures", "probes", "first_seen", "last_seen", "country"}
+
+// WriteSources writes every source as CSV, one a line in address order
+// (IPv4 first, then IPv6 addresses and host names as text): its families
+// and signatures (joined by ';'), its probes, and its first and last
+// probe time (empty for a source seen only on lines without a time), and
+// its country when the run has a country database. The first column alone
+// is a blocklist for fail2ban, CrowdSec or ipset.
+func (r *Report) WriteSources(w io.Writer) error {
+	a := r.agg
+	if a == nil {
+		return errors.New("detect: the report does not hold its sources (it was not made by Run)")
+	}
+	order := make([]uint32, a.srcs.len())
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	slices.SortFunc(order, func(x, y uint32) int { return a.srcs.keys[x].compare(a.srcs.keys[y]) })
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	head := SourcesHeader
+	if a.cfg.Country == nil {
+		head = head[:len(head)-1]
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	row := make([]string, len(head))
+	for _, i := range order {
+		k, s := a.srcs.keys[i], a.srcs.rec(i)
+		sigs, fams := a.names(s.sigs)
+		row[0] = k.String()
+		row[1] = strings.Join(fams, ";")
+		row[2] = strings.Join(sigs, ";")
+		row[3] = strconv.FormatInt(s.probes, 10)
+		row[4], row[5] = "", ""
+		if s.timed {
+			row[4], row[5] = stamp(s.first), stamp(s.last)
+		}
+		if a.cfg.Country != nil {
+			row[6] = ""
+			if addr := k.addr(); addr.IsValid() {
+				row[6] = a.cfg.Country(addr)
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // WriteJSON writes r as indented JSON.
@@ -366,6 +543,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return s
 	}
 	p("FILE\tFORMAT\tLINES\tREQUESTS\tUNPARSABLE\tTOO LONG\tPROBES\tSTATUS\n")
+	var mixed []Input
 	for _, in := range r.Inputs {
 		status := "ok"
 		if in.Error != "" {
@@ -376,6 +554,21 @@ func (r *Report) WriteText(w io.Writer) error {
 			format += "+" + in.Compression
 		}
 		p("%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", in.Name, format, in.Lines, in.Requests, in.Unparsable, in.TooLong, in.Probes, status)
+		if len(in.Formats) > 1 {
+			mixed = append(mixed, in)
+		}
+	}
+	for _, in := range mixed {
+		var fs []string
+		for f, n := range in.Formats {
+			fs = append(fs, fmt.Sprintf("%s %d", f, n))
+		}
+		slices.Sort(fs)
+		p("(%s: lines per format: %s)\n", in.Name, strings.Join(fs, ", "))
+	}
+	p("\nFAMILY\tPROBES\tSOURCES\tFIRST SEEN\tLAST SEEN\n")
+	for _, f := range r.Families {
+		p("%s\t%d\t%d\t%s\t%s\n", f.Family, f.Probes, f.Sources, dash(f.First), dash(f.Last))
 	}
 	p("\nSIGNATURE\tFAMILY\tPROBES\tSOURCES\tFIRST SEEN\tLAST SEEN\tPEAK/HOUR\tPEAK HOUR\n")
 	for _, s := range r.Signatures {
@@ -387,17 +580,23 @@ func (r *Report) WriteText(w io.Writer) error {
 	if t.UntimedProbes > 0 {
 		p("(%d probes had no time stamp and are not in the series)\n", t.UntimedProbes)
 	}
+	if t.NoClientProbes > 0 {
+		p("(%d probes were on lines naming no client and are in no source count)\n", t.NoClientProbes)
+	}
+	if t.OtherProbes > 0 {
+		p("(%d probes of other families were left out)\n", t.OtherProbes)
+	}
 	if len(r.TopSources) > 0 {
 		if r.HasCountry {
-			p("\nTOP SOURCES\tPROBES\tCOUNTRY\tFIRST SEEN\tLAST SEEN\tSIGNATURES\n")
+			p("\nTOP SOURCES\tPROBES\tCOUNTRY\tFIRST SEEN\tLAST SEEN\tFAMILIES\tSIGNATURES\n")
 		} else {
-			p("\nTOP SOURCES\tPROBES\tFIRST SEEN\tLAST SEEN\tSIGNATURES\n")
+			p("\nTOP SOURCES\tPROBES\tFIRST SEEN\tLAST SEEN\tFAMILIES\tSIGNATURES\n")
 		}
 		for _, s := range r.TopSources {
 			if r.HasCountry {
-				p("%s\t%d\t%s\t%s\t%s\t%s\n", s.Source, s.Probes, dash(s.Country), dash(s.First), dash(s.Last), strings.Join(s.Signatures, ","))
+				p("%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Source, s.Probes, dash(s.Country), dash(s.First), dash(s.Last), strings.Join(s.Families, ","), strings.Join(s.Signatures, ","))
 			} else {
-				p("%s\t%d\t%s\t%s\t%s\n", s.Source, s.Probes, dash(s.First), dash(s.Last), strings.Join(s.Signatures, ","))
+				p("%s\t%d\t%s\t%s\t%s\t%s\n", s.Source, s.Probes, dash(s.First), dash(s.Last), strings.Join(s.Families, ","), strings.Join(s.Signatures, ","))
 			}
 		}
 	}

@@ -68,22 +68,41 @@ func (p *autoParser) Parse(line []byte, rec *Record) Result {
 		p.cur = &p.iis
 		return Skip
 	}
-	if res := p.cur.Parse(line, rec); res != Bad {
-		if res == OK && p.cur == &p.clf && !rec.IsV4 {
-			return p.checkCLF(line, rec)
+	// The fallback reads almost any line with a request in it, so it is
+	// never trusted as the current format: while it is, every line is
+	// offered to the strict formats first.
+	var why string
+	if p.cur != &p.fallback {
+		if res := p.cur.Parse(line, rec); res != Bad {
+			if res == OK && p.cur == &p.clf && !rec.IsV4 {
+				return p.checkCLF(line, rec)
+			}
+			if res == OK {
+				p.count(p.cur)
+			}
+			return res
 		}
-		if res == OK {
-			p.count(p.cur)
-		}
-		return res
+		why = p.cur.Why()
 	}
-	why := p.cur.Why()
+	clfTimeBad := p.cur == &p.clf && why == clfBadTime
 	for _, q := range p.order() {
-		if q == p.cur {
+		if q == p.cur && q != &p.fallback {
+			continue
+		}
+		if q == &p.fallback && clfTimeBad {
+			// A common-log-format line but for its time stays
+			// unparsable: the fallback would count it without a time
+			// and hide the fault.
 			continue
 		}
 		res := q.Parse(line, rec)
 		if res == Bad {
+			if q == &p.clf {
+				clfTimeBad = p.clf.why == clfBadTime
+				if why == "" {
+					why = p.clf.why
+				}
+			}
 			continue
 		}
 		p.cur = q

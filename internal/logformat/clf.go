@@ -26,6 +26,10 @@ type clfParser struct {
 	lastTime  int64
 }
 
+// clfBadTime is the reason for a line that is the common log format up to
+// a time stamp that is not one.
+const clfBadTime = "bad [time]"
+
 func (p *clfParser) Format() string { return p.format }
 func (p *clfParser) Why() string    { return p.why }
 
@@ -58,7 +62,7 @@ func (p *clfParser) Parse(line []byte, rec *Record) Result {
 	}
 	lb += sp
 	if len(line) < lb+1+clfTimeLen+1 || line[lb+1+clfTimeLen] != ']' {
-		p.why = "bad [time]"
+		p.why = clfBadTime
 		return Bad
 	}
 	stamp := line[lb+1 : lb+1+clfTimeLen]
@@ -67,7 +71,7 @@ func (p *clfParser) Parse(line []byte, rec *Record) Result {
 	} else {
 		t, ok := parseCLFTime(stamp)
 		if !ok {
-			p.why = "bad [time]"
+			p.why = clfBadTime
 			return Bad
 		}
 		copy(p.lastStamp[:], stamp)

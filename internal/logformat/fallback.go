@@ -126,7 +126,12 @@ func findTime(line []byte) (int64, bool) {
 		}
 		off = i + 1
 	}
-	// ISO 8601: dddd-dd-dd[T ]hh:mm:ss[.fff][zone]
+	return findISOTime(line)
+}
+
+// findISOTime returns the first ISO 8601 time in line,
+// dddd-dd-dd[T ]hh:mm:ss[.fff][zone], in UTC when it names no zone.
+func findISOTime(line []byte) (int64, bool) {
 	for i := 0; i+19 <= len(line); i++ {
 		if line[i+4] != '-' || line[i+7] != '-' || (line[i+10] != 'T' && line[i+10] != ' ') || !isDigit(line[i]) {
 			continue

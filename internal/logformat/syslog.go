@@ -8,7 +8,8 @@ import "bytes"
 // same with an ISO 8601 time), and RFC 5424 ("<134>1 2001-07-19T10:00:01Z
 // relay httpd 123 - - MSG"). The prefix is skipped and MSG parsed as an
 // access-log line, so the client is the one the web server logged, never
-// the relay, and the time is the access log's own.
+// the relay, and the time is the access log's own (the relay's only when
+// the message has none).
 type syslogParser struct {
 	inner       *innerParser
 	innerFormat string
@@ -34,6 +35,12 @@ func (p *syslogParser) Parse(line []byte, rec *Record) Result {
 		return Bad
 	}
 	p.innerFormat = f
+	if res == OK && !rec.HasTime {
+		// A message without its own time (a proxy's line, say) takes the
+		// relay's, when that names its year: ISO 8601 and RFC 5424 do,
+		// the traditional "Jul 19 10:00:01" does not.
+		rec.Time, rec.HasTime = findISOTime(line[:n])
+	}
 	return res
 }
 

@@ -73,11 +73,20 @@ type SigCount struct {
 	Last    string `json:"last_seen"`
 }
 
-// Expected returns the signature a probe of kind is detected as in format:
-// without the query, the Code Red variants cannot be told apart.
-func Expected(kind, format string) string {
+// NimdaStart is when the built-in signatures start calling root.exe and
+// cmd.exe probes Nimda (CERT CA-2001-26, 18 September 2001); before it
+// they are the sadmind/IIS worm's.
+var NimdaStart = time.Date(2001, 9, 18, 0, 0, 0, 0, time.UTC)
+
+// Expected returns the signature a probe of kind sent at t is detected as
+// in format: without the query, the Code Red variants cannot be told
+// apart, and Nimda's requests before Nimda are the sadmind/IIS worm's.
+func Expected(kind, format string, t time.Time) string {
 	if format == IISStripped && (kind == "codered1" || kind == "codered2") {
 		return "codered-unknown"
+	}
+	if strings.HasPrefix(kind, "nimda-") && t.Before(NimdaStart) {
+		return "sadmind-" + strings.TrimPrefix(kind, "nimda-")
 	}
 	return kind
 }
@@ -287,7 +296,7 @@ func Generate(w io.Writer, cfg Config) (Counts, error) {
 			}
 			ev.src = pools[ev.kind][rng.IntN(n)]
 			ev.target = g.probeTarget(Kinds[ev.kind])
-			name := Expected(Kinds[ev.kind], cfg.Format)
+			name := Expected(Kinds[ev.kind], cfg.Format, t)
 			sc := c.Signatures[name]
 			if seen[name] == nil {
 				seen[name] = map[uint32]bool{}

@@ -14,7 +14,9 @@ func TestCounts(t *testing.T) {
 	for _, format := range []string{Combined, Common, IIS, IISStripped, Fallback} {
 		var buf bytes.Buffer
 		c, err := Generate(&buf, Config{
-			Format: format, Seed: 3, Start: time.Date(2001, 7, 19, 10, 0, 0, 0, time.UTC), Duration: 14 * time.Hour,
+			// The log spans Nimda's start, so that root.exe and cmd.exe
+			// probes are the sadmind/IIS worm's before it and Nimda's after.
+			Format: format, Seed: 3, Start: NimdaStart.Add(-4 * time.Hour), Duration: 14 * time.Hour,
 			Lines: 1000, Probes: probes, Junk: 3,
 		})
 		if err != nil {
@@ -37,8 +39,15 @@ func TestCounts(t *testing.T) {
 			if format == IIS {
 				marker = strings.Replace(marker, "?", " ", 1) // stem and query are columns
 			}
-			if n := strings.Count(text, marker); n != probes[k.kind] || c.Signatures[k.kind].Probes != probes[k.kind] {
-				t.Errorf("%s: %q appears %d times, counts say %d, asked %d", format, marker, n, c.Signatures[k.kind].Probes, probes[k.kind])
+			counted := c.Signatures[k.kind].Probes
+			if before := c.Signatures[strings.Replace(k.kind, "nimda-", "sadmind-", 1)]; strings.HasPrefix(k.kind, "nimda-") {
+				if before.Probes == 0 || counted == 0 {
+					t.Errorf("%s: %d %s before Nimda and %d after; want some of each", format, before.Probes, k.kind, counted)
+				}
+				counted += before.Probes
+			}
+			if n := strings.Count(text, marker); n != probes[k.kind] || counted != probes[k.kind] {
+				t.Errorf("%s: %q appears %d times, counts say %d, asked %d", format, marker, n, counted, probes[k.kind])
 			}
 			if s := c.Signatures[k.kind].Sources; s < 1 || s > probes[k.kind] {
 				t.Errorf("%s: %s from %d sources", format, k.kind, s)

@@ -68,7 +68,16 @@ func (p Point) Offset() time.Duration {
 // Series is an observed series: bins in increasing time.
 type Series struct {
 	Points []Point
+
+	// Families names the worm families whose probes the series counts,
+	// when known: wormlab detect writes them in the optional column
+	// family (joined by '+' when a series holds several), so that a fit
+	// can warn that it would mix worms.
+	Families []string
 }
+
+// FamilyColumn is the optional column naming the families counted.
+const FamilyColumn = "family"
 
 // Error is a problem at one line of a series file.
 type Error struct {
@@ -111,6 +120,7 @@ func Read(r io.Reader, name string) (Series, error) {
 		idx[i] = j
 	}
 	secondAt, hasSecond := col[SecondColumn]
+	familyAt, hasFamily := col[FamilyColumn]
 	var s Series
 	for {
 		rec, err := cr.Read()
@@ -170,6 +180,13 @@ func Read(r io.Reader, name string) (Series, error) {
 					p.at(hasSecond), p.UTC.Format(time.RFC3339Nano), prev.at(hasSecond), prev.UTC.Format(time.RFC3339Nano))}
 			}
 		}
+		if hasFamily && familyAt < len(rec) {
+			for _, f := range strings.Split(strings.TrimSpace(rec[familyAt]), "+") {
+				if f != "" && !slices.Contains(s.Families, f) {
+					s.Families = append(s.Families, f)
+				}
+			}
+		}
 		s.Points = append(s.Points, p)
 	}
 	return s, nil
@@ -191,8 +208,9 @@ func csvError(name string, err error) error {
 	return &Error{name, 0, err.Error()}
 }
 
-// Write writes s with the canonical header, and the column second after
-// minute when some bin starts between whole minutes.
+// Write writes s with the canonical header, the column second after
+// minute when some bin starts between whole minutes, and the column
+// family last when s.Families is set.
 func Write(w io.Writer, s Series) error {
 	subMinute := false
 	for _, p := range s.Points {
@@ -201,6 +219,10 @@ func Write(w io.Writer, s Series) error {
 	head := Header
 	if subMinute {
 		head = slices.Insert(slices.Clone(Header), 1, SecondColumn)
+	}
+	family := strings.Join(s.Families, "+")
+	if family != "" {
+		head = append(slices.Clone(head), FamilyColumn)
 	}
 	bw := bufio.NewWriter(w)
 	bw.WriteString(strings.Join(head, ",") + "\n")
@@ -217,6 +239,10 @@ func Write(w io.Writer, s Series) error {
 		for _, v := range []int64{p.Probes, p.Sources, p.NewSources} {
 			buf = append(buf, ',')
 			buf = strconv.AppendInt(buf, v, 10)
+		}
+		if family != "" {
+			buf = append(buf, ',')
+			buf = append(buf, family...)
 		}
 		buf = append(buf, '\n')
 		bw.Write(buf)
