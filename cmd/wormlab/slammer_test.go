@@ -41,12 +41,18 @@ func TestSlammerTelescopeFit(t *testing.T) {
 	}
 	so.Reset()
 	se.Reset()
-	if code := run(context.Background(), []string{"fit", csv}, &so, &se); code != 0 {
+	curve := filepath.Join(filepath.Dir(csv), "curve.csv")
+	if code := run(context.Background(), []string{"fit", csv, "--csv", curve}, &so, &se); code != 0 {
 		t.Fatalf("fit: exit %d: %s", code, se.String())
 	}
 	out := so.String()
 	if !strings.Contains(out, "90 bins of 10s from 2003-01-25T05:29:00Z") {
 		t.Errorf("fit did not read 90 bins of 10 s:\n%s", out)
+	}
+	// The fitted curve keeps the series' 10-second bins.
+	if lines := strings.Split(string(mustRead(t, curve)), "\n"); lines[0] != "minute,second,utc,observed_sources,fitted_sources,global_infected,new_per_hour" ||
+		!strings.HasPrefix(lines[8], "1,10,2003-01-25T05:30:10Z,") {
+		t.Errorf("fitted curve starts\n%s\n...\n%s", lines[0], lines[8])
 	}
 	m := regexp.MustCompile(`K\s+([0-9.,]+) per hour`).FindStringSubmatch(out)
 	if m == nil {

@@ -44,3 +44,30 @@ func TestReadFileRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadFile checks that no input crashes the reader and that what it
+// accepts writes back to bytes it reads and writes the same way.
+func FuzzReadFile(f *testing.F) {
+	js, _ := outputs(f, run(f, Spec{BaseSeed: 1, Runs: 2}))
+	f.Add(js)
+	f.Add([]byte(`{"schema":"wormlab.ensemble/v1","columns":["susceptible","infected","patched","removed","new_infections","probes"],"bands":[{"utc":"2001-07-19T10:00:00Z","infected":[1,2,3]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := ReadFile(bytes.NewReader(b), "fuzz.json")
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := file.WriteJSON(&out); err != nil {
+			t.Fatal(err)
+		}
+		again, err := ReadFile(bytes.NewReader(out.Bytes()), "again.json")
+		if err != nil {
+			t.Fatalf("a file it read does not read back: %v", err)
+		}
+		var out2 bytes.Buffer
+		again.WriteJSON(&out2)
+		if !bytes.Equal(out.Bytes(), out2.Bytes()) {
+			t.Fatal("write, read, write is not stable")
+		}
+	})
+}

@@ -20,11 +20,11 @@ const MinPoints = 5
 //
 // Time is in hours since the start of the first bin. Bin i ends at
 // Ends[i] = start_i - start_0 + width, width being the smallest step between
-// consecutive bin starts (the bin width), which may be under a minute. A row missing between two
-// rows is read as a bin with no new sources: the cumulative count simply
-// carries over, which is what a writer that omits empty bins means. The
-// first bin reaches back to the outbreak's start: hosts infected before the
-// observer started are first seen in it.
+// consecutive bin starts (the bin width, which may be under a minute). A
+// row missing between two rows is read as a bin with no new sources: the
+// cumulative count simply carries over, which is what a writer that omits
+// empty bins means. The first bin reaches back to the outbreak's start:
+// hosts infected before the observer started are first seen in it.
 type Obs struct {
 	Start  time.Time // UTC start of the first bin
 	Width  float64   // bin width in hours

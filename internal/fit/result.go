@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/wormlab/wormlab/internal/series"
 )
 
 // Interval is an estimate with its 95% profile-likelihood interval. Lo and
@@ -61,8 +63,8 @@ func hours(h float64) time.Duration { return time.Duration(h * float64(time.Hour
 
 // WriteCurve writes the fitted curve next to the observations as CSV: one
 // row per bin of the series and, for a forecast, one row per bin of the
-// same width for forecast more hours. Columns: minute and utc are the bin's
-// start as in the series; observed_sources is the cumulative count seen by
+// same width for forecast more hours. Columns: minute (and second, for bins
+// shorter than a minute) and utc are the bin's start as in the series; observed_sources is the cumulative count seen by
 // the bin's end (empty beyond the data), fitted_sources the model's, and
 // global_infected the model's divided by the coverage; new_per_hour is the
 // model's new infections per hour (global) at the bin's end.
@@ -80,16 +82,30 @@ func (r Result) WriteCurve(w io.Writer, o Obs, forecast float64) error {
 		return err
 	}
 	obs := o.Cumulative()
-	bw := bufio.NewWriter(w)
-	bw.WriteString("minute,utc,observed_sources,fitted_sources,global_infected,new_per_hour\n")
-	var b []byte
+	// Bin starts as the series has them: whole minutes, and the seconds
+	// past them when bins are shorter than a minute.
+	starts := make([]series.Point, len(ends))
+	subMinute := false
 	for i, e := range ends {
-		startH := e - o.Width
-		minute := math.Round(startH * 60)
+		starts[i] = series.PointAt(hours(e - o.Width).Round(time.Millisecond))
+		subMinute = subMinute || starts[i].Second != 0
+	}
+	bw := bufio.NewWriter(w)
+	if subMinute {
+		bw.WriteString("minute,second,utc,observed_sources,fitted_sources,global_infected,new_per_hour\n")
+	} else {
+		bw.WriteString("minute,utc,observed_sources,fitted_sources,global_infected,new_per_hour\n")
+	}
+	var b []byte
+	for i, p := range starts {
 		b = b[:0]
-		b = strconv.AppendFloat(b, minute, 'f', -1, 64)
+		b = strconv.AppendInt(b, p.Minute, 10)
 		b = append(b, ',')
-		b = o.Start.Add(time.Duration(minute)*time.Minute).UTC().AppendFormat(b, time.RFC3339)
+		if subMinute {
+			b = strconv.AppendFloat(b, p.Second, 'f', -1, 64)
+			b = append(b, ',')
+		}
+		b = o.Start.Add(p.Offset()).UTC().AppendFormat(b, time.RFC3339Nano)
 		b = append(b, ',')
 		if i < len(obs) {
 			b = strconv.AppendFloat(b, obs[i], 'f', -1, 64)
