@@ -104,6 +104,20 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 	if err := s.attachObservers(c, seed); err != nil {
 		return nil, err
 	}
+	c.ScanCapacity = s.Network.ScanCapacity
+	// The permutation all copies share: the scenario's, or one per run
+	// (drawn only when needed, so that other strategies' layouts stay as
+	// they were).
+	var permKey uint64
+	if w.Strategy == "permutation" || w.AfterHitList == "permutation" {
+		permKey = rng.Uint64()
+		if w.PermutationKey != nil {
+			permKey = *w.PermutationKey
+		}
+	}
+	if w.Strategy == "permutation" {
+		c.Strategy = worm.Permutation{Key: permKey}
+	}
 	if w.Strategy == "hit-list" {
 		// K hosts other than the initial ones, in random order.
 		initial := make(map[int32]bool, len(c.Initial))
@@ -117,7 +131,14 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 				list = append(list, c.Hosts[h])
 			}
 		}
-		c.Strategy = worm.HitList{List: list}
+		var then worm.Strategy
+		switch w.AfterHitList {
+		case "permutation":
+			then = worm.Permutation{Key: permKey}
+		case "witty":
+			then = worm.Witty{Reseed: w.WittyReseed}
+		}
+		c.Strategy = worm.HitList{List: list, Then: then}
 	}
 	return c, nil
 }

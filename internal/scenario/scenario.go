@@ -30,6 +30,7 @@ type Scenario struct {
 	Population  Population `toml:"population" json:"population"`
 	Worm        Worm       `toml:"worm" json:"worm"`
 	Defence     Defence    `toml:"defence" json:"defence"`
+	Network     Network    `toml:"network" json:"network,omitzero"`
 	Census      *Census    `toml:"census" json:"census,omitempty"`
 	Telescope   *Telescope `toml:"telescope" json:"telescope,omitempty"`
 
@@ -105,6 +106,15 @@ type Defence struct {
 	RebootPerDay float64 `toml:"reboot_per_day" json:"reboot_per_day,omitempty"`
 	// CongestionEta: scan rates slow by (1 - I/N)^eta.
 	CongestionEta float64 `toml:"congestion_eta" json:"congestion_eta,omitempty"`
+}
+
+// Network sets what the network itself limits.
+type Network struct {
+	// ScanCapacity caps the probes a second all infected hosts together
+	// can send: above it every host's rate shrinks in proportion (Slammer
+	// filled the links it crossed; Moore et al., IEEE S&P 2003, measured
+	// a peak of about 55 million scans a second). 0: no cap.
+	ScanCapacity float64 `toml:"scan_capacity" json:"scan_capacity,omitempty"`
 }
 
 // ScheduleStep is a patch-download rate in force from From on.
@@ -199,10 +209,23 @@ type Worm struct {
 	HitListSize int `toml:"hit_list_size" json:"hit_list_size,omitempty"`
 	// StaticSeed selects the shared target list of the static-seed strategy.
 	StaticSeed uint64 `toml:"static_seed" json:"static_seed,omitempty"`
+	// AfterHitList is how hit-list copies scan once their part of the
+	// list is used up: "uniform" (default), "permutation" (the Warhol
+	// worm) or "witty".
+	AfterHitList string `toml:"after_hit_list" json:"after_hit_list,omitempty"`
+	// PermutationKey selects the permutation permutation scanners share;
+	// unset, each run draws its own from its seed.
+	PermutationKey *uint64 `toml:"permutation_key" json:"permutation_key,omitempty"`
+	// WittyReseed is the probability that Witty reseeds its generator
+	// after a round of 20,000 packets (its disk write succeeded).
+	WittyReseed float64 `toml:"witty_reseed" json:"witty_reseed,omitempty"`
 }
 
 // strategies are the worm strategies a scenario can name.
-var strategies = []string{"uniform", "local-preference", "sequential", "hit-list", "static-seed"}
+var strategies = []string{"uniform", "local-preference", "sequential", "hit-list", "permutation", "witty", "static-seed"}
+
+// afterHitList are the strategies a hit-list can hand over to.
+var afterHitList = []string{"uniform", "permutation", "witty"}
 
 // MixEntry is one neighbourhood of a local-preference worm: with
 // probability Share, a target in the source's own /Prefix.
@@ -386,8 +409,22 @@ func (s *Scenario) Validate() error {
 		return s.errAt("worm.local_share", "%v: want a share in [0, 1]", w.LocalShare)
 	case w.HitListSize < 0 || (w.Strategy == "hit-list" && w.HitListSize+w.InitialInfected > p.Size):
 		return s.errAt("worm.hit_list_size", "%d: want 0 to population.size - worm.initial_infected", w.HitListSize)
-	case (w.Strategy == "sequential" || w.Strategy == "hit-list") && p.NATShare > 0:
+	case (w.Strategy == "sequential" || w.Strategy == "hit-list" || w.Strategy == "permutation" || w.Strategy == "witty") && p.NATShare > 0:
 		return s.errAt("population.nat_share", "the %s strategy runs on public hosts only", w.Strategy)
+	case w.AfterHitList != "" && w.Strategy != "hit-list":
+		return s.errAt("worm.after_hit_list", "only a hit-list worm hands over to another strategy")
+	case w.AfterHitList != "" && !slices.Contains(afterHitList, w.AfterHitList):
+		return s.errAt("worm.after_hit_list", "%q: want one of %s", w.AfterHitList, strings.Join(afterHitList, ", "))
+	case (w.Strategy == "witty" || w.AfterHitList == "witty") && s.Space.Bits != 32:
+		return s.errAt("worm.strategy", "Witty's generator needs the full IPv4 space (space.bits = 32)")
+	case w.PermutationKey != nil && w.Strategy != "permutation" && w.AfterHitList != "permutation":
+		return s.errAt("worm.permutation_key", "only permutation scanners share a permutation")
+	case !(w.WittyReseed >= 0 && w.WittyReseed <= 1):
+		return s.errAt("worm.witty_reseed", "%v: want a probability in [0, 1]", w.WittyReseed)
+	case w.WittyReseed > 0 && w.Strategy != "witty" && w.AfterHitList != "witty":
+		return s.errAt("worm.witty_reseed", "only Witty's generator reseeds")
+	case !(s.Network.ScanCapacity >= 0) || math.IsInf(s.Network.ScanCapacity, 0):
+		return s.errAt("network.scan_capacity", "%v: want a finite number of probes a second >= 0 (0: no cap)", s.Network.ScanCapacity)
 	case len(w.Mix) > 0 && w.Strategy != "local-preference":
 		return s.errAt("worm.mix", "only a local-preference worm has a mix")
 	case w.Lifetime.Duration < 0:

@@ -89,12 +89,17 @@ func RunEvent(c *Config, seed uint64) (*Result, error) {
 	e := &eventEngine{cfg: c, rng: rand.New(rand.NewPCG(seed, streamEvent)), rec: newRecorder(c), obs: c.Observers}
 	chans, ok := c.Strategy.Channels()
 	switch st := c.Strategy.(type) {
-	case worm.Sequential:
+	case worm.Sequential, worm.Permutation:
 		e.walk = newWalkers(c, st)
 	case worm.HitList:
-		// Copies that have used up their part of the list scan uniformly.
-		chans, _ = worm.Uniform{}.Channels()
+		// Copies that have used up their part of the list scan by what
+		// follows: uniformly, or by walking a permutation.
 		e.hit = newHitList(c)
+		if e.walk = newWalkers(c, st.After()); e.walk == nil {
+			if chans, ok = st.After().Channels(); !ok {
+				return nil, fmt.Errorf("sim: the event engine cannot run a hit-list followed by %q; use the probe engine", st.After().Name())
+			}
+		}
 	default:
 		if !ok {
 			return nil, fmt.Errorf("sim: the event engine cannot run strategy %q; use the probe engine", c.Strategy.Name())
@@ -312,15 +317,15 @@ func (e *eventEngine) setSpreading(t float64, h int32, on bool) {
 		e.spreadRate = 0
 	}
 	switch {
-	case e.walk != nil:
-		if on {
-			e.walk.start(e, h)
-		}
 	case e.hit != nil && e.hit.active(h):
 		if on {
 			e.hit.tree.Set(int(h), e.cfg.Rates[h])
 		} else {
 			e.hit.tree.Set(int(h), 0)
+		}
+	case e.walk != nil:
+		if on {
+			e.walk.start(e, h)
 		}
 	default:
 		e.moveRate(h, r)
@@ -416,7 +421,7 @@ func (e *eventEngine) run() {
 	for t < end {
 		boundary, timerDue := k.boundary(end, e.timers)
 		spread := k.phase == worm.Spread
-		f := congestion(c, &e.sets.counts)
+		f := scanFactor(c, &e.sets.counts, e.spreadRate)
 		var lamInf, probeRate float64
 		if spread {
 			lamInf, probeRate = f*e.infectionRate(), f*e.spreadRate
@@ -430,8 +435,12 @@ func (e *eventEngine) run() {
 		missRate := max(probeRate-lamInf, 0)
 		st := Stretch{T0: t, Spread: spread, ScanFactor: f, Flooding: e.floodCount(k.phase)}
 		if e.walk != nil {
-			// Walkers' probes are counted by their rate (see walkers).
+			// Walkers' probes are counted by their rate (see walkers);
+			// hit-list probes one by one.
 			missRate = probeRate
+			if e.hit != nil && spread {
+				missRate = max(probeRate-f*e.hit.tree.Total(), 0)
+			}
 			if tw := e.walk.next(t, spread, f); tw < te && tw < boundary {
 				st.T1 = tw
 				e.advance(st, missRate)

@@ -45,7 +45,11 @@ type probeEngine struct {
 	uniform   bool // all rates equal: no thinning
 	hitList   bool // a worm.HitList: new copies split their parent's part
 	starter   worm.Starter
+	jumper    worm.Jumper // copies that change course on finding an infected host
 	perHost   bool
+	// spreadRate sums the scan rates of the hosts in spreading, for the
+	// network's capacity.
+	spreadRate float64
 
 	infections []Infection
 	probes     int64
@@ -114,6 +118,7 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 	}
 	_, e.hitList = c.Strategy.(worm.HitList)
 	e.starter, _ = c.Strategy.(worm.Starter)
+	e.jumper, _ = c.Strategy.(worm.Jumper)
 	for _, h := range c.InitialPatched {
 		e.sets.set(h, Patched)
 	}
@@ -171,6 +176,7 @@ func (e *probeEngine) startScanning(h int32) {
 	}
 	e.slotOf[h] = int32(len(e.spreading))
 	e.spreading = append(e.spreading, spreader{cursor: e.cursor[h], addr: e.cfg.Hosts[h], site: e.cfg.siteOf(h), host: h, rate: e.cfg.Rates[h]})
+	e.spreadRate += e.cfg.Rates[h]
 }
 
 func (e *probeEngine) stopScanning(h int32) {
@@ -179,6 +185,10 @@ func (e *probeEngine) stopScanning(h int32) {
 		return
 	}
 	e.cursor[h] = e.spreading[slot].cursor
+	e.spreadRate = max(e.spreadRate-e.spreading[slot].rate, 0)
+	if len(e.spreading) == 1 {
+		e.spreadRate = 0 // no rounding left behind
+	}
 	last := int32(len(e.spreading) - 1)
 	e.spreading[slot] = e.spreading[last]
 	e.slotOf[e.spreading[slot].host] = slot
@@ -239,7 +249,7 @@ func (e *probeEngine) run() {
 				boundary, lifeDue, timerDue = tl, true, false
 			}
 		}
-		f := congestion(c, &e.sets.counts)
+		f := scanFactor(c, &e.sets.counts, e.spreadRate)
 		if k.phase == worm.Spread && len(e.spreading) > 0 && e.rMax > 0 && f > 0 {
 			if resume, more := e.batch(t, boundary, f); more {
 				t = resume
@@ -321,22 +331,14 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 		e.targets[k] = e.gen.Next(src.addr, &src.cursor, e.rng)
 		k++
 	}
-	for i := range k {
-		a := e.targets[i]
-		if e.inSite == nil { // no NAT: the common case, kept tight
-			e.hits[i] = e.index.find(a)
-			continue
+	if e.inSite == nil { // no NAT: the common case, kept tight
+		for i := range k {
+			e.hits[i] = e.index.find(e.targets[i])
 		}
-		if site := e.spreading[e.srcs[i]].site; site > 0 && e.cfg.isPrivate(a) {
-			// A NATed source probing private space reaches its own site.
-			h, ok := e.inSite[uint64(site)<<32|uint64(a)]
-			if !ok {
-				h = -1
-			}
-			e.hits[i] = h
-			continue
+	} else {
+		for i := range k {
+			e.hits[i] = e.lookup(e.targets[i], e.srcs[i])
 		}
-		e.hits[i] = e.index.find(a)
 	}
 	if k == 0 {
 		return t, t < boundary
@@ -359,7 +361,13 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 			e.seeTelescope(row, e.spreading[e.srcs[i]].host)
 		}
 		h := e.hits[i]
-		if h < 0 || e.sets.state[h] != Susceptible {
+		if h < 0 {
+			continue
+		}
+		if st := e.sets.state[h]; st != Susceptible {
+			if st == Infected && e.jumper != nil {
+				e.jump(i, k)
+			}
 			continue
 		}
 		// Undo the generator state of the dropped probes, latest first, so
@@ -367,7 +375,8 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 		for j := k - 1; j > i; j-- {
 			e.spreading[e.srcs[j]].cursor = e.before[j]
 		}
-		if lo, hi := worm.HitBounds(e.before[i]); e.hitList && lo < hi {
+		e.cursor[h] = 0 // a new copy starts afresh, whatever an earlier one left
+		if e.hitList && worm.OnList(e.before[i]) {
 			// A hit-list probe: the new copy takes the upper half of
 			// what its parent has left.
 			e.cursor[h] = worm.SplitHitList(&e.spreading[e.srcs[i]].cursor)
@@ -382,4 +391,49 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 		return t, true
 	}
 	return math.NaN(), false
+}
+
+// lookup returns the host a probe from spreading[slot] to a reaches, or -1.
+func (e *probeEngine) lookup(a ipspace.Addr, slot int32) int32 {
+	if e.inSite == nil {
+		return e.index.find(a)
+	}
+	if site := e.spreading[slot].site; site > 0 && e.cfg.isPrivate(a) {
+		// A NATed source probing private space reaches its own site.
+		h, ok := e.inSite[uint64(site)<<32|uint64(a)]
+		if !ok {
+			return -1
+		}
+		return h
+	}
+	return e.index.find(a)
+}
+
+// jump applies the strategy's reaction to probe i of the batch (of k)
+// finding an infected host: the copy takes a new course, so its later
+// probes in the batch, drawn from the old one, are drawn again from the
+// new cursor (their times stand: a copy's probe times do not depend on
+// where it aims).
+func (e *probeEngine) jump(i, k int) {
+	slot := e.srcs[i]
+	src := &e.spreading[slot]
+	after := src.cursor // the cursor right after probe i
+	for j := i + 1; j < k; j++ {
+		if e.srcs[j] == slot {
+			after = e.before[j]
+			break
+		}
+	}
+	c, ok := e.jumper.Jump(after, e.cfg.SpaceBits, e.rng)
+	if !ok {
+		return
+	}
+	for j := i + 1; j < k; j++ {
+		if e.srcs[j] == slot {
+			e.before[j] = c
+			e.targets[j] = e.gen.Next(src.addr, &c, e.rng)
+			e.hits[j] = e.lookup(e.targets[j], slot)
+		}
+	}
+	src.cursor = c
 }

@@ -97,6 +97,11 @@ type Config struct {
 	// while its calendar says flood (packets a second; observers report it).
 	FloodRate float64
 
+	// ScanCapacity caps the probes a second that all spreading hosts
+	// together can send (the network's capacity); every host's rate
+	// shrinks in proportion when their sum would exceed it. Zero: no cap.
+	ScanCapacity float64
+
 	// Observers watch the run (event engine).
 	Observers []Observer
 
@@ -217,10 +222,16 @@ func (c *Config) Validate() error {
 		return err
 	}
 	switch st := c.Strategy.(type) {
-	case worm.Sequential, worm.HitList:
+	case worm.Sequential, worm.HitList, worm.Permutation, worm.Witty:
 		if c.Site != nil {
 			return fmt.Errorf("sim: the %s strategy runs on public hosts only (no NAT sites)", st.Name())
 		}
+	}
+	if usesWitty(c.Strategy) && c.SpaceBits != 32 {
+		return fmt.Errorf("sim: Witty's generator needs the full IPv4 space (32 bits), not %d", c.SpaceBits)
+	}
+	if !(c.ScanCapacity >= 0) || math.IsInf(c.ScanCapacity, 0) {
+		return fmt.Errorf("sim: scan capacity %v: want a finite number of probes a second >= 0", c.ScanCapacity)
 	}
 	if hl, ok := c.Strategy.(worm.HitList); ok {
 		if len(hl.List) != len(c.HitList) {
@@ -455,14 +466,26 @@ func (r *recorder) addMissed(a, b, rate float64) {
 	}
 }
 
+// usesWitty reports whether s scans with Witty's generator, after a
+// hit-list or not.
+func usesWitty(s worm.Strategy) bool {
+	if h, ok := s.(worm.HitList); ok {
+		s = h.After()
+	}
+	_, ok := s.(worm.Witty)
+	return ok
+}
+
 // EventEngineRuns reports whether the event engine can run strategy s:
-// mixtures of neighbourhood draws, sequential scanners and hit-lists.
-// Worms whose copies share a target list (worm.StaticSeed) need the probe
-// engine.
+// mixtures of neighbourhood draws, sequential and permutation scanners,
+// and hit-lists followed by any of those. Worms with their own generators
+// (worm.StaticSeed, worm.Witty) need the probe engine.
 func EventEngineRuns(s worm.Strategy) bool {
-	switch s.(type) {
-	case worm.Sequential, worm.HitList:
+	switch st := s.(type) {
+	case worm.Sequential, worm.Permutation:
 		return true
+	case worm.HitList:
+		return EventEngineRuns(st.After())
 	}
 	_, ok := s.Channels()
 	return ok

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"container/heap"
 	"math"
 	"slices"
@@ -11,27 +12,32 @@ import (
 	"github.com/wormlab/wormlab/internal/worm"
 )
 
-// walkers runs sequential scanners in the event engine. A copy's targets
-// are fixed by its start address, and its probes are a Poisson process, so
-// the time it takes to reach the next vulnerable host d addresses ahead is
-// Gamma(d, r): the engine jumps from one vulnerable host on a copy's path
-// to the next, an event per host passed rather than per probe, and stays
-// exact. Times are kept in "active" seconds, counted only while the
-// calendar lets copies spread, so a pause simply stops every copy's clock.
+// walkers runs sequential and permutation scanners in the event engine.
+// A copy's targets are fixed by its place on the walk (its cursor: an
+// address for sequential scanners, a place in the shared permutation for
+// permutation scanners), and its probes are a Poisson process, so the time
+// it takes to reach the next vulnerable host d places ahead is Gamma(d, r):
+// the engine jumps from one vulnerable host on a copy's path to the next,
+// an event per host passed rather than per probe, and stays exact. A
+// permutation scanner that reaches an infected host jumps to a uniform
+// place, as its probe-engine generator does. Times are kept in "active"
+// seconds, counted only while the calendar lets copies spread, so a pause
+// simply stops every copy's clock.
 //
 // Probe counts per bin come from the copies' rates, as for the other
 // strategies; unlike them they are not conditioned on the arrival events
 // (the difference is one probe per host passed, against millions of
 // probes).
 type walkers struct {
-	st     worm.Sequential
-	sorted []int32 // hosts by address
-	rank   []int32 // rank[h]: host h's index in sorted
-	cursor []uint64
-	queue  walkHeap
-	active float64 // active seconds so far
-	mask   uint64
-	gamma  distuv.Gamma
+	startAt func(e *eventEngine, h int32) uint64 // a new copy's cursor
+	jumps   bool                                 // copies jump on reaching an infected host
+	key     []uint64                             // per host: its place on the walk
+	sorted  []int32                              // hosts by key
+	cursor  []uint64
+	queue   walkHeap
+	active  float64 // active seconds so far
+	mask    uint64
+	gamma   distuv.Gamma
 }
 
 type walk struct {
@@ -41,24 +47,37 @@ type walk struct {
 	since float64 // the copy's infection, to drop stale walks
 }
 
-func newWalkers(c *Config, st worm.Sequential) *walkers {
-	w := &walkers{st: st, mask: uint64(1)<<c.SpaceBits - 1}
+// newWalkers returns the walkers of a sequential or permutation strategy.
+func newWalkers(c *Config, st worm.Strategy) *walkers {
+	w := &walkers{mask: uint64(1)<<c.SpaceBits - 1, key: make([]uint64, len(c.Hosts))}
+	switch st := st.(type) {
+	case worm.Sequential:
+		for i, a := range c.Hosts {
+			w.key[i] = uint64(a)
+		}
+		w.startAt = func(e *eventEngine, h int32) uint64 { return st.Start(e.cfg.Hosts[h], e.cfg.SpaceBits, e.rng) }
+	case worm.Permutation:
+		order := st.Order(c.SpaceBits)
+		for i, a := range c.Hosts {
+			w.key[i] = order.Place(uint64(a))
+		}
+		w.startAt = func(_ *eventEngine, h int32) uint64 { return (w.key[h] + 1) & w.mask }
+		w.jumps = true
+	default:
+		return nil
+	}
 	w.sorted = make([]int32, len(c.Hosts))
 	for i := range w.sorted {
 		w.sorted[i] = int32(i)
 	}
-	slices.SortFunc(w.sorted, func(a, b int32) int { return int(int64(c.Hosts[a]) - int64(c.Hosts[b])) })
-	w.rank = make([]int32, len(c.Hosts))
-	for r, h := range w.sorted {
-		w.rank[h] = int32(r)
-	}
+	slices.SortFunc(w.sorted, func(a, b int32) int { return cmp.Compare(w.key[a], w.key[b]) })
 	w.cursor = make([]uint64, len(c.Hosts))
 	return w
 }
 
-// start begins copy h's walk from its start address.
+// start begins copy h's walk from its start.
 func (w *walkers) start(e *eventEngine, h int32) {
-	w.cursor[h] = w.st.Start(e.cfg.Hosts[h], e.cfg.SpaceBits, e.rng)
+	w.cursor[h] = w.startAt(e, h)
 	w.schedule(e, h)
 }
 
@@ -70,18 +89,17 @@ func (w *walkers) schedule(e *eventEngine, h int32) {
 		return
 	}
 	c := w.cursor[h]
-	hosts := e.cfg.Hosts
-	i, _ := slices.BinarySearchFunc(w.sorted, c, func(x int32, v uint64) int { return int(int64(hosts[x]) - int64(v)) })
+	i, _ := slices.BinarySearchFunc(w.sorted, c, func(x int32, v uint64) int { return cmp.Compare(w.key[x], v) })
 	if i == n {
 		i = 0
 	}
 	if w.sorted[i] == h {
 		i = (i + 1) % n
 	}
-	target := uint64(hosts[w.sorted[i]])
+	target := w.key[w.sorted[i]]
 	d := (target-c)&w.mask + 1
-	// The copy's own address, if it lies on the way, costs no probe.
-	if self := uint64(hosts[h]); (self-c)&w.mask < (target-c)&w.mask {
+	// The copy's own place, if it lies on the way, costs no probe.
+	if self := w.key[h]; (self-c)&w.mask < (target-c)&w.mask {
 		d--
 	}
 	w.gamma.Alpha, w.gamma.Beta, w.gamma.Src = float64(d), e.cfg.Rates[h], e.rng
@@ -89,7 +107,8 @@ func (w *walkers) schedule(e *eventEngine, h int32) {
 }
 
 // next returns the real time of the next arrival, or +Inf; f is the
-// congestion factor on scan rates, which slows every copy's clock alike.
+// factor on scan rates (congestion, capacity), which slows every copy's
+// clock alike.
 func (w *walkers) next(t float64, spread bool, f float64) float64 {
 	if !spread || len(w.queue) == 0 || f <= 0 {
 		return math.Inf(1)
@@ -104,10 +123,15 @@ func (w *walkers) arrive(e *eventEngine, t float64) {
 		return // the copy has stopped since
 	}
 	target := w.sorted[a.at]
-	if e.sets.state[target] == Susceptible {
+	w.cursor[a.host] = (w.key[target] + 1) & w.mask
+	switch e.sets.state[target] {
+	case Susceptible:
 		e.newInfection(t, target)
+	case Infected:
+		if w.jumps {
+			w.cursor[a.host] = e.rng.Uint64N(w.mask + 1)
+		}
 	}
-	w.cursor[a.host] = (uint64(e.cfg.Hosts[target]) + 1) & w.mask
 	w.schedule(e, a.host)
 }
 
@@ -172,8 +196,13 @@ func (l *hitList) fire(e *eventEngine, t float64, u float64) {
 	}
 }
 
-// leave moves copy h, its part used up, from the list to uniform scanning.
+// leave moves copy h, its part used up, from the list to what follows
+// it: walking (a permutation), or uniform scanning.
 func (l *hitList) leave(e *eventEngine, h int32) {
 	l.tree.Set(int(h), 0)
+	if e.walk != nil {
+		e.walk.start(e, h)
+		return
+	}
 	e.moveRate(h, e.cfg.Rates[h])
 }
