@@ -12,8 +12,15 @@ import (
 // K ≈ 1.8 per hour.
 type Logistic struct {
 	K float64 // growth rate per hour; > 0 and finite
-	T float64 // hour at which half the population is infected; finite
+	T float64 // hour at which half the population is infected (without a ceiling); finite
 	N float64 // population at saturation (hosts); > 0 and finite
+	// Ceiling, when > 0, is the network's capacity in hosts: the aggregate
+	// scan rate the network carries over one host's scan rate (see
+	// TwoFactor.Ceiling). Until Ceiling hosts are infected the curve is the
+	// logistic; from then on the scanning stays at the capacity, so
+	// dI/dt = (K/N) Ceiling (N - I) and N - I decays exponentially at the
+	// rate K Ceiling/N. 0 (or Ceiling >= N): the plain logistic.
+	Ceiling float64
 }
 
 // Validate reports the first parameter outside its documented range.
@@ -25,18 +32,39 @@ func (p Logistic) Validate() error {
 		return fmt.Errorf("logistic: T = %v, want a finite time in hours", p.T)
 	case !(p.N > 0) || math.IsInf(p.N, 0):
 		return fmt.Errorf("logistic: N = %v, want a positive population", p.N)
+	case !(p.Ceiling >= 0) || math.IsInf(p.Ceiling, 0):
+		return fmt.Errorf("logistic: ceiling = %v, want hosts >= 0 (0: no capacity limit)", p.Ceiling)
 	}
 	return nil
 }
 
 // Share returns a(t), the infected share at hour t.
-func (p Logistic) Share(t float64) float64 { return Sigmoid(p.K * (t - p.T)) }
+func (p Logistic) Share(t float64) float64 {
+	if tc, ac, ok := p.saturates(); ok && t > tc {
+		return 1 - (1-ac)*math.Exp(-p.K*ac*(t-tc))
+	}
+	return Sigmoid(p.K * (t - p.T))
+}
+
+// saturates returns when the network fills (hour tc, share ac infected),
+// if it ever does.
+func (p Logistic) saturates() (tc, ac float64, ok bool) {
+	if !(p.Ceiling > 0) || p.Ceiling >= p.N {
+		return 0, 0, false
+	}
+	ac = p.Ceiling / p.N
+	return p.T + math.Log(ac/(1-ac))/p.K, ac, true
+}
 
 // Infected returns N a(t).
 func (p Logistic) Infected(t float64) float64 { return p.N * p.Share(t) }
 
-// Rate returns the new infections per hour at hour t, N K a (1-a).
+// Rate returns the new infections per hour at hour t, N K a (1-a) (with
+// a ceiling, N K min(a, Ceiling/N) (1-a)).
 func (p Logistic) Rate(t float64) float64 {
+	if tc, ac, ok := p.saturates(); ok && t > tc {
+		return p.N * p.K * ac * (1 - p.Share(t))
+	}
 	x := p.K * (t - p.T)
 	return p.N * p.K * Sigmoid(x) * Sigmoid(-x)
 }

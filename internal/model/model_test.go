@@ -147,7 +147,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	for _, p := range []Logistic{{0, 1, 1}, {1, math.Inf(1), 1}, {1, 1, -1}} {
+	for _, p := range []Logistic{{K: 0, T: 1, N: 1}, {K: 1, T: math.Inf(1), N: 1}, {K: 1, T: 1, N: -1}, {K: 1, T: 1, N: 1, Ceiling: -1}} {
 		if p.Validate() == nil {
 			t.Errorf("Logistic%+v.Validate() = nil, want an error", p)
 		}
@@ -203,6 +203,46 @@ func TestBetaWholeAndFractionalEta(t *testing.T) {
 		got, want := p.beta(250), 2*math.Pow(0.75, eta)
 		if math.Abs(got-want) > 1e-15 {
 			t.Errorf("beta(η=%v) = %v, want %v", eta, got, want)
+		}
+	}
+}
+
+// TestCeiling: with a network capacity the logistic is unchanged until
+// Ceiling hosts are infected and then closes on N exponentially; the
+// two-factor ODE with γ = μ = η = 0 and the same ceiling must follow that
+// closed form to RK4's accuracy (1e-6 relative here, far above its
+// 1e-10), which checks both: a slip in either (the rate after the kink,
+// or where the kink sits) moves the curves apart by percents.
+func TestCeiling(t *testing.T) {
+	const n, k = 75000.0, 288.0 // Slammer-like: K = 0.08 a second, in hours
+	plain := Logistic{K: k, T: 0.05, N: n}
+	capped := plain
+	capped.Ceiling = n / 6
+	tc, ac, ok := capped.saturates()
+	if !ok || math.Abs(plain.Share(tc)-ac) > 1e-12 {
+		t.Fatalf("the network fills at %v h with share %v; the logistic there is %v", tc, ac, plain.Share(tc))
+	}
+	for _, h := range []float64{0, tc / 2, tc} {
+		if capped.Share(h) != plain.Share(h) {
+			t.Errorf("hour %v: capped %v, plain %v: early growth must not change", h, capped.Share(h), plain.Share(h))
+		}
+	}
+	// After the kink the rate is N K ac (1-a): at most the capacity's share.
+	if r, want := capped.Rate(tc+0.01), n*k*ac*(1-capped.Share(tc+0.01)); math.Abs(r/want-1) > 1e-12 {
+		t.Errorf("rate after the kink %v, want %v", r, want)
+	}
+	if capped.Share(tc+0.05) >= plain.Share(tc+0.05) {
+		t.Error("the ceiling does not slow the late growth")
+	}
+	tf := TwoFactor{N: n, Beta0: k / n, I0: plain.Infected(0), Ceiling: capped.Ceiling}
+	hours := []float64{0.02, tc, tc + 0.01, tc + 0.03, tc + 0.1}
+	c, err := tf.Solve(hours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hours {
+		if want := capped.Infected(h); math.Abs(c.Infected[i]/want-1) > 1e-6 {
+			t.Errorf("hour %.4f: two-factor %v, logistic with ceiling %v", h, c.Infected[i], want)
 		}
 	}
 }

@@ -35,6 +35,13 @@ type TwoFactor struct {
 	Mu    float64 // patching rate per susceptible host per host infected so far, per hour; >= 0
 	Eta   float64 // congestion exponent; >= 0 (0: no slowdown)
 	I0    float64 // infectious hosts at hour 0; 0 < I0 <= N (R and Q start at 0)
+	// Ceiling, when > 0, is the network's capacity in hosts: the
+	// aggregate scan rate it carries over one host's scan rate. The
+	// infected hosts' combined scanning, I (1 - I/N)^η, is capped there,
+	// so β(t) S I becomes β0 min(I (1 - I/N)^η, Ceiling) S: unchanged
+	// early, linear in S once the links are full (Slammer; Moore et al.,
+	// "Inside the Slammer Worm", IEEE Security and Privacy 2003). 0: none.
+	Ceiling float64
 }
 
 // Validate reports the first parameter outside its documented range.
@@ -56,6 +63,8 @@ func (p TwoFactor) Validate() error {
 		return bad("eta", p.Eta, "an exponent >= 0")
 	case !(p.I0 > 0) || p.I0 > p.N:
 		return bad("I0", p.I0, fmt.Sprintf("between 0 (exclusive) and N = %v", p.N))
+	case !(p.Ceiling >= 0) || !finite(p.Ceiling):
+		return bad("ceiling", p.Ceiling, "hosts >= 0 (0: no capacity limit)")
 	}
 	return nil
 }
@@ -123,7 +132,16 @@ func (a state) plus(b state, f float64) state {
 // infection returns β(t) S I, the new infections per hour.
 func (p TwoFactor) infection(x state) float64 {
 	s := math.Max(0, p.N-x.I-x.R-x.Q) // rounding can take S a hair below 0 at saturation
-	return p.beta(x.I) * s * x.I
+	return p.scanning(x.I) * s
+}
+
+// scanning returns β(t) I, capped at β0 Ceiling.
+func (p TwoFactor) scanning(i float64) float64 {
+	b := p.beta(i) * i
+	if p.Ceiling > 0 {
+		b = math.Min(b, p.Beta0*p.Ceiling)
+	}
+	return b
 }
 
 func (p TwoFactor) beta(i float64) float64 {
@@ -149,7 +167,7 @@ func (p TwoFactor) deriv(x state) state {
 	s := math.Max(0, p.N-x.I-x.R-x.Q)
 	dR := p.Gamma * x.I
 	return state{
-		I: p.beta(x.I)*s*x.I - dR,
+		I: p.scanning(x.I)*s - dR,
 		R: dR,
 		Q: p.Mu * s * (x.I + x.R),
 	}
