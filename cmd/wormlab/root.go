@@ -101,6 +101,7 @@ real network.`,
 		newShieldCmd(),
 		newLoadgenCmd(),
 		newReportCmd(),
+		newReproduceCmd(),
 		newVersionCmd(),
 	)
 	return root

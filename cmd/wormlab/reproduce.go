@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wormlab/wormlab/internal/atomicfile"
+	"github.com/wormlab/wormlab/internal/reproduce"
+)
+
+type reproduceConfig struct {
+	all     bool
+	runs    int
+	seed    uint64
+	workers int
+	report  string
+	json    string
+	quiet   bool
+}
+
+func newReproduceCmd() *cobra.Command {
+	var cfg reproduceConfig
+	cmd := &cobra.Command{
+		Use:   "reproduce [NAME | --all]",
+		Short: "Set the model beside published measurements of real outbreaks",
+		Long: `reproduce runs the built-in experiments: each is a scenario whose inputs
+are a paper's stated inputs, run as an ensemble, and the figures the paper
+published. For every figure it prints the published value and its source,
+wormlab's median with the 5-95% range of the runs, the tolerance (which
+follows from how the figure was stated: a value, "about", "over", "within")
+and whether the median is within it. A miss is shown as a miss, with what
+the model leaves out. Without a name it lists the experiments.
+
+--all runs every experiment; --report writes an HTML page with every
+experiment's chart, the published values drawn over the runs.`,
+		Args: badArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReproduce(cmd, args, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&cfg.all, "all", false, "run every experiment")
+	f.IntVar(&cfg.runs, "runs", 0, fmt.Sprintf("runs per experiment (`N`, 1 to %d; 0: each experiment's own)", reproduce.MaxRuns))
+	f.Uint64Var(&cfg.seed, "seed", 1, "first seed of each ensemble")
+	f.IntVar(&cfg.workers, "workers", 0, "runs at once (`N`; 0: one per core)")
+	f.StringVar(&cfg.report, "report", "", "write the HTML report to `FILE`")
+	f.StringVar(&cfg.json, "json", "", "write the results as JSON to `FILE` (- for standard output)")
+	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
+	return cmd
+}
+
+func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error {
+	out := cmd.OutOrStdout()
+	switch {
+	case cfg.all && len(args) > 0:
+		return inputError(errors.New("give an experiment's name or --all, not both"))
+	case cfg.runs < 0 || cfg.runs > reproduce.MaxRuns:
+		return inputError(fmt.Errorf("--runs %d: want 1 to %d (0: each experiment's own)", cfg.runs, reproduce.MaxRuns))
+	case cfg.workers < 0:
+		return inputError(fmt.Errorf("--workers %d: want 0 (one per core) or more", cfg.workers))
+	}
+	if !cfg.all && len(args) == 0 {
+		if cfg.report != "" || cfg.json != "" {
+			return inputError(errors.New("--report and --json need an experiment's name or --all"))
+		}
+		return listExperiments(out)
+	}
+	var exps []*reproduce.Experiment
+	if cfg.all {
+		exps = reproduce.Experiments()
+	} else {
+		e, err := reproduce.Lookup(args[0])
+		if err != nil {
+			return inputError(err)
+		}
+		exps = []*reproduce.Experiment{e}
+	}
+	for _, path := range []string{cfg.report, cfg.json} {
+		if err := checkOutputDir(path); err != nil {
+			return inputError(err)
+		}
+	}
+	workers := cfg.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var results []*reproduce.Result
+	for _, e := range exps {
+		runs := cfg.runs
+		if runs == 0 {
+			runs = e.Runs
+		}
+		res, err := reproduce.Run(cmd.Context(), e, runs, cfg.seed, workers)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+		if !cfg.quiet && cfg.json != "-" {
+			if err := res.WriteText(out); err != nil {
+				return err
+			}
+		}
+	}
+	if cfg.json == "-" {
+		if err := reproduce.WriteJSON(out, results); err != nil {
+			return err
+		}
+	} else if cfg.json != "" {
+		if err := atomicfile.Write(cfg.json, func(w io.Writer) error { return reproduce.WriteJSON(w, results) }); err != nil {
+			return err
+		}
+	}
+	if cfg.report != "" {
+		if err := reproduce.Report(results).WriteHTMLFile(cfg.report); err != nil {
+			return err
+		}
+	}
+	if !cfg.quiet && cfg.json != "-" {
+		held, total := 0, 0
+		for _, r := range results {
+			held, total = held+r.Held(), total+len(r.Figures)
+		}
+		fmt.Fprintf(out, "%d of %d published figures within tolerance\n", held, total)
+		for _, p := range []string{cfg.report, cfg.json} {
+			if p != "" {
+				fmt.Fprintf(out, "wrote %s\n", p)
+			}
+		}
+	}
+	return nil
+}
+
+// checkOutputDir reports an output path whose directory is missing, before
+// any long run: "-" and "" need none.
+func checkOutputDir(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+func listExperiments(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("experiments (wormlab reproduce NAME runs one, --all runs them all):\n")
+	for _, e := range reproduce.Experiments() {
+		fmt.Fprintf(&b, "  %-24s %s\n", e.Name, e.Title)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,220 @@
+package reproduce
+
+import (
+	"embed"
+	"math"
+	"time"
+
+	"github.com/wormlab/wormlab/internal/model"
+)
+
+//go:embed scenarios/*.toml
+var scenarioFS embed.FS
+
+// The sources, as docs/DESIGN.md section 7 lists them.
+var (
+	moore2002 = Source{Authors: "Moore, Shannon, Brown", Venue: "ACM SIGCOMM Internet Measurement Workshop (IMW)", Year: 2002}
+	cert2001  = Source{Authors: "CERT/CC", Venue: "advisory CA-2001-23", Year: 2001}
+	staniford = Source{Authors: "Staniford, Paxson, Weaver", Venue: "USENIX Security", Year: 2002}
+	zou2002   = Source{Authors: "Zou, Gong, Towsley", Venue: "ACM CCS", Year: 2002}
+	moore2003 = Source{Authors: "Moore, Paxson, Savage, Shannon, Staniford, Weaver", Venue: "IEEE Security and Privacy", Year: 2003}
+	shannon   = Source{Authors: "Shannon, Moore", Venue: "IEEE Security and Privacy", Year: 2004}
+	kumar2005 = Source{Authors: "Kumar, Paxson, Weaver", Venue: "ACM Internet Measurement Conference (IMC)", Year: 2005}
+	eichman   = Source{Authors: "Eichman (IDS on one /16)", Venue: "Bugtraq, 20 July", Year: 2001}
+	whimper   = Source{Authors: "\"Code Red wakes up with a whimper\" (seed article, Central Command)", Venue: "IT World Canada", Year: 2001}
+	akamai    = Source{Authors: "Freedman (Akamai's sampled hosts)", Venue: "NANOG, 1 August", Year: 2001}
+	certII    = Source{Authors: "Lindner, CERT/CC, in \"Protected server performance hit by Code Red II scans\" (seed article)", Venue: "IDG News", Year: 2001}
+)
+
+func at(s Source, where string) Source { s.Where = where; return s }
+
+// crv2Day are Code Red v2's published figures for 19 July 2001, measured
+// on any scenario that starts at 10:00 UTC that day.
+func crv2Day(omits string) []Figure {
+	return []Figure{
+		{
+			ID: "infected-24h", What: "hosts infected by 00:00 UTC 20 July (14 h)", Unit: "hosts",
+			Published: 359000, Text: "over 359,000 in under 14 hours", Kind: AtLeast,
+			Source: at(moore2002, "abstract"), Measure: everAt(14 * time.Hour), At: 14 * time.Hour, Omits: omits,
+		},
+		{
+			ID: "infected-9h", What: "hosts infected 9 hours in (19:00 UTC)", Unit: "hosts",
+			Published: 250000, Text: "over 250,000 in 9 hours", Kind: AtLeast,
+			Source: at(cert2001, "overview"), Measure: everAt(9 * time.Hour), At: 9 * time.Hour, Omits: omits,
+		},
+		{
+			ID: "peak-rate", What: "peak new infections a minute", Unit: "per minute",
+			Published: 2000, Text: "peaked at over 2,000 hosts a minute", Kind: AtLeast,
+			Source: at(moore2002, "abstract"), Measure: peakPerMinute, Omits: omits,
+		},
+	}
+}
+
+const (
+	needsCeiling     = "the network ceiling on the aggregate scan rate (engineer \"engine\")"
+	needsPermutation = "permutation scanning (engineer \"engine\")"
+	needsWitty       = "Witty's own generator in the probe engine (engineer \"engine\")"
+)
+
+var catalogue = []*Experiment{
+	{
+		Name:     "moore-2002-codered-v2",
+		Title:    "Code Red v2 on 19 July 2001 (Moore, Shannon, Brown, IMW 2002)",
+		Scenario: "codered-v2-2001-07-19", Engine: "event", Runs: 20, Small: 3,
+		Series: "ever",
+		Figures: append(crv2Day(""), Figure{
+			ID: "doubling", What: "doubling time of the early growth", Unit: "minutes",
+			Published: 37, Text: "doubled in size about every 37 minutes", Kind: About,
+			Source:  at(moore2003, "comparing Slammer with Code Red"),
+			Measure: func(o *Outcome) float64 { return 60 * math.Ln2 / fittedK(o) },
+			Omits: "the model grows at one rate, the K = 1.8 per hour that fits the whole day (Staniford et al.), " +
+				"a doubling every 23 minutes; a 37-minute doubling and that K cannot both describe one logistic curve",
+		}),
+	},
+	{
+		Name:     "moore-2002-codered-v1",
+		Title:    "Code Red I v1's slow spread from a static seed, 13-19 July 2001 (Moore, Shannon, Brown, IMW 2002)",
+		Scenario: "codered-v1-2001-07-13", Engine: "probe", Runs: 4, Small: 1,
+		Series: "ever",
+		Figures: []Figure{{
+			ID: "sources-18-july", What: "distinct sources seen by 00:00 UTC 19 July", Unit: "hosts",
+			Published: 13866, Text: "13,866 distinct sources had probed one /16 by the end of 18 July", Kind: About,
+			Source: at(eichman, "daily table"), Measure: everAt(6 * 24 * time.Hour), At: 6 * 24 * time.Hour,
+			Omits: "every copy here walks one list from its start, so only the copy furthest along finds new hosts: " +
+				"a few hundred in six days. The real v1 reached thousands, so its copies cannot all have walked " +
+				"one list from one point (per-thread or per-boot starting points, which the sources do not give)",
+		}},
+	},
+	{
+		Name:     "staniford-2002-rcs",
+		Title:    "Random constant spread fitted to Code Red v2 (Staniford, Paxson, Weaver, USENIX Security 2002)",
+		Scenario: "codered-v2-2001-07-19", Engine: "event", Runs: 20, Small: 3,
+		Model: func(hs []float64) ([]float64, error) {
+			// The paper's fit with T placed where the runs' median half
+			// time falls is circular; the model curve is drawn from the
+			// scenario's own K and one initial copy instead.
+			return logisticFromOne(1.8, model.CodeRedN, hs), nil
+		},
+		ModelName: "logistic, K = 1.8/h, from one copy",
+		Figures: []Figure{{
+			ID: "K", What: "logistic rate K fitted to the day", Unit: "per hour",
+			Published: 1.8, Text: "K = 1.8 per hour", Kind: Point,
+			Source: at(staniford, "section 2"), Measure: fittedK,
+		}},
+	},
+	{
+		Name:     "staniford-2002-fig6",
+		Title:    "A 10-scan/s worm over 300,000 hosts, the simulator against the model (Staniford et al. 2002, figure 6)",
+		Scenario: "staniford-2002-fig6", Engine: "event", Runs: 20, Small: 3,
+		Figures: []Figure{
+			{
+				ID: "K", What: "logistic rate K fitted to the curve", Unit: "per hour",
+				Published: 2.6, Text: "K = 2.6", Kind: Point,
+				Source: at(staniford, "figure 6"), Measure: fittedK,
+			},
+			{
+				ID: "T", What: "fitted half time T", Unit: "hours",
+				Published: 5.52, Text: "T = 5.52", Kind: Point,
+				Source: at(staniford, "figure 6"), Measure: fittedT,
+				Omits: "T depends on how many copies start the run, which the paper does not state; one is assumed",
+			},
+		},
+	},
+	{
+		Name:     "staniford-2002-fig7",
+		Title:    "A 100-scan/s worm over 300,000 hosts (Staniford et al. 2002, figure 7)",
+		Scenario: "staniford-2002-fig7", Engine: "event", Runs: 20, Small: 3,
+		Figures: []Figure{{
+			ID: "infection-time", What: "time to infect 99% of the vulnerable hosts", Unit: "hours",
+			Published: 1, Text: "under an hour", Kind: AtMost,
+			Source: at(staniford, "figure 7"), Measure: hours(timeToShare(0.99)),
+		}},
+	},
+	{
+		Name:  "staniford-2002-warhol",
+		Title: "The Warhol worm: a 10,000-host hit-list, permutation scanning, 100 scans/s (Staniford et al. 2002, figures 7-8)",
+		Figures: []Figure{{
+			ID: "infection-time", What: "time to infect 99% of 300,000 vulnerable hosts", Unit: "minutes",
+			Published: 15, Text: "roughly 15 minutes", Kind: About,
+			Source: at(staniford, "figures 7 and 8"), NotYet: needsPermutation,
+		}},
+	},
+	{
+		Name:     "zou-2002-two-factor",
+		Title:    "The two-factor model against Code Red v2's day (Zou, Gong, Towsley, CCS 2002)",
+		Scenario: "zou-2002-two-factor", Engine: "event", Runs: 20, Small: 3,
+		Series: "ever",
+		Model: func(hs []float64) ([]float64, error) {
+			p := model.TwoFactor{N: model.CodeRedN, Beta0: 5.9667 * 3600 / (1 << 32), Gamma: 0.05, Mu: 0.06 / model.CodeRedN, Eta: 3, I0: 1}
+			c, err := p.Solve(hs)
+			return c.Ever, err
+		},
+		ModelName: "two-factor ODE, hosts infected so far",
+		Figures: crv2Day("the two-factor constants are the paper's numerical example, not a fit to the day: with eta = 3 " +
+			"congestion slows the spread as it grows, and the day ends before the model's outbreak does"),
+	},
+	{
+		Name:     "moore-2003-slammer",
+		Title:    "Slammer, 25 January 2003 (Moore et al., \"Inside the Slammer Worm\", IEEE S&P 2003)",
+		Scenario: "slammer-2003-01-25", Engine: "event", Runs: 20, Small: 4,
+		Series: "scan-rate",
+		Figures: []Figure{
+			{
+				ID: "doubling", What: "doubling time in the early growth", Unit: "s",
+				Published: 8.5, Text: "doubled every 8.5 seconds", Kind: Point,
+				Source: at(moore2003, "section \"How Slammer chooses its victims\""), Measure: doublingTime,
+			},
+			{
+				ID: "90pct", What: "time to infect 90% of the vulnerable hosts", Unit: "minutes",
+				Published: 10, Text: "over 90% within 10 minutes", Kind: AtMost,
+				Source: at(moore2003, "abstract"), Measure: minutes(timeToShare(0.9)),
+				Omits: "the bound is met too well: with nothing slowing the aggregate, the hosts are infected in half the time; needs " + needsCeiling,
+			},
+			{
+				ID: "peak-scan-rate", What: "peak aggregate scan rate", Unit: "scans/s",
+				Published: 55e6, Text: "over 55 million scans a second", Kind: AtLeast,
+				Source: at(moore2003, "abstract"), Measure: peakScanRate,
+				Omits: "nothing limits the aggregate: every host sends at its uplink's rate; needs " + needsCeiling,
+			},
+			{
+				ID: "time-to-peak", What: "time until the scan rate levels off", Unit: "minutes",
+				Published: 3, Text: "peak after about 3 minutes", Kind: About,
+				Source: at(moore2003, "abstract"), Measure: minutes(timeToPeakScanRate),
+				Omits: "without a ceiling the rate grows until every host is infected; needs " + needsCeiling,
+			},
+		},
+	},
+	{
+		Name:     "shannon-2004-witty",
+		Title:    "Witty, 20 March 2004 (Shannon and Moore, IEEE S&P 2004; Kumar, Paxson, Weaver, IMC 2005)",
+		Scenario: "witty-2004-03-20", Engine: "event", Runs: 20, Small: 4,
+		Series: "ever",
+		Figures: []Figure{
+			{
+				ID: "saturation", What: "time until the infected population levels off (95% infected)", Unit: "minutes",
+				Published: 45, Text: "stabilised after about 45 minutes", Kind: About,
+				Source: at(shannon, "\"Witty worm spread\""), Measure: minutes(timeToShare(0.95)),
+				Omits: "scan rates come from the uplink classes assumed for Slammer's hosts; Witty's hosts were " +
+					"mostly desktops behind slower links, and copies that crashed their own disks stopped early",
+			},
+			{
+				ID: "never-infected", What: "share of vulnerable hosts never infected", Unit: "share",
+				Published: 0.10, Text: "about 10% were never infected", Kind: About,
+				Source: at(kumar2005, "section 4"), Measure: neverInfected, NotYet: needsWitty,
+			},
+		},
+	},
+}
+
+// logisticFromOne returns the logistic of rate k per hour over n hosts
+// that starts from one infected host at hour 0.
+func logisticFromOne(k, n float64, hs []float64) []float64 {
+	p := model.Logistic{K: k, N: n}
+	// One host at hour 0: n / (1 + e^{kT}) = 1.
+	p.T = math.Log(n-1) / k
+	out := make([]float64, len(hs))
+	for i, h := range hs {
+		out[i] = p.Infected(h)
+	}
+	return out
+}
