@@ -11,7 +11,7 @@ import (
 //go:embed scenarios/*.toml
 var scenarioFS embed.FS
 
-// The sources, as docs/DESIGN.md section 7 lists them.
+// The sources, as docs/DESIGN.md §7 lists them.
 var (
 	moore2002 = Source{Authors: "Moore, Shannon, Brown", Venue: "ACM SIGCOMM Internet Measurement Workshop (IMW)", Year: 2002}
 	cert2001  = Source{Authors: "CERT/CC", Venue: "advisory CA-2001-23", Year: 2001}

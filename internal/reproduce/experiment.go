@@ -2,7 +2,7 @@
 // about real outbreaks. An experiment is a scenario whose inputs are a
 // paper's stated inputs, run as an ensemble, and a list of published
 // figures, each measured on every run and judged against a tolerance that
-// follows from how the figure was stated (docs/DESIGN.md section 7). A
+// follows from how the figure was stated (docs/DESIGN.md §7). A
 // figure the model misses is reported as a miss with what the model leaves
 // out; nothing is tuned per experiment.
 package reproduce
@@ -33,9 +33,9 @@ func (s Source) String() string {
 	return out
 }
 
-// Kind says how a figure was stated, which sets its tolerance (DESIGN.md
-// section 7): a measured value carries about 10% of measurement error
-// (telescope counts, rates read off a curve); "about" a round number means
+// Kind says how a figure was stated, which sets its tolerance
+// (docs/DESIGN.md §7): a measured value carries about 10% of measurement
+// error (telescope counts, rates read off a curve); "about" a round number means
 // within a quarter of it; a bound ("over", "within") holds from 10% short
 // of it to twice it, the next round figure the authors would have used.
 type Kind int

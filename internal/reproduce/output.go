@@ -186,7 +186,7 @@ func Report(results []*Result) *report.Report {
 	}
 	r.Sections = append(r.Sections, &report.Section{
 		ID: "summary", Title: "How close to the record",
-		Intro:  fmt.Sprintf("%d of %d published figures within tolerance. A figure holds when the median of the runs falls in its tolerance, which follows from how the figure was stated (docs/DESIGN.md section 7).", held, total),
+		Intro:  fmt.Sprintf("%d of %d published figures within tolerance. A figure holds when the median of the runs falls in its tolerance, which follows from how the figure was stated (docs/DESIGN.md §7).", held, total),
 		Tables: []report.TextTable{Table(results)},
 	})
 	for _, res := range results {

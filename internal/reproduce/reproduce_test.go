@@ -19,7 +19,7 @@ func long() bool { return os.Getenv("WORMLAB_LONG") == "1" }
 
 // wantHolds lists, per experiment, the figures that hold; every other
 // figure is a miss the catalogue explains. A change of verdict either way
-// fails the test, so that README's table and docs/DESIGN.md section 7 are
+// fails the test, so that README's table and docs/DESIGN.md §7 are
 // brought up to date with it.
 var wantHolds = map[string][]string{
 	"moore-2002-codered-v2": {"infected-24h", "infected-9h", "peak-rate"},
@@ -35,7 +35,7 @@ var wantHolds = map[string][]string{
 
 // TestExperiments runs every experiment, small in CI and in full under
 // the long mode, and checks each figure's verdict. The tolerances are the
-// figures' own (DESIGN.md section 7), not the test's; what the test can
+// figures' own (docs/DESIGN.md §7), not the test's; what the test can
 // detect is any change that moves a median across one: for Code Red's day
 // a scan rate 10% off moves the fitted K out of 1.62-1.98, for Slammer a
 // mean uplink rate 10% off moves the doubling time out of 7.65-9.35 s.
