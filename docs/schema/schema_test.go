@@ -310,8 +310,11 @@ func TestSchemasNameEveryField(t *testing.T) {
 		}
 		f := fileOf(r.schema)
 		for _, p := range mismatches(docs, f, docs[f], r.typ) {
-			t.Errorf("%s: %s", f, p)
+			t.Errorf("%s: %s", r.schema, p)
 		}
+	}
+	if t.Failed() {
+		t.Log("whoever changes a record updates its schema in the same commit: see docs/schema/README.md")
 	}
 }
 
@@ -352,6 +355,7 @@ func mismatches(docs map[string]map[string]any, f string, s map[string]any, t re
 }
 
 func walk(docs map[string]map[string]any, f string, s map[string]any, t reflect.Type, at string, seen map[string]bool) []string {
+	orTop := func(at string) string { return f + " at " + orTop(at) }
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -364,6 +368,7 @@ func walk(docs map[string]map[string]any, f string, s map[string]any, t reflect.
 		if s == nil {
 			return []string{fmt.Sprintf("%s: $ref %q leads nowhere", orTop(at), ref)}
 		}
+		orTop = func(at string) string { return f + " at " + at }
 	}
 	if anyOf, ok := s["anyOf"].([]any); ok { // a value or null
 		s = anyOf[0].(map[string]any)
