@@ -18,6 +18,9 @@ var classifyCases = []struct{ name, target string }{
 	{"codered2", codeRed2},
 	{"codered1", codeRed1},
 	{"nimda", nimda},
+	// Paths that need the IIS form (internal/iisnorm) before matching.
+	{"legit-escaped", "/caf%C3%A9/menu.html"},
+	{"nimda-evasion", "/scripts%255c..%255c..%255cwinnt%255csystem32%255ccmd.exe?/c+dir"},
 }
 
 var sinkOK bool

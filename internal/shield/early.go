@@ -94,7 +94,7 @@ func (s *Shield) early(conn net.Conn, b []byte) bool {
 		return false // no whole request line yet
 	}
 	line := bytes.TrimSuffix(b[:i], []byte("\r"))
-	sig, probe := s.sigs.Match(signature.Request{URI: line})
+	sig, probe := s.classify(signature.Request{URI: line})
 	if !probe && !s.hasBans {
 		return false
 	}

@@ -37,7 +37,9 @@ const (
 // Options configure a Shield. The zero value is usable: built-in
 // signatures, every family dropped, no bans, no metrics, no logs.
 type Options struct {
-	// Signatures classify requests; nil means signature.Builtin().
+	// Signatures classify requests; nil means signature.Builtin(). The
+	// shield's own IIS signatures (internal/shield/iis.toml) are tried
+	// after them.
 	Signatures *signature.Set
 	// Actions maps a signature family ("codered1", "codered2", "nimda",
 	// or a user family) to its action; the key "*" covers families not
@@ -114,6 +116,7 @@ func New(opts Options) (*Shield, error) {
 	if s.sigs == nil {
 		s.sigs = signature.Builtin()
 	}
+	s.sigs = withIIS(s.sigs)
 	for fam, a := range opts.Actions {
 		if a >= numActions {
 			return nil, fmt.Errorf("shield: family %q: invalid action %d", fam, a)
@@ -195,16 +198,6 @@ func Middleware(next http.Handler, opts Options) http.Handler {
 func (s *Shield) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.serve(w, r, next)
-	})
-}
-
-// Classify returns the signature r matches, if any. It reads only the
-// request line (path, raw query, request URI) and allocates nothing.
-func (s *Shield) Classify(r *http.Request) (*signature.Signature, bool) {
-	return s.sigs.Match(signature.Request{
-		Path:  bytesOf(r.URL.Path),
-		Query: bytesOf(r.URL.RawQuery),
-		URI:   bytesOf(r.RequestURI),
 	})
 }
 

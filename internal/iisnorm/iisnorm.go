@@ -1,0 +1,315 @@
+// Package iisnorm rewrites a request path into the file path an unpatched
+// IIS 5 would have resolved it to, so that a matcher written for the plain
+// form ("/winnt/system32/cmd.exe") also sees through the encodings worms
+// used to get past IIS's own checks and past filters in front of it.
+//
+// The steps, in order, and where each comes from:
+//
+//  1. Percent-decoding, including IIS's own %uXXXX form (a UTF-16 code unit,
+//     written out here as UTF-8). Invalid escapes are kept as they are.
+//  2. Lenient UTF-8: a two-byte sequence led by 0xC0 or 0xC1, or a
+//     three-byte one led by 0xE0, that encodes an ASCII character
+//     ("overlong" UTF-8) becomes that character, and the continuation
+//     bytes' top bits are ignored, so %c0%af and %c0%2f are '/' and %c1%1c
+//     and %c1%9c are '\'. This is the "Web Server Folder Traversal"
+//     canonicalisation error (Microsoft MS00-078, CVE-2000-0884, October
+//     2000), which Nimda used.
+//  3. Steps 1 and 2 a second time: IIS checked the once-decoded path and
+//     then decoded it again before opening the file, so %255c, %%35%63 and
+//     %25%35%63 became '\' (the "superfluous decoding" flaw, Microsoft
+//     MS01-026, CERT CA-2001-12 and VU#789543, May 2001). IIS decoded
+//     twice, not until nothing changed, and so does this package.
+//  4. A NUL ends the path, as it ends a string for the Win32 file API.
+//  5. '\' is a separator like '/'.
+//  6. Empty and "." segments are removed, ".." removes the segment before
+//     it and never climbs above the root (a path that did climb on IIS left
+//     the web root for the drive, which a matcher anchored on the file's
+//     own path still recognises), and trailing dots and spaces are removed
+//     from each name, as Win32 does ("cmd.exe." opens cmd.exe).
+//  7. The path ends after the first segment naming a file with a
+//     script-mapped or executable extension (.ida, .idq, .exe, ...): IIS
+//     runs that file and hands it the rest as PATH_INFO (Microsoft KB
+//     Q186803: "/foo.cgi/default.htm" runs foo.cgi). A ';' inside such a
+//     segment ends its name there, so "/default.ida;x" is default.ida.
+//
+// Case is left alone: NTFS names are case-insensitive and the signature
+// matchers fold ASCII case themselves. The query is not touched either; IIS
+// passed it to the extension undecoded.
+package iisnorm
+
+import "bytes"
+
+// Append appends the IIS 5 form of the raw path p (a request target's path,
+// without the query) to dst and returns the extended slice. The result
+// always starts with '/' and is at most len(p)+1 bytes long, so a dst with
+// that much spare capacity makes Append allocation-free.
+func Append(dst, p []byte) []byte {
+	start := len(dst)
+	// A leading '/' lets every later step work in place: the reader is
+	// always at least one separator ahead of the writer.
+	dst = append(dst, '/')
+	dst = append(dst, p...)
+	b := dst[start+1:]
+	if needsDecoding(b) {
+		b = decode(b)
+		b = decode(b)
+		for i, c := range b {
+			if c == 0 {
+				b = b[:i]
+				break
+			}
+		}
+	}
+	b = resolve(dst[start : start+1+len(b)])
+	return dst[:start+len(b)]
+}
+
+// needsDecoding reports whether steps 1 to 4 could change b: most paths
+// hold no escape, no byte that may start an overlong sequence and no NUL,
+// and skip them.
+func needsDecoding(b []byte) bool {
+	for _, c := range b {
+		if c == '%' || c >= 0xc0 || c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// decode does steps 1 and 2 once, in place: neither step ever writes more
+// bytes than it reads.
+func decode(b []byte) []byte {
+	w, r := 0, 0
+	high := false // a byte that may lead an overlong sequence was seen
+	for {
+		i := bytes.IndexByte(b[r:], '%')
+		if i < 0 {
+			high = high || hasHigh(b[r:])
+			w += copy(b[w:], b[r:])
+			break
+		}
+		high = high || hasHigh(b[r:r+i])
+		w += copy(b[w:], b[r:r+i])
+		r += i
+		switch {
+		case r+5 < len(b) && (b[r+1] == 'u' || b[r+1] == 'U') && ishex(b[r+2]) && ishex(b[r+3]) && ishex(b[r+4]) && ishex(b[r+5]):
+			cp := rune(unhex(b[r+2]))<<12 | rune(unhex(b[r+3]))<<8 | rune(unhex(b[r+4]))<<4 | rune(unhex(b[r+5]))
+			n := putUTF8(b[w:], cp)
+			high = high || b[w] >= 0xc0
+			w += n
+			r += 6
+		case r+2 < len(b) && ishex(b[r+1]) && ishex(b[r+2]):
+			c := unhex(b[r+1])<<4 | unhex(b[r+2])
+			high = high || c >= 0xc0
+			b[w] = c
+			w++
+			r += 3
+		default:
+			b[w] = '%'
+			w++
+			r++
+		}
+	}
+	if !high {
+		return b[:w]
+	}
+	return overlong(b[:w])
+}
+
+func hasHigh(b []byte) bool {
+	for _, c := range b {
+		if c >= 0xc0 {
+			return true
+		}
+	}
+	return false
+}
+
+// overlong replaces overlong UTF-8 encodings of ASCII characters with the
+// characters, ignoring the continuation bytes' top two bits as IIS did.
+func overlong(b []byte) []byte {
+	w := 0
+	for r := 0; r < len(b); {
+		c := b[r]
+		switch {
+		case (c == 0xc0 || c == 0xc1) && r+1 < len(b):
+			b[w] = (c&0x1f)<<6 | b[r+1]&0x3f
+			w++
+			r += 2
+			continue
+		case c == 0xe0 && r+2 < len(b) && b[r+1]&0x3f < 2:
+			// 0xE0 with a continuation of 0x80 or 0x81 (top bits ignored)
+			// encodes a code point below 0x80.
+			b[w] = (b[r+1]&0x3f)<<6 | b[r+2]&0x3f
+			w++
+			r += 3
+			continue
+		}
+		b[w] = c
+		w++
+		r++
+	}
+	return b[:w]
+}
+
+// putUTF8 writes cp (below 0x10000) as UTF-8 into b, which has room for the
+// six bytes of the %uXXXX it came from, and returns the bytes written.
+func putUTF8(b []byte, cp rune) int {
+	switch {
+	case cp < 0x80:
+		b[0] = byte(cp)
+		return 1
+	case cp < 0x800:
+		b[0] = 0xc0 | byte(cp>>6)
+		b[1] = 0x80 | byte(cp)&0x3f
+		return 2
+	default:
+		b[0] = 0xe0 | byte(cp>>12)
+		b[1] = 0x80 | byte(cp>>6)&0x3f
+		b[2] = 0x80 | byte(cp)&0x3f
+		return 3
+	}
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
+}
+
+// resolve does steps 5 to 7 in place on b, which starts with '/'.
+func resolve(b []byte) []byte {
+	w := 0 // b[:w] is the resolved path so far, without a trailing '/'
+	for r := 0; r < len(b); {
+		for r < len(b) && (b[r] == '/' || b[r] == '\\') {
+			r++
+		}
+		s := r
+		for r < len(b) && b[r] != '/' && b[r] != '\\' {
+			r++
+		}
+		seg := b[s:r]
+		switch {
+		case len(seg) == 0 || len(seg) == 1 && seg[0] == '.':
+			continue
+		case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
+			for w > 0 && b[w-1] != '/' {
+				w--
+			}
+			if w > 0 {
+				w-- // the '/' before the removed name
+			}
+			continue
+		}
+		// Trailing dots and spaces go; a name of nothing but those is gone.
+		e := len(seg)
+		for e > 0 && (seg[e-1] == '.' || seg[e-1] == ' ') {
+			e--
+		}
+		if e == 0 {
+			continue
+		}
+		name := seg[:e]
+		script := false
+		if i := indexByte(name, ';'); i >= 0 && scriptMapped(name[:i]) {
+			name, script = name[:i], true
+		} else {
+			script = scriptMapped(name)
+		}
+		b[w] = '/'
+		w++
+		w += copy(b[w:], name) // w <= s, so this never overtakes the reader
+		if script {
+			return b[:w]
+		}
+	}
+	if w == 0 {
+		b[0] = '/'
+		w = 1
+	}
+	return b[:w]
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// scriptMapped reports whether name's extension is one IIS 5 ran rather
+// than served, ignoring ASCII case: its default script maps (ASP, Index
+// Server's .ida, .idq and .htw, .htr, .idc, server-side includes, .printer)
+// and the executables it ran as CGI or ISAPI.
+func scriptMapped(name []byte) bool {
+	dot := -1
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '.' {
+			dot = i
+			break
+		}
+	}
+	if dot < 0 {
+		return false
+	}
+	ext := name[dot+1:]
+	if len(ext) < 3 || len(ext) > 7 {
+		return false
+	}
+	var low [7]byte
+	for i, c := range ext {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	// The compiler turns a switch on a converted byte slice into
+	// comparisons without a conversion.
+	switch string(low[:len(ext)]) {
+	case "asp", "asa", "cdx", "cer", "htr", "idc", "shtm", "shtml", "stm", "printer",
+		"ida", "idq", "htw", "exe", "dll", "com", "bat", "cmd":
+		return true
+	}
+	return false
+}
+
+// Canonical reports whether p is already in the form Append gives for the
+// purpose of matching: it starts with '/', holds no escape, backslash, NUL,
+// ';', space or byte that may start an overlong sequence, no empty, "." or
+// ".." segment, no name ending in a dot, and no dot before the last segment
+// (where PATH_INFO might follow a script). It is a fast check so callers can
+// skip Append for most paths; it may say false for a path that Append
+// would leave alone.
+func Canonical(p []byte) bool {
+	if len(p) == 0 || p[0] != '/' {
+		return false
+	}
+	prev := byte('/')
+	dot := false
+	for _, c := range p[1:] {
+		switch {
+		case c == '/':
+			if prev == '/' || prev == '.' || dot {
+				return false
+			}
+			dot = false
+		case c == '.':
+			dot = true
+		case c == '%' || c == '\\' || c == ';' || c == ' ' || c == 0 || c >= 0xc0:
+			return false
+		}
+		prev = c
+	}
+	return prev != '.' && (prev != '/' || len(p) == 1)
+}

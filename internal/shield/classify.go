@@ -1,0 +1,111 @@
+package shield
+
+import (
+	"bytes"
+	_ "embed"
+	"net/http"
+	"sync"
+
+	"github.com/wormlab/wormlab/internal/iisnorm"
+	"github.com/wormlab/wormlab/internal/signature"
+)
+
+//go:embed iis.toml
+var iisTOML []byte
+
+// iisSignatures are the shield's own additions to the shared signatures;
+// see iis.toml.
+var iisSignatures = sync.OnceValue(func() *signature.Set {
+	s, err := signature.Parse(iisTOML, "internal/shield/iis.toml")
+	if err != nil {
+		panic(err) // embedded and tested
+	}
+	return s
+})
+
+// withIIS returns sigs followed by the shield's IIS signatures, unless
+// sigs already defines one of their names (a rules file that redefines
+// them wins).
+func withIIS(sigs *signature.Set) *signature.Set {
+	extra := iisSignatures()
+	for _, sig := range extra.Signatures() {
+		if sigs.Lookup(sig.Name) != nil {
+			return sigs
+		}
+	}
+	return sigs.With(extra)
+}
+
+// normBufs hold the IIS form of a path while it is matched.
+var normBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// Classify returns the signature r matches, if any. It reads only the
+// request line and allocates nothing.
+//
+// A request is matched as received first (path decoded once by net/http,
+// raw query, request URI). If that finds nothing and the raw path is not
+// already canonical, it is matched again with the path an IIS 5 would have
+// resolved it to (see internal/iisnorm), so that escapes, overlong UTF-8,
+// double decoding, backslashes, dot segments and PATH_INFO cannot hide a
+// probe. The second match only runs for the few paths that need it, which
+// keeps the common case as fast as before.
+func (s *Shield) Classify(r *http.Request) (*signature.Signature, bool) {
+	return s.classify(signature.Request{
+		Path:  bytesOf(r.URL.Path),
+		Query: bytesOf(r.URL.RawQuery),
+		URI:   bytesOf(r.RequestURI),
+	})
+}
+
+// classify matches req as received and then, if needed, in its IIS form.
+// req.URI must hold the request target or the whole request line.
+func (s *Shield) classify(req signature.Request) (*signature.Signature, bool) {
+	if sig, ok := s.sigs.Match(req); ok {
+		return sig, true
+	}
+	raw := targetPath(req.URI)
+	if iisnorm.Canonical(raw) {
+		return nil, false
+	}
+	bp := normBufs.Get().(*[]byte)
+	norm := iisnorm.Append((*bp)[:0], raw)
+	req.Path = norm
+	sig, ok := s.sigs.Match(req)
+	if cap(norm) <= 64<<10 {
+		// Keep a buffer a long path grew, within reason.
+		*bp = norm[:0]
+	}
+	normBufs.Put(bp)
+	return sig, ok
+}
+
+// targetPath returns the raw path of a request target or request line
+// ("GET /x?y HTTP/1.0" and "/x?y" both give "/x"): the protocol and query
+// are cut off, and an absolute-form target ("http://host/x") loses its
+// scheme and host, as does the opaque form "http:http://host/x" that
+// net/http accepts.
+func targetPath(uri []byte) []byte {
+	t := uri
+	if len(t) > 0 && t[0] != '/' {
+		if i := bytes.IndexByte(t, ' '); i >= 0 {
+			t = t[i+1:]
+			if j := bytes.LastIndex(t, []byte(" HTTP/")); j >= 0 {
+				t = t[:j]
+			}
+		}
+	}
+	if len(t) > 0 && t[0] != '/' {
+		if i := bytes.Index(t, []byte("://")); i >= 0 {
+			t = t[i+3:]
+			j := bytes.IndexByte(t, '/')
+			if j < 0 {
+				return nil
+			}
+			t = t[j:]
+		}
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		t = t[:i]
+	}
+	return t
+}
