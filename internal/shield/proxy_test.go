@@ -28,6 +28,12 @@ func (u *recordingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "upstream")
 }
 
+func (u *recordingUpstream) reset() {
+	u.mu.Lock()
+	u.seen = nil
+	u.mu.Unlock()
+}
+
 func (u *recordingUpstream) requests() []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -39,11 +45,19 @@ func (u *recordingUpstream) requests() []string {
 // it down and returns Serve's error.
 func startFront(t *testing.T, upstream string, reg *prometheus.Registry, grace time.Duration) (string, func() error) {
 	t.Helper()
+	return startFrontWith(t, upstream, reg, grace, ProxyOptions{}, false)
+}
+
+// startFrontWith is startFront with proxy options, and without the shield
+// (as `wormlab shield --plain`) if plain.
+func startFrontWith(t *testing.T, upstream string, reg *prometheus.Registry, grace time.Duration, popts ProxyOptions, plain bool) (string, func() error) {
+	t.Helper()
 	u, err := ParseUpstream(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy, err := NewProxy(u, nil, reg)
+	popts.Registry = reg
+	proxy, err := NewProxy(u, popts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +69,13 @@ func startFront(t *testing.T, upstream string, reg *prometheus.Registry, grace t
 	if err != nil {
 		t.Fatal(err)
 	}
+	h, sln := s.Wrap(proxy), s.Listener(ln)
+	if plain {
+		h, sln = proxy, ln
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, NewServer(s.Wrap(proxy), nil), s.Listener(ln), grace) }()
+	go func() { errc <- Serve(ctx, NewServer(h, nil), sln, grace) }()
 	var once sync.Once
 	var serr error
 	stop := func() error {

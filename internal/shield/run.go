@@ -26,7 +26,8 @@ type Config struct {
 	// Plain runs the same server and proxy without the shield, as a
 	// baseline for load tests.
 	Plain   bool
-	Options Options // Registry, Series and Logger are set by Run
+	Options Options      // Registry, Series and Logger are set by Run
+	Proxy   ProxyOptions // Registry and Logger are set by Run
 	Logger  *slog.Logger
 }
 
@@ -44,7 +45,9 @@ type Summary struct {
 func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (Summary, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	proxy, err := NewProxy(cfg.Upstream, cfg.Logger, reg)
+	popts := cfg.Proxy
+	popts.Logger, popts.Registry = cfg.Logger, reg
+	proxy, err := NewProxy(cfg.Upstream, popts)
 	if err != nil {
 		return Summary{}, err
 	}

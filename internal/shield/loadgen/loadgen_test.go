@@ -78,7 +78,7 @@ func TestRunThroughShield(t *testing.T) {
 	upSrv := httptest.NewServer(up)
 	defer upSrv.Close()
 	u, _ := shield.ParseUpstream(upSrv.URL)
-	proxy, err := shield.NewProxy(u, nil, nil)
+	proxy, err := shield.NewProxy(u, shield.ProxyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
