@@ -6,7 +6,7 @@ import (
 )
 
 // normCases are raw request paths and the file path IIS 5 resolved them to.
-// The Nimda paths are the worm's own (DESIGN.md section 2); the rest are the
+// The Nimda paths are the worm's own (docs/DESIGN.md §6); the rest are the
 // evasions of issue 18 and one case per step of the package comment.
 var normCases = []struct{ raw, want string }{
 	{"/", "/"},
