@@ -44,6 +44,9 @@ func TestSubMinute(t *testing.T) {
 	if p := in.Points[7]; p.Minute != 1 || p.Second != 10 || p.Offset() != 70*time.Second {
 		t.Fatalf("PointAt(70s) = minute %d second %v", p.Minute, p.Second)
 	}
+	if p := PointAt(90500 * time.Millisecond); p.Minute != 1 || p.Second != 30.5 || p.Offset() != 90500*time.Millisecond {
+		t.Errorf("PointAt(1m30.5s) = minute %d second %v, offset %v", p.Minute, p.Second, p.Offset())
+	}
 	var buf bytes.Buffer
 	if err := Write(&buf, in); err != nil {
 		t.Fatal(err)
