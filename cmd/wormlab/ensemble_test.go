@@ -62,6 +62,9 @@ func TestEnsembleWorkersAndShards(t *testing.T) {
 	var shards []string
 	for _, sh := range []string{"2/3", "0/3", "1/3"} {
 		name := p("shard" + sh[:1] + ".json")
+		if sh == "0/3" {
+			name += ".gz" // written compressed, and merge reads it so
+		}
 		if code, _, se := wormlab("simulate", "-f", scen, "--runs", "7", "--seed", "11", "--shard", sh, "--json", name, "-q"); code != 0 {
 			t.Fatalf("shard %s: exit %d: %s", sh, code, se)
 		}
@@ -70,6 +73,9 @@ func TestEnsembleWorkersAndShards(t *testing.T) {
 	code, so, se := wormlab(append([]string{"merge", "-o", p("merged.json"), "--csv", p("merged.csv")}, shards...)...)
 	if code != 0 {
 		t.Fatalf("merge: exit %d: %s", code, se)
+	}
+	if z := mustRead(t, shards[1]); len(z) < 2 || z[0] != 0x1f || z[1] != 0x8b {
+		t.Errorf("%s is not gzip", shards[1])
 	}
 	if !strings.HasSuffix(so, "merged from 3 shards\n") {
 		t.Errorf("merge summary\n%s", so)

@@ -16,13 +16,13 @@ type Band struct {
 // Bands returns the quantile bands of the runs s holds, one per grid
 // instant.
 func (s *Set) Bands() []Band {
-	step := time.Duration(s.StepSeconds * float64(time.Second))
+	if s.values == nil {
+		return s.bands
+	}
 	out := make([]Band, s.Bins)
 	col := make([]int64, len(s.Members))
 	for b := range out {
-		out[b].Minute = float64(b) * s.StepSeconds / 60
-		out[b].UTC = s.Start.Add(time.Duration(b) * step)
-		out[b].Q = make([][len(Percentiles)]int64, len(s.Columns))
+		out[b] = s.bandAt(b)
 		for c := range s.Columns {
 			for k := range s.Members {
 				col[k] = s.values[c][k*s.Bins+b]
@@ -31,6 +31,29 @@ func (s *Set) Bands() []Band {
 		}
 	}
 	return out
+}
+
+// bandAt returns grid instant b with room for its quantiles.
+func (h *Header) bandAt(b int) Band {
+	step := time.Duration(h.StepSeconds * float64(time.Second))
+	return Band{
+		Minute: float64(b) * h.StepSeconds / 60,
+		UTC:    h.Start.Add(time.Duration(b) * step),
+		Q:      make([][len(Percentiles)]int64, len(h.Columns)),
+	}
+}
+
+// quantilesAt returns the Percentiles of column c at bin b over the runs
+// s holds.
+func (s *Set) quantilesAt(c, b int) [len(Percentiles)]int64 {
+	if s.values == nil {
+		return s.bands[b].Q[c]
+	}
+	xs := make([]int64, len(s.Members))
+	for k := range s.Members {
+		xs[k] = s.values[c][k*s.Bins+b]
+	}
+	return percentiles(xs)
 }
 
 // percentiles sorts xs in place and returns its Percentiles.
@@ -97,24 +120,15 @@ func (s *Set) Stats() Stats {
 		st.KPerHour = &q
 	}
 	if len(s.Columns) > len(Columns) {
-		seen := make([]int64, n)
-		col := len(Columns) + 3 // telescope_seen
-		for i := range s.Members {
-			seen[i] = s.values[col][i*s.Bins+s.Bins-1]
-		}
-		q := percentiles(seen)
+		q := s.quantilesAt(len(Columns)+3, s.Bins-1) // telescope_seen
 		st.TelescopeSeen = &q
 	}
 	step := time.Duration(s.StepSeconds * float64(time.Second))
 	for _, cp := range s.Scenario.Run.Checkpoints {
 		// The bin a checkpoint falls in, as runrec reports it.
 		b := min(int(cp.Duration/step), s.Bins-1)
-		inf := make([]int64, n)
-		for i := range s.Members {
-			inf[i] = s.values[colInfected][i*s.Bins+b]
-		}
 		st.Checkpoints = append(st.Checkpoints, CheckpointStats{
-			After: cp.Duration.String(), UTC: s.Start.Add(time.Duration(b) * step), Infected: percentiles(inf),
+			After: cp.Duration.String(), UTC: s.Start.Add(time.Duration(b) * step), Infected: s.quantilesAt(colInfected, b),
 		})
 	}
 	return st

@@ -100,14 +100,17 @@ type Set struct {
 	Header
 	Shard   Shard
 	Members []Member // ascending Run
-	// values[c][k*Bins+b] is Columns[c] at bin b of Members[k].
+	// values[c][k*Bins+b] is Columns[c] at bin b of Members[k]; nil in
+	// a set MergeFiles made, which holds its bands instead.
 	values [][]int64
+	bands  []Band
 }
 
 // Complete reports whether s holds every run of its ensemble.
 func (s *Set) Complete() bool { return len(s.Members) == s.Runs }
 
 // Value returns column c (an index into s.Columns) at bin b of Members[k].
+// A set made by MergeFiles holds no values.
 func (s *Set) Value(c, k, b int) int64 { return s.values[c][k*s.Bins+b] }
 
 func newSet(h Header, sh Shard, runs []int) *Set {
