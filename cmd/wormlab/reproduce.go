@@ -125,7 +125,7 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 	if !cfg.quiet && cfg.json != "-" {
 		held, total := 0, 0
 		for _, r := range results {
-			held, total = held+r.Held(), total+len(r.Figures)
+			held, total = held+r.Held(), total+r.Counted()
 		}
 		fmt.Fprintf(out, "%d of %d published figures within tolerance\n", held, total)
 		for _, p := range []string{cfg.report, cfg.json} {

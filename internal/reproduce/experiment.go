@@ -70,6 +70,10 @@ type Figure struct {
 	// Omits says what the model leaves out that bears on this figure; it
 	// is printed when the figure misses.
 	Omits string
+	// Input marks a figure the scenario takes as an input (Slammer's
+	// measured peak is its network's capacity): it is shown, but it holds
+	// by construction and is not counted.
+	Input bool
 	// NotYet, when set, says which missing feature keeps wormlab from
 	// computing the figure at all; the figure is reported as a miss.
 	NotYet string
@@ -107,6 +111,9 @@ type Experiment struct {
 	// start, drawn over the band.
 	Model     func(hours []float64) ([]float64, error)
 	ModelName string
+	// Prepare, if set, adjusts each run's built configuration before it
+	// runs (Witty's unreachable addresses made immune, say).
+	Prepare func(c *sim.Config)
 	// Series is what the chart draws per bin: "infected" (default),
 	// "ever" (hosts infected so far) or "scan-rate" (probes a second).
 	Series string

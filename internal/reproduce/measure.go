@@ -153,20 +153,17 @@ func fitKT(o *Outcome) (k, t float64) {
 }
 
 // doublingTime returns ln 2 over the slope of ln J(t), J the hosts
-// infected so far, fitted by least squares to the infection events of the
-// minute after ten hosts are infected, while under 5% of the population is
-// (growth still exponential); NaN without such events.
+// infected so far, fitted by least squares to the infection events while
+// J runs from 100 hosts to 5% of the population: past the first tens of
+// hosts, whose timing is chance (which copies, on which uplinks, came
+// first), and before saturation bends the curve. NaN without such events.
 func doublingTime(o *Outcome) float64 {
 	n := float64(len(o.Config.Hosts))
 	i0 := len(o.Config.Initial)
 	var xs, ys []float64
-	t10 := math.Inf(1)
 	for k, inf := range o.Result.Infections {
 		j := float64(i0 + k + 1)
-		if j >= 10 && math.IsInf(t10, 1) {
-			t10 = inf.T
-		}
-		if inf.T >= t10 && inf.T <= t10+60 && j < 0.05*n {
+		if j >= 100 && j < 0.05*n {
 			xs = append(xs, inf.T)
 			ys = append(ys, math.Log(j))
 		}
@@ -220,4 +217,25 @@ func timeToPeakScanRate(o *Outcome) float64 {
 func neverInfected(o *Outcome) float64 {
 	n := float64(len(o.Config.Hosts))
 	return 1 - float64(len(o.Config.Initial)+len(o.Result.Infections))/n
+}
+
+// timeToShareOfFinal returns the seconds until share of the hosts infected
+// by the end have been: where the curve of hosts infected so far levels
+// off, whatever share of the population it levels off at.
+func timeToShareOfFinal(share float64) func(*Outcome) float64 {
+	return func(o *Outcome) float64 {
+		final := len(o.Config.Initial) + len(o.Result.Infections)
+		want := int(math.Ceil(share * float64(final)))
+		n := len(o.Config.Initial)
+		if n >= want {
+			return 0
+		}
+		for _, inf := range o.Result.Infections {
+			n++
+			if n >= want {
+				return inf.T
+			}
+		}
+		return math.NaN()
+	}
 }

@@ -15,6 +15,8 @@ import (
 // Verdict is a figure's outcome in words: "holds", "miss" or "not yet".
 func (f *FigureResult) Verdict() string {
 	switch {
+	case f.Figure.Input:
+		return "input"
 	case f.Figure.NotYet != "":
 		return "not yet"
 	case f.Holds:
@@ -50,6 +52,9 @@ func (res *Result) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "    tolerance  %s to %s (%s)\n", Number(f.Lo), Number(f.Hi), kindRule(fig.Kind))
 		fmt.Fprintf(&b, "    %s\n", strings.ToUpper(f.Verdict()))
+		if fig.Input {
+			b.WriteString("    (the scenario takes this figure as an input, so it is not counted)\n")
+		}
 		if !f.Holds && fig.Omits != "" {
 			fmt.Fprintf(&b, "    the model leaves out: %s\n", fig.Omits)
 		}
@@ -182,7 +187,7 @@ func Report(results []*Result) *report.Report {
 	held, total := 0, 0
 	for _, res := range results {
 		held += res.Held()
-		total += len(res.Figures)
+		total += res.Counted()
 	}
 	r.Sections = append(r.Sections, &report.Section{
 		ID: "summary", Title: "How close to the record",
@@ -231,7 +236,7 @@ func Table(results []*Result) report.TextTable {
 func (res *Result) section() *report.Section {
 	e := res.Experiment
 	s := &report.Section{ID: e.Name, Title: e.Title}
-	s.Facts = append(s.Facts, report.Fact{Name: "Figures within tolerance", Value: fmt.Sprintf("%d of %d", res.Held(), len(res.Figures))})
+	s.Facts = append(s.Facts, report.Fact{Name: "Figures within tolerance", Value: fmt.Sprintf("%d of %d", res.Held(), res.Counted())})
 	if res.Scenario == "" {
 		s.Intro = "Not run yet: the experiment needs a feature wormlab lacks."
 	} else {

@@ -116,6 +116,9 @@ func runOne(e *Experiment, build buildFunc, seed uint64, j int, values [][]float
 	if err != nil {
 		return err
 	}
+	if e.Prepare != nil {
+		e.Prepare(c)
+	}
 	var r *sim.Result
 	if e.Engine == "probe" {
 		r, err = sim.RunProbe(c, seed)
@@ -219,11 +222,22 @@ func (res *Result) judge(values [][]float64) {
 	}
 }
 
-// Held counts the figures within tolerance.
+// Held counts the figures within tolerance, inputs left out.
 func (res *Result) Held() int {
 	n := 0
 	for _, f := range res.Figures {
-		if f.Holds {
+		if f.Holds && !f.Figure.Input {
+			n++
+		}
+	}
+	return n
+}
+
+// Counted counts the figures that test the model: all but inputs.
+func (res *Result) Counted() int {
+	n := 0
+	for _, f := range res.Figures {
+		if !f.Figure.Input {
 			n++
 		}
 	}
