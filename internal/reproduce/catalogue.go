@@ -158,6 +158,17 @@ var catalogue = []*Experiment{
 		Name:     "moore-2003-slammer",
 		Title:    "Slammer, 25 January 2003 (Moore et al., \"Inside the Slammer Worm\", IEEE S&P 2003)",
 		Scenario: "slammer-2003-01-25", Engine: "event", Runs: 50, Small: 20,
+		Extra: `# Added by the experiment moore-2003-slammer:
+[network]
+# The links Slammer crossed filled up: the aggregate scan rate rose to
+# its peak of about 55 million scans a second after about 3 minutes and
+# stayed there (Moore et al. 2003). The capacity is that measured peak,
+# an input: below it every host sends at its uplink's rate, so the early
+# growth (the doubling time) is unchanged; above it every host's rate
+# shrinks in proportion. What it tests is when the peak comes and how
+# long the last hosts take.
+scan_capacity = 55000000.0
+`,
 		Series: "scan-rate",
 		Figures: []Figure{
 			{

@@ -102,7 +102,10 @@ type Experiment struct {
 	// Scenario is a built-in scenario's name, or the name of a file in
 	// this package's scenarios directory ("staniford-2002-fig6").
 	Scenario string
-	Engine   string // "event" or "probe"
+	// Extra is TOML appended to a built-in scenario's file: tables the
+	// experiment adds, with comments saying where their values come from.
+	Extra  string
+	Engine string // "event" or "probe"
 	// Runs is the ensemble size of a full run; Small the size CI checks.
 	Runs, Small int
 	Figures     []Figure
@@ -130,7 +133,11 @@ func (e *Experiment) scenarioOf() (*scenario.Scenario, error) {
 	if src, err := scenarioFS.ReadFile("scenarios/" + e.Scenario + ".toml"); err == nil {
 		return scenario.Parse(src, "reproduce:"+e.Scenario)
 	}
-	return scenario.Builtin(e.Scenario)
+	sc, err := scenario.Builtin(e.Scenario)
+	if err != nil || e.Extra == "" {
+		return sc, err
+	}
+	return scenario.Parse([]byte(sc.Source+"\n"+e.Extra), "reproduce:"+e.Name)
 }
 
 // Experiments returns every experiment, in the order `reproduce` lists

@@ -58,6 +58,9 @@ func Run(ctx context.Context, e *Experiment, runs int, base uint64, workers int)
 		return nil, fmt.Errorf("experiment %s: %w", e.Name, err)
 	}
 	res.Scenario = sc.Name
+	if e.Extra != "" {
+		res.Scenario += " with the experiment's additions"
+	}
 	res.Start = sc.Run.Start.UTC()
 	values := make([][]float64, len(e.Figures)) // [figure][run]
 	for i := range values {
