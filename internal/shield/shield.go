@@ -56,7 +56,9 @@ type Options struct {
 	// (default BanFor); 0 disables bans. A banned source has every request
 	// dropped, probe or not, for BanFor (default DefaultBanFor). The ban
 	// table holds BanTableSize sources (default DefaultBanTableSize) and
-	// evicts rather than grows. The source is the TCP peer address: behind
+	// evicts rather than grows: sources not banned (or whose ban ended)
+	// first, live bans only when it is full, counted in
+	// wormlab_shield_bans_evicted_total. IPv6 sources are grouped by /64. The source is the TCP peer address: behind
 	// another proxy every request would share one source, so enable bans
 	// only on a shield that faces clients directly.
 	BanAfter     int
@@ -67,8 +69,9 @@ type Options struct {
 	// Registry, if not nil, receives the shield's metrics.
 	Registry *prometheus.Registry
 	// Logger, if not nil, receives one line per probe and per ban, at most
-	// LogPerSecond probe lines a second (default DefaultLogPerSecond); the
-	// next line that gets through says how many were suppressed.
+	// LogPerSecond probe lines and as many ban lines a second (default
+	// DefaultLogPerSecond); the next line that gets through says how many
+	// were suppressed.
 	Logger       *slog.Logger
 	LogPerSecond int
 	// Series records probes per UTC minute for Shield.Series.
@@ -89,7 +92,8 @@ type Shield struct {
 	bans    *banTable
 	rec     *recorder
 	log     *slog.Logger
-	sample  sampler
+	sample  sampler // probe log lines
+	banLog  sampler // ban log lines
 	hasBans bool
 	tarpit  chan struct{} // a token per held connection
 	mu      sync.Mutex
@@ -162,6 +166,7 @@ func New(opts Options) (*Shield, error) {
 	if s.sample.perSec == 0 {
 		s.sample.perSec = DefaultLogPerSecond
 	}
+	s.banLog.perSec = s.sample.perSec
 	if opts.Registry != nil {
 		cs := s.met.collectors()
 		if s.bans != nil {
@@ -172,7 +177,10 @@ func New(opts Options) (*Shield, error) {
 				s.bans.sweep(s.clock.Now())
 				n, _ := s.bans.stats()
 				return float64(n)
-			}))
+			}), prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: "wormlab", Subsystem: "shield", Name: "bans_evicted_total",
+				Help: "Live bans forgotten before their end because the ban table was full (raise --ban-table).",
+			}, func() float64 { return float64(s.bans.lost.Load()) }))
 		}
 		for _, c := range cs {
 			if err := opts.Registry.Register(c); err != nil {
@@ -263,7 +271,11 @@ func (s *Shield) banProbe(sig *signature.Signature, src netip.Addr, srcOK bool, 
 	if s.hasBans && srcOK && s.bans.probe(src, now) {
 		s.met.sourcesBanned.Inc()
 		if s.log != nil {
-			s.log.Warn("source banned", "source", src, "signature", sig.Name, "for", time.Duration(s.bans.dur))
+			// Rate-limited like probe lines: a flood of new sources must
+			// not make the accept loop a log writer.
+			if ok, suppressed := s.banLog.allow(now); ok {
+				s.log.Warn("source banned", "source", src, "signature", sig.Name, "for", time.Duration(s.bans.dur), "suppressed", suppressed)
+			}
 		}
 	}
 }

@@ -261,6 +261,9 @@ wormlab_shield_sources_banned_total 1
 # HELP wormlab_shield_bans_active Sources banned now.
 # TYPE wormlab_shield_bans_active gauge
 wormlab_shield_bans_active 0
+# HELP wormlab_shield_bans_evicted_total Live bans forgotten before their end because the ban table was full (raise --ban-table).
+# TYPE wormlab_shield_bans_evicted_total counter
+wormlab_shield_bans_evicted_total 0
 # HELP wormlab_shield_tarpit_connections Connections held in the tarpit now.
 # TYPE wormlab_shield_tarpit_connections gauge
 wormlab_shield_tarpit_connections 0
