@@ -66,6 +66,9 @@ type earlyConn struct {
 	pending []byte // read by Accept, not yet passed on
 }
 
+// NetConn returns the connection underneath.
+func (c *earlyConn) NetConn() net.Conn { return c.Conn }
+
 func (c *earlyConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
 		n := copy(p, c.pending)
@@ -78,7 +81,7 @@ func (c *earlyConn) Read(p []byte) (int, error) {
 	}
 	c.checked = true
 	if c.s.early(c.Conn, p[:n]) {
-		resetClose(c.Conn)
+		resetClose(c)
 		// net/http closes a connection that ends before a request
 		// without answering it.
 		return 0, io.EOF

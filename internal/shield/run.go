@@ -23,8 +23,15 @@ type Config struct {
 	Metrics  string   // address for /metrics; empty: no metrics listener
 	Series   string   // file for the observed series of probes; empty: none
 	Grace    time.Duration
+	// MaxConns and MaxConnsPerSource cap client connections open at once,
+	// in all and per address (per /64 for IPv6); past them a connection is
+	// reset as soon as it is accepted. Zero means DefaultMaxConns and
+	// DefaultMaxConnsPerSource; MaxConns is lowered to fit the process's
+	// file descriptor limit, with room for the upstream connections; -1
+	// means no cap.
+	MaxConns, MaxConnsPerSource int
 	// Plain runs the same server and proxy without the shield, as a
-	// baseline for load tests.
+	// baseline for load tests. The connection caps apply to it too.
 	Plain   bool
 	Options Options      // Registry, Series and Logger are set by Run
 	Proxy   ProxyOptions // Registry and Logger are set by Run
@@ -36,6 +43,25 @@ type Summary struct {
 	Stats
 	SeriesPoints int  // minutes written to Config.Series
 	SeriesCapped bool // source counts in the series are lower bounds
+}
+
+// connCaps returns the connection caps for cfg (0 meaning none).
+func connCaps(cfg Config, popts ProxyOptions) (total, perSource int) {
+	total, perSource = cfg.MaxConns, cfg.MaxConnsPerSource
+	if total == 0 {
+		total = DefaultMaxConns
+		up := popts.UpstreamConns
+		if up == 0 {
+			up = DefaultUpstreamConns
+		}
+		if fds := fdLimit(); fds > 0 && total > fds-up-fdReserve {
+			total = max(fds-up-fdReserve, 16)
+		}
+	}
+	if perSource == 0 {
+		perSource = DefaultMaxConnsPerSource
+	}
+	return max(total, 0), max(perSource, 0)
 }
 
 // Run serves cfg until ctx is cancelled, then shuts down gracefully (see
@@ -61,16 +87,26 @@ func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (S
 	if !cfg.Plain {
 		h = sh.Wrap(proxy)
 	}
+	maxConns, perSource := connCaps(cfg, popts)
+	lim := newConnLimiter("shield", maxConns, perSource, cfg.Logger)
+	// The metrics listener has its own small caps, so that a flood on the
+	// main one cannot take it down and a scraper cannot hold many.
+	mlim := newConnLimiter("shield_metrics", 64, 16, cfg.Logger)
+	for _, c := range append(lim.collectors(), mlim.collectors()...) {
+		reg.MustRegister(c)
+	}
 	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return Summary{}, err
 	}
+	ln = lim.Listener(ln)
 	var mln net.Listener
 	if cfg.Metrics != "" {
 		if mln, err = net.Listen("tcp", cfg.Metrics); err != nil {
 			ln.Close()
 			return Summary{}, fmt.Errorf("metrics: %w", err)
 		}
+		mln = mlim.Listener(mln)
 	}
 	if ready != nil {
 		var maddr net.Addr

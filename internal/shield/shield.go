@@ -327,12 +327,19 @@ func (s *Shield) drop(w http.ResponseWriter) {
 	resetClose(conn)
 }
 
-// resetClose closes conn with a TCP reset where it can.
+// resetClose closes conn with a TCP reset where it can. It closes conn
+// itself, not the socket under it, so that wrappers (the connection caps)
+// see the close.
 func resetClose(conn net.Conn) {
-	if ec, ok := conn.(*earlyConn); ok {
-		conn = ec.Conn
+	inner := conn
+	for {
+		w, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		inner = w.NetConn()
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
+	if tc, ok := inner.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
 	conn.Close()

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package shield
+
+func fdLimit() int { return 0 }
