@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +29,9 @@ type shieldConfig struct {
 	logJSON, quiet, plain             bool
 	grace                             time.Duration
 	cpuProfile                        string
+	maxConns, maxConnsPerSource       int
+	upstreamConns                     int
+	idleTimeout, maxUpload, maxResp   time.Duration
 }
 
 func newShieldCmd() *cobra.Command {
@@ -42,7 +49,8 @@ absolute URI a client sends.
 
 Prometheus metrics are served on a separate --metrics address. On SIGTERM or
 interrupt the shield stops accepting, lets in-flight requests finish for
---grace, writes --series and exits.`,
+--grace, writes --series and exits; a second signal during the grace period
+exits at once, without the series.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runShield(cmd, c)
@@ -66,6 +74,12 @@ interrupt the shield stops accepting, lets in-flight requests finish for
 	f.BoolVar(&c.quiet, "quiet", false, "log nothing but errors")
 	f.BoolVar(&c.plain, "plain", false, "proxy without the shield (a baseline for load tests)")
 	f.DurationVar(&c.grace, "grace", shield.DefaultGrace, "how long in-flight requests may take to finish at shutdown")
+	f.IntVar(&c.maxConns, "max-conns", shield.DefaultMaxConns, "client connections open at once; past it they are reset on accept (lowered to fit the file descriptor limit; 0: no cap)")
+	f.IntVar(&c.maxConnsPerSource, "max-conns-per-source", shield.DefaultMaxConnsPerSource, "client connections open at once from one address, or one /64 for IPv6 (0: no cap)")
+	f.IntVar(&c.upstreamConns, "upstream-conns", shield.DefaultUpstreamConns, "connections to the upstream at most; streamed uploads (over 64 KiB) may hold half")
+	f.DurationVar(&c.idleTimeout, "idle-timeout", shield.DefaultIdleTimeout, "how long an upload, a download or an upstream connection may make no progress")
+	f.DurationVar(&c.maxUpload, "max-upload-time", 0, "bound on a whole request body (0: none, only --idle-timeout)")
+	f.DurationVar(&c.maxResp, "max-response-time", 0, "bound on a whole response (0: none, only --idle-timeout)")
 	f.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for load tests)")
 	f.MarkHidden("cpuprofile")
 	return cmd
@@ -83,12 +97,14 @@ func runShield(cmd *cobra.Command, c shieldConfig) error {
 	if err != nil {
 		return inputError(fmt.Errorf("--actions: %w", err))
 	}
-	for name, v := range map[string]int{"--tarpit-max": c.tarpitMax, "--ban-after": c.banAfter, "--ban-table": c.banTable, "--log-rate": c.logRate} {
+	for name, v := range map[string]int{"--tarpit-max": c.tarpitMax, "--ban-after": c.banAfter, "--ban-table": c.banTable, "--log-rate": c.logRate,
+		"--max-conns": c.maxConns, "--max-conns-per-source": c.maxConnsPerSource, "--upstream-conns": c.upstreamConns} {
 		if v < 0 {
 			return inputError(fmt.Errorf("%s %d: must not be negative", name, v))
 		}
 	}
-	for name, v := range map[string]time.Duration{"--tarpit-hold": c.tarpitHold, "--ban-for": c.banFor, "--ban-window": c.banWindow, "--grace": c.grace} {
+	for name, v := range map[string]time.Duration{"--tarpit-hold": c.tarpitHold, "--ban-for": c.banFor, "--ban-window": c.banWindow, "--grace": c.grace,
+		"--idle-timeout": c.idleTimeout, "--max-upload-time": c.maxUpload, "--max-response-time": c.maxResp} {
 		if v < 0 {
 			return inputError(fmt.Errorf("%s %v: must not be negative", name, v))
 		}
@@ -123,6 +139,11 @@ func runShield(cmd *cobra.Command, c shieldConfig) error {
 	cfg := shield.Config{
 		Listen: c.listen, Upstream: up, Metrics: c.metrics, Series: c.series,
 		Grace: c.grace, Plain: c.plain, Logger: log,
+		MaxConns: orNoCap(c.maxConns), MaxConnsPerSource: orNoCap(c.maxConnsPerSource),
+		Proxy: shield.ProxyOptions{
+			IdleTimeout: c.idleTimeout, MaxUploadTime: c.maxUpload, MaxResponseTime: c.maxResp,
+			UpstreamConns: c.upstreamConns,
+		},
 		Options: shield.Options{
 			Signatures: sigs, Actions: acts,
 			TarpitHold: c.tarpitHold, TarpitMax: c.tarpitMax,
@@ -146,6 +167,9 @@ func runShield(cmd *cobra.Command, c shieldConfig) error {
 		defer pprof.StopCPUProfile()
 	}
 	out := cmd.OutOrStdout()
+	finished := make(chan struct{})
+	defer close(finished)
+	go secondSignalExits(cmd.Context(), finished, cmd.ErrOrStderr())
 	sum, err := shield.Run(cmd.Context(), cfg, func(addr, maddr net.Addr) {
 		mode := "shield"
 		if c.plain {
@@ -166,6 +190,36 @@ func runShield(cmd *cobra.Command, c shieldConfig) error {
 		fmt.Fprintf(out, "wrote %d minutes of probes to %s%s\n", sum.SeriesPoints, c.series, capped)
 	}
 	return err
+}
+
+// secondSignalExits waits for ctx to end (the first SIGTERM or interrupt
+// starts the graceful shutdown) and then ends the process at once if a
+// second signal comes before the shutdown finishes: the grace period is a
+// courtesy, not a trap.
+func secondSignalExits(ctx context.Context, finished <-chan struct{}, stderr io.Writer) {
+	select {
+	case <-ctx.Done():
+	case <-finished:
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case <-sig:
+		fmt.Fprintln(stderr, "wormlab: second signal: exiting without waiting for in-flight requests; --series not written")
+		os.Exit(1)
+	case <-finished:
+	}
+}
+
+// orNoCap maps a cap of 0 on the command line ("no cap") to the -1 that
+// shield.Config takes for it.
+func orNoCap(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // noTarpit turns tarpit actions into drops.
