@@ -74,6 +74,9 @@ type Config struct {
 // Result is what a run saw.
 type Result struct {
 	Elapsed time.Duration
+	// BudgetSpent reports whether the run ended because Config.Requests
+	// were all sent, rather than at Config.Duration or on cancellation.
+	BudgetSpent bool
 	Legit   LegitResult
 	Probes  ProbeResult
 	// Upstream is what the upstream received during the run (nil without
@@ -132,11 +135,16 @@ func CheckLoopback(target string) error {
 	return nil
 }
 
+// dialAttempts counts connections the loadgen tried to open, loopback or
+// not, so tests can see that a refusal came before any attempt.
+var dialAttempts atomic.Int64
+
 // loopbackDialer refuses, at connect time, any address outside loopback:
 // a second line of defence should a redirect or a name lead elsewhere.
 var loopbackDialer = &net.Dialer{
 	Timeout: 2 * time.Second,
 	Control: func(network, address string, _ syscall.RawConn) error {
+		dialAttempts.Add(1)
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil || !ap.Addr().Unmap().IsLoopback() {
 			return fmt.Errorf("loadgen: refusing to connect to %s: not loopback", address)
@@ -248,7 +256,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		probes.start(ctx, &wg, c, addr, take)
 	}
 	wg.Wait()
-	res := Result{Elapsed: time.Since(start), CPU: cpuTime() - cpu0}
+	res := Result{Elapsed: time.Since(start), CPU: cpuTime() - cpu0, BudgetSpent: ctx.Err() == nil}
 	res.Legit = legit.result()
 	res.Probes = probes.result(res.Elapsed)
 	if before != nil {
