@@ -8,10 +8,19 @@ import "runtime/debug"
 // -ldflags "-X github.com/wormlab/wormlab/internal/version.Version=v0.x.y".
 var Version = "v0.1.0-dev"
 
+// commit is the revision a build from outside a git checkout (the
+// Dockerfile's) stamps with -ldflags "-X
+// github.com/wormlab/wormlab/internal/version.commit=REV"; it wins over
+// the go command's own stamp.
+var commit string
+
 // Commit returns the VCS revision stamped into the binary by the go command,
 // with a "+dirty" suffix for a modified tree, or "unknown" when the build
 // carries none (go run and go test do not stamp one).
 func Commit() string {
+	if commit != "" {
+		return commit
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
