@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
@@ -13,7 +14,7 @@ import (
 // The aggregate keeps what the report needs in memory that grows with the
 // distinct sources and the distinct (bin, source) pairs, never with the
 // lines. Its layout is chosen for logs with hundreds of thousands of
-// sources (a /16 telescope's worth of Code Red): a source is a 48-byte
+// sources (a /16 telescope's worth of Code Red): a source is a 40-byte
 // record in fixed-size chunks (no copy when they grow), found through a
 // map from its IPv4 address as a uint32; its signatures are a bit set, so
 // per-signature and per-family source counts need no set of their own;
@@ -25,17 +26,23 @@ import (
 // records its signatures as bits of a uint64.
 const maxSignatures = 64
 
-// srcRec is one source's figures.
+// srcRec is one source's figures, in 40 bytes.
 type srcRec struct {
 	first, last int64  // first and last probe time (valid when timed)
-	probes      int64  // probes, timed or not
 	sigs        uint64 // bit i: sent a probe of signature i
-	lastBin     int64  // the bin whose pairs binFams records
-	binFams     uint32 // bit f: the pair (lastBin, this source) is in family f's set; bit 31: in the all-families set
-	timed       bool
+	probes      uint32 // probes, timed or not (saturating)
+	v4          uint32 // the address, for an IPv4 source
+	lastBin     int32  // the bin whose pairs binFams records, as an offset from binBase
+	binFams     uint32 // bit f: the pair (lastBin, this source) is in family f's set; bits 30 and 31: see below
 }
 
-const allFamiliesBit = 31
+const (
+	timedBit       = 30 // the source has a timed probe: first and last are set
+	allFamiliesBit = 31 // the pair (lastBin, this source) is in the all-families set
+	pairBits       = 1<<allFamiliesBit | 1<<timedBit - 1
+)
+
+func (s *srcRec) timed() bool { return s.binFams&(1<<timedBit) != 0 }
 
 // chunkSize is the number of records in one chunk of the source table.
 const chunkSize = 4096
@@ -43,8 +50,9 @@ const chunkSize = 4096
 // sourceTable gives each distinct source an index and a record.
 type sourceTable struct {
 	v4     map[uint32]uint32 // IPv4 address to index
-	other  map[string]uint32 // IPv6 addresses and host names, as text
-	keys   []sourceKey       // index to identity, for the report
+	other  map[string]uint32 // IPv6 addresses and host names, as text, to index
+	text   map[uint32]string // index to text, for the sources in other
+	n      uint32
 	chunks []*[chunkSize]srcRec
 }
 
@@ -56,19 +64,37 @@ type sourceKey struct {
 }
 
 func newSourceTable() *sourceTable {
-	return &sourceTable{v4: map[uint32]uint32{}, other: map[string]uint32{}}
+	return &sourceTable{v4: map[uint32]uint32{}, other: map[string]uint32{}, text: map[uint32]string{}}
 }
 
-func (t *sourceTable) len() int { return len(t.keys) }
+func (t *sourceTable) len() int { return int(t.n) }
 
 func (t *sourceTable) rec(i uint32) *srcRec { return &t.chunks[i/chunkSize][i%chunkSize] }
 
-func (t *sourceTable) add(k sourceKey) uint32 {
-	i := uint32(len(t.keys))
-	if int(i)%chunkSize == 0 {
+// key returns source i's identity.
+func (t *sourceTable) key(i uint32) sourceKey {
+	if text, ok := t.text[i]; ok {
+		return sourceKey{text: text}
+	}
+	return sourceKey{v4: t.rec(i).v4}
+}
+
+func (t *sourceTable) add() uint32 {
+	i := t.n
+	if i%chunkSize == 0 {
 		t.chunks = append(t.chunks, new([chunkSize]srcRec))
 	}
-	t.keys = append(t.keys, k)
+	t.n++
+	return i
+}
+
+func (t *sourceTable) addV4(v uint32) uint32 {
+	i, ok := t.v4[v]
+	if !ok {
+		i = t.add()
+		t.rec(i).v4 = v
+		t.v4[v] = i
+	}
 	return i
 }
 
@@ -76,12 +102,7 @@ func (t *sourceTable) add(k sourceKey) uint32 {
 // new, and false when the line names no client.
 func (t *sourceTable) lookup(rec *logformat.Record) (uint32, bool) {
 	if rec.IsV4 {
-		i, ok := t.v4[rec.V4]
-		if !ok {
-			i = t.add(sourceKey{v4: rec.V4})
-			t.v4[rec.V4] = i
-		}
-		return i, true
+		return t.addV4(rec.V4), true
 	}
 	h := rec.Host
 	if len(h) == 0 || (len(h) == 1 && h[0] == '-') {
@@ -92,13 +113,7 @@ func (t *sourceTable) lookup(rec *logformat.Record) (uint32, bool) {
 		a = a.Unmap()
 		if a.Is4() {
 			b := a.As4()
-			v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-			i, ok := t.v4[v]
-			if !ok {
-				i = t.add(sourceKey{v4: v})
-				t.v4[v] = i
-			}
-			return i, true
+			return t.addV4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])), true
 		}
 		text = a.String()
 	} else {
@@ -106,8 +121,9 @@ func (t *sourceTable) lookup(rec *logformat.Record) (uint32, bool) {
 	}
 	i, ok := t.other[text]
 	if !ok {
-		i = t.add(sourceKey{text: text})
+		i = t.add()
 		t.other[text] = i
+		t.text[i] = text
 	}
 	return i, true
 }
@@ -275,7 +291,9 @@ func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
 	var s *srcRec
 	if hasSrc {
 		s = a.srcs.rec(src)
-		s.probes++
+		if s.probes < math.MaxUint32 {
+			s.probes++
+		}
 		s.sigs |= 1 << sig
 	} else {
 		a.noClient++
@@ -300,19 +318,19 @@ func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
 	if !hasSrc {
 		return src, false
 	}
-	if !s.timed || t < s.first {
+	if !s.timed() || t < s.first {
 		s.first = t
 	}
-	if !s.timed || t > s.last {
+	if !s.timed() || t > s.last {
 		s.last = t
 	}
-	s.timed = true
 	// The pair sets are the truth; binFams only skips inserting a pair
 	// already there, which in a log written in time order is almost
 	// every probe after a source's first in a bin.
-	if s.lastBin != bin || s.binFams == 0 {
-		s.lastBin, s.binFams = bin, 0
+	if rel := int32(bin - a.binBase); s.lastBin != rel || s.binFams&pairBits == 0 {
+		s.lastBin, s.binFams = rel, 0
 	}
+	s.binFams |= 1 << timedBit
 	k := a.pairKey(bin, src)
 	if s.binFams&(1<<sa.fam) == 0 {
 		fa.binSrc[k] = struct{}{}

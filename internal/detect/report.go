@@ -294,7 +294,7 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 	countries := map[string]*CountryN{}
 	for i := range n {
 		order[i] = uint32(i)
-		k, s := a.srcs.keys[i], a.srcs.rec(uint32(i))
+		k, s := a.srcs.key(uint32(i)), a.srcs.rec(uint32(i))
 		addr := k.addr()
 		if k.text == "" {
 			p, _ := addr.Prefix(16)
@@ -303,7 +303,7 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 				b = &Block{Prefix: p.String(), p: p}
 				blocks[p] = b
 			}
-			b.Probes += s.probes
+			b.Probes += int64(s.probes)
 			b.Sources++
 		}
 		if a.cfg.Country != nil {
@@ -317,7 +317,7 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 				countries[cc] = c
 			}
 			c.Sources++
-			c.Probes += s.probes
+			c.Probes += int64(s.probes)
 		}
 	}
 	// Most probes first; ties by address so the report is deterministic.
@@ -325,14 +325,14 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 		if c := cmp.Compare(a.srcs.rec(y).probes, a.srcs.rec(x).probes); c != 0 {
 			return c
 		}
-		return a.srcs.keys[x].compare(a.srcs.keys[y])
+		return a.srcs.key(x).compare(a.srcs.key(y))
 	})
 	top := []SrcStats{}
 	for _, i := range order[:min(n, a.cfg.Top)] {
-		k, s := a.srcs.keys[i], a.srcs.rec(i)
-		st := SrcStats{Source: k.String(), Probes: s.probes}
+		k, s := a.srcs.key(i), a.srcs.rec(i)
+		st := SrcStats{Source: k.String(), Probes: int64(s.probes)}
 		st.Signatures, st.Families = a.names(s.sigs)
-		if s.timed {
+		if s.timed() {
 			st.First, st.Last = stamp(s.first), stamp(s.last)
 		}
 		if addr := k.addr(); a.cfg.Country != nil && addr.IsValid() {
@@ -485,7 +485,7 @@ func (r *Report) WriteSources(w io.Writer) error {
 	for i := range order {
 		order[i] = uint32(i)
 	}
-	slices.SortFunc(order, func(x, y uint32) int { return a.srcs.keys[x].compare(a.srcs.keys[y]) })
+	slices.SortFunc(order, func(x, y uint32) int { return a.srcs.key(x).compare(a.srcs.key(y)) })
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
 	head := SourcesHeader
@@ -497,14 +497,14 @@ func (r *Report) WriteSources(w io.Writer) error {
 	}
 	row := make([]string, len(head))
 	for _, i := range order {
-		k, s := a.srcs.keys[i], a.srcs.rec(i)
+		k, s := a.srcs.key(i), a.srcs.rec(i)
 		sigs, fams := a.names(s.sigs)
 		row[0] = k.String()
 		row[1] = strings.Join(fams, ";")
 		row[2] = strings.Join(sigs, ";")
-		row[3] = strconv.FormatInt(s.probes, 10)
+		row[3] = strconv.FormatUint(uint64(s.probes), 10)
 		row[4], row[5] = "", ""
-		if s.timed {
+		if s.timed() {
 			row[4], row[5] = stamp(s.first), stamp(s.last)
 		}
 		if a.cfg.Country != nil {
