@@ -29,11 +29,19 @@ type autoParser struct {
 	cur    Parser
 	last   string // format of the last line read
 	why    string
-	counts map[string]int64
+	counts [nCounted]int64 // lines per format, by countedFormats index
 }
 
+// countedFormats are the formats the auto parser counts lines of; an
+// array of counters costs nothing per line, where a map would cost a
+// string hash.
+var countedFormats = [...]string{Combined, Common, VHost, IIS, IISComma, IISBare, Fallback,
+	"syslog+" + Combined, "syslog+" + Common, "syslog+" + VHost, "syslog+" + IISComma, "syslog+" + Fallback}
+
+const nCounted = len(countedFormats)
+
 func newAuto() *autoParser {
-	p := &autoParser{counts: map[string]int64{}}
+	p := &autoParser{}
 	p.clf.format = Combined
 	p.vhost.format, p.vhost.vhost = VHost, true
 	p.syslog.inner = newInner()
@@ -49,7 +57,15 @@ func (p *autoParser) Why() string    { return p.why }
 func (p *autoParser) Last() string { return p.last }
 
 // Formats returns how many lines each format has read so far.
-func (p *autoParser) Formats() map[string]int64 { return p.counts }
+func (p *autoParser) Formats() map[string]int64 {
+	m := map[string]int64{}
+	for i, n := range p.counts {
+		if n > 0 {
+			m[countedFormats[i]] = n
+		}
+	}
+	return m
+}
 
 // bom is the UTF-8 byte-order mark some Windows tools write before the
 // first line (IIS logs saved by Notepad, exports from Log Parser).
@@ -155,19 +171,39 @@ func (p *autoParser) checkCLF(line []byte, rec *Record) Result {
 }
 
 func (p *autoParser) count(q Parser) {
-	f := q.Format()
+	var i int
 	switch q {
 	case &p.clf:
+		i = 1 // common
 		if p.clf.tail {
-			f = Combined
-		} else {
-			f = Common
+			i = 0
 		}
+	case &p.vhost:
+		i = 2
+	case &p.iis:
+		i = 3
+	case &p.comma:
+		i = 4
+	case &p.bare:
+		i = 5
+	case &p.fallback:
+		i = 6
 	case &p.syslog:
-		f = "syslog+" + p.syslog.innerFormat
+		switch p.syslog.innerFormat {
+		case Combined:
+			i = 7
+		case Common:
+			i = 8
+		case VHost:
+			i = 9
+		case IISComma:
+			i = 10
+		default:
+			i = 11
+		}
 	}
-	p.last = f
-	p.counts[f]++
+	p.last = countedFormats[i]
+	p.counts[i]++
 }
 
 // isW3CDirective reports whether a line is one of the directives of the

@@ -231,6 +231,7 @@ func Parse(data []byte, file string) (*Set, error) {
 		sig.rules = append(sig.rules, r)
 		s.rules = append(s.rules, r)
 	}
+	s.indexTails()
 	return s, nil
 }
 

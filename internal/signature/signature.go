@@ -10,6 +10,7 @@ package signature
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -182,6 +183,45 @@ func (r *rule) inTime(t int64, ok bool) bool {
 type Set struct {
 	sigs  []*Signature
 	rules []*rule
+
+	// tails, when tailsOK, holds the last four bytes (ASCII-lowered, as a
+	// uint32) of the path every rule requires: each rule has a path
+	// matcher for a suffix or an exact path of at least four bytes. A
+	// request whose path ends otherwise matches no rule, which Match
+	// learns with one comparison per entry instead of trying each rule:
+	// that is the fate of almost every request a server logs.
+	tails   []uint32
+	tailsOK bool
+}
+
+// indexTails fills tails and tailsOK from the rules.
+func (s *Set) indexTails() {
+	s.tails, s.tailsOK = nil, len(s.rules) > 0
+	for _, r := range s.rules {
+		found := false
+		for i := range r.matchers {
+			m := &r.matchers[i]
+			if m.field != fieldPath || (m.op != opSuffix && m.op != opEqual) || len(m.lit) < 4 {
+				continue
+			}
+			t := tail4(m.lit)
+			if !slices.Contains(s.tails, t) {
+				s.tails = append(s.tails, t)
+			}
+			found = true
+			break
+		}
+		if !found {
+			s.tails, s.tailsOK = nil, false
+			return
+		}
+	}
+}
+
+// tail4 returns the last four bytes of b, ASCII-lowered, as a uint32.
+func tail4(b []byte) uint32 {
+	n := len(b)
+	return uint32(lower(b[n-4]))<<24 | uint32(lower(b[n-3]))<<16 | uint32(lower(b[n-2]))<<8 | uint32(lower(b[n-1]))
 }
 
 // Signatures returns the set's signatures in the order they were defined.
@@ -239,6 +279,7 @@ func (s *Set) With(more *Set) *Set {
 			out.rules = append(out.rules, r)
 		}
 	}
+	out.indexTails()
 	return out
 }
 
@@ -256,6 +297,11 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 // otherwise the path and query joined by '?'.
 func (s *Set) Match(req Request) (*Signature, bool) {
 	path, query := split(req)
+	if s.tailsOK {
+		if len(path) < 4 || !slices.Contains(s.tails, tail4(path)) {
+			return nil, false
+		}
+	}
 	var lineBuf *[]byte
 	var line []byte
 	var sig *Signature
