@@ -272,7 +272,7 @@ func (a *aggregate) file(ctx context.Context, name string) (Input, error) {
 	if err := f.Err(); err != nil {
 		// Say which line was the last good one: the decoders know
 		// bytes, the reader lines.
-		err = fmt.Errorf("%w; %d lines (%d bytes) read before it", err, in.Lines, in.Bytes)
+		err = fmt.Errorf("%w; %d lines counted before it", err, in.Lines)
 		in.Error = printable([]byte(err.Error()))
 		return in, err
 	}

@@ -30,6 +30,9 @@ var update = flag.Bool("update", false, "rewrite the want.json golden files")
 //	rules.toml   optional: user signatures
 //	geoip        optional: a tor-geoipdb range file for --country
 //	bin          optional: the bin width (default 10m)
+//	format       optional: the format to force (--format)
+//	families     optional: the families to count, comma-separated (--family)
+//	allow-unparsable  optional, empty: count what parses in a mostly unparsable file
 //	counts.json  optional: cmd/genlogs' account of a generated input
 //	want.json    the expected report and error
 type caseResult struct {
@@ -37,7 +40,8 @@ type caseResult struct {
 	Report *Report `json:"report"`
 }
 
-func runCase(t *testing.T, dir string, inputs []string) caseResult {
+// caseConfig returns the configuration a case directory asks for.
+func caseConfig(t *testing.T, dir string) Config {
 	t.Helper()
 	cfg := Config{Bin: 10 * time.Minute}
 	if b, err := os.ReadFile(filepath.Join(dir, "bin")); err == nil {
@@ -46,6 +50,15 @@ func runCase(t *testing.T, dir string, inputs []string) caseResult {
 			t.Fatal(err)
 		}
 		cfg.Bin = d
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "format")); err == nil {
+		cfg.Format = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "families")); err == nil {
+		cfg.Families = strings.Split(strings.TrimSpace(string(b)), ",")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "allow-unparsable")); err == nil {
+		cfg.AllowUnparsable = true
 	}
 	if _, err := os.Stat(filepath.Join(dir, "rules.toml")); err == nil {
 		user, err := signature.Load(filepath.Join(dir, "rules.toml"))
@@ -61,6 +74,12 @@ func runCase(t *testing.T, dir string, inputs []string) caseResult {
 		}
 		cfg.Country = db.Country
 	}
+	return cfg
+}
+
+func runCase(t *testing.T, dir string, inputs []string) caseResult {
+	t.Helper()
+	cfg := caseConfig(t, dir)
 	var paths []string
 	for _, in := range inputs {
 		paths = append(paths, filepath.Join(dir, in))

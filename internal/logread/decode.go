@@ -88,14 +88,15 @@ type CorruptError struct {
 
 	// Checksum is set when the data decoded but the member's CRC-32 did
 	// not match: the damage is somewhere in the member that starts at
-	// byte Member, and the lines decoded from it have been returned.
+	// byte Member; the lines decoded from it have been returned but for
+	// the held-back end.
 	Checksum bool
 	Member   int64
 }
 
 func (e *CorruptError) Error() string {
 	if e.Checksum {
-		return fmt.Sprintf("corrupt %s member (bytes %d to %d): it decoded but fails its checksum, so some of its lines may be damaged", e.Compression, e.Member, e.Offset)
+		return fmt.Sprintf("corrupt %s member (bytes %d to %d): it decoded but fails its checksum, so the %d decompressed bytes held back from it were dropped (a member longer than that may hold damage in the lines before)", e.Compression, e.Member, e.Offset, e.Dropped)
 	}
 	msg := fmt.Sprintf("corrupt %s data near byte %d: %v", e.Compression, e.Offset, e.Err)
 	if e.Dropped > 0 {
@@ -133,12 +134,18 @@ func (e *TrailingDataError) Error() string {
 // three ways a stream can go wrong: junk after a complete member, a
 // member cut short, and corrupt data.
 type gzipStream struct {
-	src     *countingReader
-	zr      *gzip.Reader
-	members int
-	start   int64 // where the current member starts
-	err     error
+	src      *countingReader
+	zr       *gzip.Reader
+	members  int
+	start    int64 // where the current member starts
+	out      int64 // decompressed bytes returned
+	verified int64 // of which those of members whose CRC-32 matched
+	err      error
 }
+
+// Verified returns how many of the decompressed bytes returned belong to
+// members that have passed their checksum.
+func (g *gzipStream) Verified() int64 { return g.verified }
 
 func newGzipStream(br *bufio.Reader) (*gzipStream, error) {
 	g := &gzipStream{src: &countingReader{r: br}}
@@ -154,6 +161,7 @@ func newGzipStream(br *bufio.Reader) (*gzipStream, error) {
 func (g *gzipStream) Read(p []byte) (int, error) {
 	for g.err == nil {
 		n, err := g.zr.Read(p)
+		g.out += int64(n)
 		if err == nil || (n > 0 && err == io.EOF) {
 			if err == io.EOF {
 				g.next()
@@ -175,6 +183,9 @@ func (g *gzipStream) Read(p []byte) (int, error) {
 // with them, and gzip(1) ignores them), with a TrailingDataError before
 // anything else.
 func (g *gzipStream) next() {
+	// gzip.Reader returns io.EOF only after the member's CRC-32 and
+	// length have matched.
+	g.verified = g.out
 	g.members++
 	start := g.src.n
 	head, _ := g.src.r.Peek(2)

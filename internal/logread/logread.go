@@ -44,15 +44,20 @@ type Reader struct {
 
 	sep      byte // line end: '\n', or '\r' for CR-only files; 0 until known
 	holdBack int  // bytes kept back from the end of buf until more arrive (see SetHoldBack)
+	maxBuf   int  // the size buf may grow to while holding back
 }
 
-// holdBackSize is how much decompressed output the Reader keeps back from
-// a compressed stream. A damaged deflate, bzip2, xz or zstd stream can
-// decode to plausible garbage for a while before the decoder notices (a
-// bzip2 block is up to 900 kB and is checked only at its end), and the
-// garbage can hold false probes; holding back 1 MiB lets the Reader drop
-// it when the error comes.
-const holdBackSize = 1 << 20
+// holdBack is how much decompressed output the Reader keeps back from a
+// compressed stream of each kind, so that it can drop what a damaged
+// stream decoded before the decoder noticed: damage can decode to
+// plausible garbage, and the garbage to false probes. A gzip member is
+// checked only by its CRC-32 at its end, and random bits can decode
+// without error to the end of the member (a deflate code is complete, so
+// every bit pattern is some symbol), so gzip output is held back until
+// its member checks out, up to 64 MiB (a longer member is held back by
+// its last 64 MiB only). zstd checks each block of at most 128 KiB, xz its
+// blocks, and bzip2 each block of up to 900 kB at its end.
+var holdBack = map[string]int{Gzip: 64 << 20, Zstd: 256 << 10, XZ: 256 << 10, Bzip2: 1 << 20}
 
 // NewReader returns a Reader on r that keeps lines up to maxLine bytes
 // (DefaultMaxLine if maxLine <= 0).
@@ -73,9 +78,9 @@ func NewReader(r io.Reader, maxLine int) *Reader {
 // in it. Call it before the first Next.
 func (r *Reader) SetHoldBack(n int) {
 	r.holdBack = n
-	if len(r.buf) < n+2*r.maxLine {
-		r.buf = make([]byte, n+len(r.buf))
-	}
+	// The buffer grows to hold what is held back only when a stream
+	// needs it: a short gzip file never allocates 64 MiB.
+	r.maxBuf = n + len(r.buf)
 }
 
 // decideSep chooses the line end from the first buffer: '\n' if it holds
@@ -107,10 +112,7 @@ func (r *Reader) Next() ([]byte, bool) {
 		r.decideSep()
 	}
 	for {
-		avail := r.end
-		if r.holdBack > 0 && !(r.eof && r.err == nil) {
-			avail = max(r.start, r.end-r.holdBack)
-		}
+		avail := r.limit()
 		if i := bytes.IndexByte(r.buf[r.start:avail], r.sep); i >= 0 {
 			line := r.buf[r.start : r.start+i]
 			r.start += i + 1
@@ -125,11 +127,12 @@ func (r *Reader) Next() ([]byte, bool) {
 			return r.finish(r.skipLong()), true
 		}
 		if r.eof {
-			if r.err != nil && r.holdBack > 0 {
-				if r.drop() {
-					return nil, false
-				}
-				return r.Next()
+			var ce *CorruptError
+			if r.holdBack > 0 && errors.As(r.err, &ce) {
+				// What is left is suspect: drop it.
+				ce.Dropped += int64(r.end - r.start)
+				r.start = r.end
+				return nil, false
 			}
 			if r.start < r.end {
 				line := r.buf[r.start:r.end]
@@ -145,22 +148,46 @@ func (r *Reader) Next() ([]byte, bool) {
 			r.end = copy(r.buf, r.buf[r.start:r.end])
 			r.start = 0
 		}
+		if r.end == len(r.buf) && len(r.buf) < r.maxBuf {
+			r.buf = append(r.buf, make([]byte, min(len(r.buf), r.maxBuf-len(r.buf)))...)
+		}
 		r.read()
 	}
 }
 
-// drop discards what is held back after a decoding error; a corrupt
-// stream's error counts the bytes, and any other error (a cut stream, junk
-// after the last member) lets them through as lines.
-func (r *Reader) drop() bool {
-	var ce *CorruptError
-	if errors.As(r.err, &ce) && !ce.Checksum {
-		ce.Dropped += int64(r.end - r.start)
-		r.start = r.end
-		return true
+// verifier is a decoder that knows how much of its output has passed a
+// checksum: gzip, at the end of each member.
+type verifier interface{ Verified() int64 }
+
+// corruptWindow is what the Reader drops before a decoding error (not a
+// checksum failure): deflate fails within a few kilobytes of compressed
+// data after damage (TestGzipMessages overwrites 4 KiB and sees the error
+// within 1.5 KB of its start, a few kilobytes of output).
+const corruptWindow = 64 << 10
+
+// limit returns the end of the bytes in buf that may be returned as lines:
+// all of them from a plain stream or one that ended cleanly; otherwise
+// those that are holdBack behind the end or checked by the decoder's
+// checksum, and after a decoding error those not within corruptWindow of
+// it, or, after a checksum failure, only those checked.
+func (r *Reader) limit() int {
+	if r.holdBack == 0 || (r.eof && r.err == nil) {
+		return r.end
 	}
-	r.holdBack = 0
-	return false
+	checked := -1
+	if v, ok := r.src.(verifier); ok {
+		checked = r.end - int(r.nBytes-v.Verified())
+	}
+	var ce *CorruptError
+	switch {
+	case !r.eof:
+		return max(r.start, r.end-r.holdBack, checked)
+	case errors.As(r.err, &ce) && ce.Checksum:
+		return max(r.start, checked)
+	case ce != nil:
+		return max(r.start, r.end-corruptWindow, checked)
+	}
+	return r.end
 }
 
 func (r *Reader) finish(line []byte) []byte {
@@ -275,7 +302,7 @@ func Open(name string, stdin io.Reader, maxLine int) (*File, error) {
 		f.closers = append(f.closers, zr)
 		f.Compression = c
 		f.Reader = NewReader(zr, maxLine)
-		f.Reader.SetHoldBack(holdBackSize)
+		f.Reader.SetHoldBack(holdBack[c])
 		return f, nil
 	}
 	f.Reader = NewReader(br, maxLine)

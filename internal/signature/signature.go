@@ -387,8 +387,11 @@ func target(uri []byte) []byte {
 		if i := bytes.IndexByte(t, ' '); i >= 0 {
 			t = t[i+1:]
 			// The protocol is the last word; a target may itself hold spaces
-			// when a server logs it decoded.
-			if j := bytes.LastIndex(t, []byte(" HTTP/")); j >= 0 {
+			// when a server logs it decoded. Most lines end in " HTTP/1.0"
+			// or " HTTP/1.1", which is checked first.
+			if n := len(t); n >= 9 && string(t[n-9:n-3]) == " HTTP/" {
+				t = t[:n-9]
+			} else if j := bytes.LastIndex(t, []byte(" HTTP/")); j >= 0 {
 				t = t[:j]
 			}
 		}

@@ -28,3 +28,30 @@ gen -format combined -seed 7 -lines 1500 -probes $mix -start 2001-07-20T00:00:00
 gen -format combined -seed 8 -lines 3000 -probes $mix -o truncated-gz/full.log.gz -manifest truncated-gz/full-counts.json
 head -c 20000 truncated-gz/full.log.gz > truncated-gz/input.log.gz
 rm truncated-gz/full.log.gz
+
+# Compression told by content (issue 12): the same logs in other wrappers,
+# checked against the same counts.
+mkdir -p xz bzip2-named-log zstd gzip-members gzip-trailing gzip-crc
+xz -c combined/input.log > xz/input.log.xz && cp combined/counts.json xz/
+bzip2 -c iis/input.log > bzip2-named-log/input.log && cp iis/counts.json bzip2-named-log/
+gzip -dc common-gz/input.log.gz | zstd -q -c > zstd/input.log.zst && cp common-gz/counts.json zstd/
+# Two gzip members (as `cat a.gz b.gz` makes): read whole.
+head -n 1000 combined/input.log | gzip -n > gzip-members/input.log.gz
+tail -n +1001 combined/input.log | gzip -n >> gzip-members/input.log.gz
+cp combined/counts.json gzip-members/
+# Junk after a complete member: every line read, then "trailing data".
+{ gzip -nc vhost/input.log; echo "this is not gzip"; } > gzip-trailing/input.log.gz
+# 4 KiB of a disk block overwritten in the middle. In a file this small
+# the random bits end the deflate stream early and only the checksum
+# tells (gzip -t says "crc error" too): the held-back end is dropped and
+# the error says the member is damaged. (In a long member the decoder
+# itself fails within a few KB; see internal/logread TestGzipMessages.)
+gzip -nc combined/input.log > gzip-crc/input.log.gz
+python3 -c '
+import random, sys
+p = "gzip-crc/input.log.gz"
+b = bytearray(open(p, "rb").read())
+r = random.Random(12)
+at = len(b) // 2
+b[at:at + 4096] = bytes(r.randrange(256) for _ in range(4096))
+open(p, "wb").write(b)'
