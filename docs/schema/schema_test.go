@@ -11,6 +11,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -30,6 +32,7 @@ import (
 	"github.com/wormlab/wormlab/internal/runrec"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/series"
+	"github.com/wormlab/wormlab/internal/shield"
 	"github.com/wormlab/wormlab/internal/sim"
 )
 
@@ -167,7 +170,7 @@ func builtin(t *testing.T, name string) *scenario.Scenario {
 // telescope and the load on a block),
 // an ensemble and a shard with the telescope's columns, a detection
 // report with countries and a missing file, and the observed series of a
-// telescope with 10-second bins and of detect.
+// telescope with 10-second bins, of detect and of the shield.
 func TestOutputsMatchSchemas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Code Red day")
@@ -267,6 +270,38 @@ func TestOutputsMatchSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	validate(t, sch, series.Schema, "detect series", csvRows(t, buf.Bytes()))
+
+	// The shield's series: probes from a few sources over three minutes.
+	clock := &fixedClock{now: time.Date(2001, 8, 4, 12, 0, 0, 0, time.UTC)}
+	sh, err := shield.New(shield.Options{Actions: map[string]shield.Action{"*": shield.NotFound}, Series: true, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sh.Wrap(http.NotFoundHandler())
+	for i := range 12 {
+		req := httptest.NewRequest("GET", "/scripts/root.exe?/c+dir", nil)
+		req.RemoteAddr = fmt.Sprintf("192.0.2.%d:1234", 1+i%5)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		clock.now = clock.now.Add(15 * time.Second)
+	}
+	ss, capped := sh.Series()
+	if capped || len(ss.Points) != 3 {
+		t.Fatalf("the shield recorded %d bins", len(ss.Points))
+	}
+	buf.Reset()
+	if err := series.Write(&buf, ss); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, sch, series.Schema, "shield series", csvRows(t, buf.Bytes()))
+}
+
+// fixedClock is a shield.Clock that stands still until the test moves it.
+type fixedClock struct{ now time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.now }
+
+func (c *fixedClock) AfterFunc(time.Duration, func()) func() bool {
+	return func() bool { return false }
 }
 
 // TestBuiltinScenariosMatchSchema validates every built-in scenario as
