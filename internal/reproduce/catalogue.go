@@ -15,17 +15,18 @@ var scenarioFS embed.FS
 
 // The sources, as docs/DESIGN.md §7 lists them.
 var (
-	moore2002 = Source{Authors: "Moore, Shannon, Brown", Venue: "ACM SIGCOMM Internet Measurement Workshop (IMW)", Year: 2002}
-	cert2001  = Source{Authors: "CERT/CC", Venue: "advisory CA-2001-23", Year: 2001}
-	staniford = Source{Authors: "Staniford, Paxson, Weaver", Venue: "USENIX Security", Year: 2002}
-	zou2002   = Source{Authors: "Zou, Gong, Towsley", Venue: "ACM CCS", Year: 2002}
-	moore2003 = Source{Authors: "Moore, Paxson, Savage, Shannon, Staniford, Weaver", Venue: "IEEE Security and Privacy", Year: 2003}
-	shannon   = Source{Authors: "Shannon, Moore", Venue: "IEEE Security and Privacy", Year: 2004}
-	kumar2005 = Source{Authors: "Kumar, Paxson, Weaver", Venue: "ACM Internet Measurement Conference (IMC)", Year: 2005}
-	eichman   = Source{Authors: "Eichman (IDS on one /16)", Venue: "Bugtraq, 20 July", Year: 2001}
-	whimper   = Source{Authors: "\"Code Red wakes up with a whimper\" (seed article, Central Command)", Venue: "IT World Canada", Year: 2001}
-	akamai    = Source{Authors: "Freedman (Akamai's sampled hosts)", Venue: "NANOG, 1 August", Year: 2001}
-	certII    = Source{Authors: "Lindner, CERT/CC, in \"Protected server performance hit by Code Red II scans\" (seed article)", Venue: "IDG News", Year: 2001}
+	moore2002  = Source{Authors: "Moore, Shannon, Brown", Venue: "ACM SIGCOMM Internet Measurement Workshop (IMW)", Year: 2002}
+	cert2001   = Source{Authors: "CERT/CC", Venue: "advisory CA-2001-23", Year: 2001}
+	staniford  = Source{Authors: "Staniford, Paxson, Weaver", Venue: "USENIX Security", Year: 2002}
+	zou2002    = Source{Authors: "Zou, Gong, Towsley", Venue: "ACM CCS", Year: 2002}
+	moore2003  = Source{Authors: "Moore, Paxson, Savage, Shannon, Staniford, Weaver", Venue: "IEEE Security and Privacy", Year: 2003}
+	shannon    = Source{Authors: "Shannon, Moore", Venue: "IEEE Security and Privacy", Year: 2004}
+	kumar2005  = Source{Authors: "Kumar, Paxson, Weaver", Venue: "ACM Internet Measurement Conference (IMC)", Year: 2005}
+	eichman    = Source{Authors: "Eichman (IDS on one /16)", Venue: "Bugtraq, 20 July", Year: 2001}
+	whimper    = Source{Authors: "\"Code Red wakes up with a whimper\" (seed article, Central Command)", Venue: "IT World Canada", Year: 2001}
+	akamai     = Source{Authors: "Freedman (Akamai's sampled hosts)", Venue: "NANOG, 1 August", Year: 2001}
+	caidaPatch = Source{Authors: "CAIDA's follow-up survey of 31 July, in Crandall, Gerhart, Hogle's Code Red case study", Venue: "Embry-Riddle Aeronautical University", Year: 2002}
+	certII     = Source{Authors: "Lindner, CERT/CC, in \"Protected server performance hit by Code Red II scans\" (seed article)", Venue: "IDG News", Year: 2001}
 )
 
 func at(s Source, where string) Source { s.Where = where; return s }
@@ -155,6 +156,36 @@ var catalogue = []*Experiment{
 			"congestion slows the spread as it grows, and the day ends before the model's outbreak does"),
 	},
 	{
+		Name:     "codered-2001-wave2",
+		Title:    "Code Red's second wave, 1 August 2001, continuing the first (seed article; NANOG; CAIDA)",
+		Scenario: "codered-v2-july-august-2001", Engine: "event", Runs: 10, Small: 2,
+		Series:  "infected",
+		Prepare: watchActive(302 * time.Hour),
+		Figures: wave2Figures(302 * time.Hour),
+	},
+	{
+		Name:     "codered-2001-wave2-alone",
+		Title:    "Code Red's second wave from the state of 1 August 2001 (seed article; NANOG)",
+		Scenario: "codered-v2-wave2-2001-08-01", Engine: "event", Runs: 10, Small: 2,
+		Series:  "infected",
+		Prepare: watchActive(0),
+		Figures: wave2Figures(0),
+	},
+	{
+		Name:     "codered-ii-2001",
+		Title:    "Code Red II's first week from 4 August 2001 (CERT/CC in the seed article)",
+		Scenario: "codered-ii-2001-08-04", Engine: "event", Runs: 10, Small: 2,
+		Series: "ever",
+		Figures: []Figure{{
+			ID: "first-week", What: "hosts infected in the first week", Unit: "hosts",
+			Published: 150000, Text: "at least 150,000 infections confirmed since Saturday", Kind: AtLeast,
+			Source: at(certII, "Lindner"), Measure: everAt(7 * 24 * time.Hour), At: 7 * 24 * time.Hour,
+			Omits: "the model saturates the reachable hosts in hours: copies in dense /16s find a neighbour every few " +
+				"seconds. It leaves out that by 4 August most hosts Code Red had reached were patched (CAIDA's survey of " +
+				"31 July), that many were crippled by Code Red I or rebooted daily, and that CERT counted confirmed reports",
+		}},
+	},
+	{
 		Name:     "moore-2003-slammer",
 		Title:    "Slammer, 25 January 2003 (Moore et al., \"Inside the Slammer Worm\", IEEE S&P 2003)",
 		Scenario: "slammer-2003-01-25", Engine: "event", Runs: 50, Small: 20,
@@ -246,5 +277,37 @@ func wittyUnreachableImmune(c *sim.Config) {
 		if !initial[int32(i)] && !worm.WittyReachable(a) {
 			c.InitialPatched = append(c.InitialPatched, int32(i))
 		}
+	}
+}
+
+// wave2Figures are the published figures of Code Red's second wave, for a
+// run in which 1 August 00:00 UTC is offset aug1 from the start.
+func wave2Figures(aug1 time.Duration) []Figure {
+	day := func(h, m int) time.Duration { return aug1 + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute }
+	return []Figure{
+		{
+			ID: "slower", What: "peak new infections a minute on 1 August", Unit: "per minute",
+			Published: 2000, Text: "a second wave far smaller than the first (\"wakes up with a whimper\"), whose peak was over 2,000 a minute",
+			Kind: Range, Lo: 0, Hi: 2000,
+			Source:  at(whimper, "headline; the first wave's peak from Moore et al. 2002"),
+			Measure: peakInWindow(aug1, aug1+24*time.Hour),
+		},
+		{
+			ID: "first-hours", What: "new infections in the first two hours of 1 August", Unit: "hosts",
+			Published: 3000, Text: "\"a few thousand infections that we're aware of\" about two hours after the relaunch", Kind: Range, Lo: 1000, Hi: 9999,
+			Source:  at(whimper, "Central Command"),
+			Measure: newBetween(aug1, day(2, 0)),
+			Omits:   "",
+		},
+		{
+			ID: "afternoon", What: "new active hosts an hour at 21:25-22:23 UTC over those at 15:00-19:00 UTC, 1 August", Unit: "ratio",
+			Published: 5964.0 / 5204.5, Text: "Akamai's sampled hosts: 5,204 new an hour from 11:00 to 15:00, 5,964 from 17:25 to 18:23 (US Eastern): still growing",
+			Kind: Point, Source: at(akamai, "table of hosts by time"),
+			Measure: ratio(activeBetween(day(21, 25), day(22, 23)), activeBetween(day(15, 0), day(19, 0))),
+			Omits: "the model's second wave is all but over by the afternoon: every copy that wakes, and every copy it makes, " +
+				"scans at full rate into the unpatched pool. Growth through the US afternoon points at what it leaves out: home and " +
+				"small-business machines (most of Code Red's victims, Moore et al. 2002) switched on by day, so that the " +
+				"susceptible pool and the copies follow the sun; and ISPs' port-80 filters after 19 July",
+		},
 	}
 }

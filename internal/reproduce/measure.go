@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wormlab/wormlab/internal/fit"
+	"github.com/wormlab/wormlab/internal/sim"
 )
 
 // The measures figures are made of. Each reads one run; times are seconds
@@ -235,6 +236,56 @@ func timeToShareOfFinal(share float64) func(*Outcome) float64 {
 			if n >= want {
 				return inf.T
 			}
+		}
+		return math.NaN()
+	}
+}
+
+// activeSince is an observer that keeps, per host, the first time after
+// From that it starts to scan: when a source first shows up in others'
+// logs, whether it woke from dormancy or was just infected. Hosts set
+// scanning at From itself (a run's initial copies, before they are put to
+// sleep) are not counted.
+type activeSince struct {
+	From  float64
+	First map[int32]float64
+}
+
+func (a *activeSince) Spreading(t float64, h int32, on bool) {
+	if !on || t <= a.From {
+		return
+	}
+	if _, seen := a.First[h]; !seen {
+		a.First[h] = t
+	}
+}
+
+func (a *activeSince) Changed(float64, int32, sim.State, sim.State) {}
+func (a *activeSince) Advance(sim.Stretch)                          {}
+
+// watchActive returns a Prepare that attaches an activeSince from d.
+func watchActive(d time.Duration) func(*sim.Config) {
+	return func(c *sim.Config) {
+		c.Observers = append(c.Observers, &activeSince{From: d.Seconds(), First: map[int32]float64{}})
+	}
+}
+
+// activeBetween counts the hosts first active (since the watch began) in
+// [from, to), per hour.
+func activeBetween(from, to time.Duration) func(*Outcome) float64 {
+	return func(o *Outcome) float64 {
+		for _, obs := range o.Config.Observers {
+			a, ok := obs.(*activeSince)
+			if !ok {
+				continue
+			}
+			n := 0
+			for _, t := range a.First {
+				if t >= from.Seconds() && t < to.Seconds() {
+					n++
+				}
+			}
+			return float64(n) / (to - from).Hours()
 		}
 		return math.NaN()
 	}

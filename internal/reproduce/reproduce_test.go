@@ -22,15 +22,18 @@ func long() bool { return os.Getenv("WORMLAB_LONG") == "1" }
 // fails the test, so that README's table and docs/DESIGN.md §7 are
 // brought up to date with it.
 var wantHolds = map[string][]string{
-	"moore-2002-codered-v2": {"infected-24h", "infected-9h", "peak-rate"},
-	"moore-2002-codered-v1": {},
-	"staniford-2002-rcs":    {"K"},
-	"staniford-2002-fig6":   {"K", "T"},
-	"staniford-2002-fig7":   {"infection-time"},
-	"staniford-2002-warhol": {"infection-time"},
-	"zou-2002-two-factor":   {},
-	"moore-2003-slammer":    {"doubling", "90pct", "time-to-peak"},
-	"shannon-2004-witty":    {"never-infected"},
+	"moore-2002-codered-v2":    {"infected-24h", "infected-9h", "peak-rate"},
+	"moore-2002-codered-v1":    {},
+	"staniford-2002-rcs":       {"K"},
+	"staniford-2002-fig6":      {"K", "T"},
+	"staniford-2002-fig7":      {"infection-time"},
+	"staniford-2002-warhol":    {"infection-time"},
+	"zou-2002-two-factor":      {},
+	"codered-2001-wave2":       {"slower", "first-hours"},
+	"codered-2001-wave2-alone": {"slower", "first-hours"},
+	"codered-ii-2001":          {},
+	"moore-2003-slammer":       {"doubling", "90pct", "time-to-peak"},
+	"shannon-2004-witty":       {"never-infected"},
 }
 
 // TestExperiments runs every experiment, small in CI and in full under
