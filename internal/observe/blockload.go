@@ -177,11 +177,11 @@ func (o *BlockLoad) Spreading(_ float64, h int32, on bool) {
 	r := o.cfg.Rates[h]
 	seen := 1 - math.Exp(-r*p*o.g.step)
 	if on {
-		o.rate += r * p
+		o.rate += float64(r * p)
 		o.senders++
 		o.distinct += seen
 	} else {
-		o.rate -= r * p
+		o.rate -= float64(r * p)
 		o.senders--
 		o.distinct -= seen
 		if o.senders == 0 { // clear rounding left over

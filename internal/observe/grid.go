@@ -39,11 +39,11 @@ func (g *grid) spread(acc []float64, a, b, rate float64) {
 			m++
 		}
 		if m >= g.n {
-			acc[g.n-1] += rate * (b - a)
+			acc[g.n-1] += float64(rate * (b - a))
 			return
 		}
 		edge := min(float64(m)*g.step, b)
-		acc[m] += rate * (edge - a)
+		acc[m] += float64(rate * (edge - a))
 		a = edge
 	}
 }

@@ -292,14 +292,14 @@ func (t *Telescope) Advance(s sim.Stretch) {
 	t.g.spread(t.expected, s.T0, s.T1, t.rate*speed)
 	t0, a0 := s.T0, t.a
 	for t.g.snapped < t.g.n {
-		edge := float64(t.g.snapped) * t.g.step
+		edge := float64(float64(t.g.snapped) * t.g.step)
 		if edge > s.T1 {
 			break
 		}
-		t.a = a0 + (edge-t0)*speed
+		t.a = a0 + float64((edge-t0)*speed)
 		t.g.due(edge, t.snap)
 	}
-	t.a = a0 + (s.T1-t0)*speed
+	t.a = a0 + float64((s.T1-t0)*speed)
 }
 
 // snap closes bin m: the sources seen again, then resets for the next.

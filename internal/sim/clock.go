@@ -71,7 +71,7 @@ func lifeRates(l *Life, n *[numStates]int64, sched float64) (patch, clean, reboo
 		return 0, 0, 0
 	}
 	j := float64(n[Infected] + n[Removed])
-	patch = float64(n[Susceptible]) * (l.PatchRate + l.PatchAware*j + sched)
+	patch = float64(n[Susceptible]) * (l.PatchRate + float64(l.PatchAware*j) + sched)
 	clean = float64(n[Infected]) * l.CleanupRate
 	reboot = float64(n[Infected]) * l.RebootRate
 	return

@@ -379,7 +379,7 @@ func (e *eventEngine) checkPhase(t float64, h int32, awake bool) {
 	if p == worm.Spread && old != worm.Spread && !awake && c.WakeDelayMax > 0 {
 		// Asleep until the delay passes: neither spreading nor flooding.
 		e.applyPhase(t, h, old, worm.Dormant)
-		delay := e.rng.Float64() * c.WakeDelayMax
+		delay := float64(e.rng.Float64() * c.WakeDelayMax)
 		e.timers.push(timer{t: t + delay, host: h, kind: wakeUp, since: e.infectedAt[h]})
 		return
 	}
@@ -465,7 +465,7 @@ func (e *eventEngine) run() {
 		st.T1 = te
 		e.advance(st, missRate)
 		t = te
-		u := e.rng.Float64() * lam
+		u := float64(e.rng.Float64() * lam)
 		if u < patch+clean+reboot {
 			e.lifeEvent(t, u, patch, clean)
 			continue
@@ -553,7 +553,7 @@ func (e *eventEngine) advance(st Stretch, missRate float64) {
 	e.rec.snapshot(st.T0, &e.sets.counts)
 	e.rec.addMissed(st.T0, st.T1, missRate)
 	if e.walk != nil && st.Spread {
-		e.walk.active += st.ScanFactor * (st.T1 - st.T0)
+		e.walk.active += float64(st.ScanFactor * (st.T1 - st.T0))
 	}
 	for _, o := range e.obs {
 		o.Advance(st)

@@ -207,7 +207,7 @@ func (e *probeEngine) checkPhase(t float64, h int32, awake bool) {
 	p, next := c.Calendar.At(clock)
 	if p == worm.Spread && e.slotOf[h] < 0 && !awake && c.WakeDelayMax > 0 {
 		e.stopScanning(h)
-		delay := e.rng.Float64() * c.WakeDelayMax
+		delay := float64(e.rng.Float64() * c.WakeDelayMax)
 		e.timers.push(timer{t: t + delay, host: h, kind: wakeUp, since: e.infTime[h]})
 		return
 	}

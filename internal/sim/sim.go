@@ -457,11 +457,11 @@ func (r *recorder) addMissed(a, b, rate float64) {
 			m++
 		}
 		if m >= len(r.rows) {
-			r.missed[len(r.rows)-1] += rate * (b - a)
+			r.missed[len(r.rows)-1] += float64(rate * (b - a))
 			return
 		}
 		edge := min(float64(m)*r.step, b)
-		r.missed[m] += rate * (edge - a)
+		r.missed[m] += float64(rate * (edge - a))
 		a = edge
 	}
 }

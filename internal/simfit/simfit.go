@@ -149,8 +149,8 @@ func binomial(rng *rand.Rand, n int64, p float64) int64 {
 		}
 		return k
 	}
-	mu, sd := float64(n)*p, math.Sqrt(float64(n)*p*(1-p))
-	return min(n, max(0, int64(math.Round(mu+sd*rng.NormFloat64()))))
+	mu, sd := float64(float64(n)*p), math.Sqrt(float64(n)*p*(1-p))
+	return min(n, max(0, int64(math.Round(mu+float64(sd*rng.NormFloat64())))))
 }
 
 // percentile returns the q-quantile of xs by linear interpolation between
@@ -158,8 +158,8 @@ func binomial(rng *rand.Rand, n int64, p float64) int64 {
 func percentile(xs []float64, q float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
-	h := q * float64(len(s)-1)
+	h := float64(q * float64(len(s)-1))
 	lo := int(math.Floor(h))
 	hi := min(lo+1, len(s)-1)
-	return s[lo] + (h-float64(lo))*(s[hi]-s[lo])
+	return s[lo] + float64((h-float64(lo))*(s[hi]-s[lo]))
 }
