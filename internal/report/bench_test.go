@@ -82,9 +82,10 @@ type countWriter struct{ n int64 }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
-// TestEnsembleFigures checks the two figures on the real 1,000-run
-// ensemble, with a wide margin on time: the benchmark gives the real
-// number, this test catches a regression by an order of magnitude.
+// TestEnsembleFigures checks the report of the real 1,000-run ensemble:
+// its facts and its size. Its time is BenchmarkEnsembleHTML's to measure
+// (docs/PERFORMANCE.md): a wall-clock bound in a test fails on a loaded
+// machine and proves nothing on a quiet one.
 func TestEnsembleFigures(t *testing.T) {
 	data := gunzipTestdata(t, "ensemble-1000.json.gz")
 	in, err := Parse("ensemble.json", data)
@@ -106,13 +107,16 @@ func TestEnsembleFigures(t *testing.T) {
 	if got, want := facts["Logistic K per hour"], "1.79 (1.72 to 1.88), in 1,000 of 1,000 runs"; got != want {
 		t.Errorf("K %q, want %q", got, want)
 	}
-	res := testing.Benchmark(BenchmarkEnsembleHTML)
-	bytes := res.Extra["html-bytes"]
-	if bytes <= 0 || bytes > 2<<20 {
-		t.Errorf("report is %.0f bytes, want under 2 MiB", bytes)
+	r, err := Build([]*Input{in})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if per := res.NsPerOp(); per > 3e9 {
-		t.Errorf("report takes %.2f s, want under 3 s", float64(per)/1e9)
+	var w countWriter
+	if err := r.WriteHTML(&w); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("%.0f bytes, %.3f s", bytes, float64(res.NsPerOp())/1e9)
+	if w.n <= 0 || w.n > 2<<20 {
+		t.Errorf("report is %d bytes, want under 2 MiB", w.n)
+	}
+	t.Logf("%d bytes", w.n)
 }

@@ -49,6 +49,9 @@ func TestReportInBrowser(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	bin := findChromium()
+	if bin == "" && os.Getenv("WORMLAB_REQUIRE_CHROMIUM") == "1" {
+		t.Fatal("no chromium, and WORMLAB_REQUIRE_CHROMIUM=1 (CI) says the browser test must run")
+	}
 	if bin == "" {
 		t.Skip("SKIP browser test: no chromium on this machine (install Debian's chromium, which scripts/test does when apt-get works, or set WORMLAB_CHROMIUM)")
 	}
