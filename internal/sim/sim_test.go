@@ -81,23 +81,23 @@ func TestConservation(t *testing.T) {
 // TestEnginesAgree is the heart of the suite (docs/DESIGN.md §3): on a
 // scaled-down scenario the event engine and the probe engine must produce
 // the same laws for the time to 50% infected and for the number infected at
-// a fixed time. Each engine runs over its own 200 seeds; a two-sample
-// Kolmogorov-Smirnov test at alpha = 0.01 must not reject. With the seeds
-// fixed the outcome is deterministic; were the engines equal in law, a
-// fresh choice of seeds would reject with probability 0.01 per statistic.
+// a fixed time (compareEngines: KS and mean tests at alpha = 0.01).
+//
+// Power (measured by compareEngines and logged): 200 seeds per engine
+// detect a 1.9% error in the event engine's scan rates with 80% power; the
+// long mode's 700 detect 1.0%, and the test fails there if they do not.
+// The -short mode (10 seeds) exists for the race detector and detects
+// nothing finer than about 8%.
 func TestEnginesAgree(t *testing.T) {
 	// 4,000 hosts in 2^20 addresses, 1 probe a second each, 10 initially
 	// infected: K = rN/2^20 = 0.0038/s, so half the hosts are infected
 	// after about ln(400)/K = 1,570 s. The run stops at 2,000 s (86%), which
 	// costs the probe engine about 2^20 ln(1/0.14) = 2 million probes.
-	runs := 200
-	if testing.Short() {
-		runs = 60
-	}
+	runs := sized(10, 200, 700)
 	c := scaled(t, 20, 4000, 1, 2000*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	const fixedRow = 170 // 1,700 s, about 62% infected
-	compareEngines(t, c, runs, fixedRow)
+	requirePower(t, compareEngines(t, c, runs, fixedRow))
 }
 
 // statistic is one number taken from a run, compared across engines.
@@ -113,17 +113,43 @@ func infectedAt(row int) statistic {
 
 var timeToHalf = statistic{"time to 50%", func(c *Config, r *Result) float64 { return halfTime(c, r) }}
 
-// compareEngines runs each engine over its own seeds and fails if a
-// two-sample KS test rejects, at alpha = 0.01, that a statistic has the
-// same law in both: the time to 50% infected, the infected count at
-// fixedRow, and any extra statistics.
-func compareEngines(t *testing.T, c *Config, runs, fixedRow int, extra ...statistic) {
+// compareEngines runs each engine over its own seeds and fails if, for
+// any statistic (the time to 50% infected, the infected count at fixedRow,
+// and any extra ones), a two-sample KS test rejects at alpha = 0.01 that
+// the engines give it the same law, or a two-sided z-test on the means
+// (Welch's, normal at these sample sizes) rejects at alpha = 0.01 that
+// they give it the same mean. It returns the smallest relative error in
+// the event engine's scan rates the mean tests detect with 80% power.
+//
+// Power: the z-test catches a difference of (2.576 + 0.842) standard
+// errors 80% of the time. The test measures how far a rate error moves
+// each statistic's mean by running the event engine again over the same
+// seeds with every scan rate 5% higher (common random numbers, so the
+// difference is nearly free of noise), and converts: the smallest
+// detectable relative rate error is 3.418 SE / |d mean / d log rate|.
+// With the seeds fixed the outcome is deterministic; were the engines
+// equal in law, a fresh choice of seeds would fail each check with
+// probability 0.01.
+func compareEngines(t *testing.T, c *Config, runs, fixedRow int, extra ...statistic) float64 {
 	t.Helper()
 	stats := append([]statistic{timeToHalf, infectedAt(fixedRow)}, extra...)
-	x := make([][2][]float64, len(stats))
-	for i, run := range []func(*Config, uint64) (*Result, error){RunEvent, RunProbe} {
+	const bump = 0.05
+	faster := *c
+	faster.Rates = make([]float64, len(c.Rates))
+	for i, r := range c.Rates {
+		faster.Rates[i] = r * (1 + bump)
+	}
+	x := make([][3][]float64, len(stats))
+	for i, run := range []struct {
+		c   *Config
+		run func(*Config, uint64) (*Result, error)
+	}{{c, RunEvent}, {c, RunProbe}, {&faster, RunEvent}} {
 		for s := range runs {
-			r, err := run(c, uint64(1000*i+s))
+			seed := uint64(1000*i + s)
+			if i == 2 {
+				seed = uint64(s) // the event engine's own seeds again
+			}
+			r, err := run.run(run.c, seed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,14 +158,52 @@ func compareEngines(t *testing.T, c *Config, runs, fixedRow int, extra ...statis
 			}
 		}
 	}
+	const zc, zp = 2.576, 0.842
+	best := math.Inf(1)
 	for k, st := range stats {
 		d, p := stattest.KS2(x[k][0], x[k][1])
-		t.Logf("%s: event mean %.1f, probe mean %.1f, KS D = %.3f, p = %.3f",
-			st.name, mean(x[k][0]), mean(x[k][1]), d, p)
 		if p < 0.01 {
 			t.Errorf("%s: engines disagree, KS p = %.4f < 0.01", st.name, p)
 		}
+		me, mp, mf := mean(x[k][0]), mean(x[k][1]), mean(x[k][2])
+		if math.IsInf(me+mp+mf, 0) || math.IsNaN(me+mp+mf) {
+			t.Logf("%s: KS D = %.3f, p = %.3f; not always reached, no mean test", st.name, d, p)
+			continue
+		}
+		se := math.Sqrt(variance(x[k][0])/float64(runs) + variance(x[k][1])/float64(runs))
+		z := (me - mp) / se
+		if math.Abs(z) > zc {
+			t.Errorf("%s: engines' means differ: event %.2f, probe %.2f, z = %.2f", st.name, me, mp, z)
+		}
+		sens := (mf - me) / math.Log1p(bump)
+		detect := math.Inf(1)
+		if sens != 0 {
+			detect = (zc + zp) * se / math.Abs(sens)
+		}
+		best = min(best, detect)
+		t.Logf("%s: event mean %.1f, probe mean %.1f (z = %+.2f); KS D = %.3f, p = %.3f; detects a %.2f%% scan-rate error",
+			st.name, me, mp, z, d, p, 100*detect)
 	}
+	t.Logf("%d runs per engine: the test detects a %.2f%% error in the event engine's scan rates (alpha 0.01, power 0.8)", runs, 100*best)
+	return best
+}
+
+// requirePower fails a core agreement test whose seeds, in the long mode,
+// do not detect a 1% rate error.
+func requirePower(t *testing.T, detect float64) {
+	t.Helper()
+	if longMode() && detect > 0.01 {
+		t.Errorf("the long mode must detect a 1%% scan-rate error; this many seeds detect %.2f%%", 100*detect)
+	}
+}
+
+func variance(xs []float64) float64 {
+	m := mean(xs)
+	var s float64
+	for _, x := range xs {
+		s += (x - m) * (x - m)
+	}
+	return s / float64(len(xs)-1)
 }
 
 func mean(xs []float64) float64 {
