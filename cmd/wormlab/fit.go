@@ -176,6 +176,9 @@ func printFit(out io.Writer, cfg fitConfig, o fit.Obs, r fit.Result) {
 			fmt.Fprintf(out, "  %-8s %s %s, 95%% interval %s\n", p.Name, num(v.Est), p.Unit, span(v))
 		}
 	}
+	if r.Intervals != "" {
+		fmt.Fprintf(out, "  (95%% intervals: %s)\n", r.Intervals)
+	}
 	if !math.IsNaN(r.Plateau.Lo) {
 		fmt.Fprintf(out, "  plateau  %s sources, 95%% interval %s\n", num(r.Plateau.Est), span(r.Plateau))
 	}

@@ -88,7 +88,8 @@ func Logistic(o Obs, coverage float64) (Result, error) {
 		return Result{}, fmt.Errorf("%w: the series does not bound T or the plateau from below", ErrNoConverge)
 	}
 	r := Result{
-		Model: "logistic",
+		Model:     "logistic",
+		Intervals: ProfileIntervals,
 		Params: []Param{
 			{Name: "K", Unit: "per hour", Value: Interval{k, math.Exp(kLo), math.Exp(kHi)}},
 			{Name: "T", Unit: "hours after the series start", Value: Interval{t, tLo, tHi}},

@@ -119,7 +119,8 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 	sum := c.Summarize(p.N)
 	final := c.Ever[len(c.Ever)-1]
 	r := Result{
-		Model: "two-factor",
+		Model:     "two-factor",
+		Intervals: ProfileIntervals,
 		Params: []Param{
 			{Name: "N", Unit: "vulnerable hosts", Value: Interval{n, math.Exp(lim[0][0]), math.Exp(lim[0][1])}},
 			{Name: "beta0", Unit: "per hour", Value: Interval{beta0, math.Exp(lim[1][0]), math.Exp(lim[1][1])}},

@@ -25,9 +25,9 @@ import (
 // What the log line shows: the profile-likelihood intervals treat the new
 // sources as Poisson around a smooth curve, but the outbreak's own path is
 // random too, so the estimates spread about 15% wider than the intervals
-// imply and the real coverage is near 91%, not 95%. The test passes with
-// 91; `fit --model sim`, whose bootstrap simulates the path, is the
-// remedy when that margin matters.
+// imply and the real coverage is near 91%, not 95%. fit.ProfileIntervals,
+// which `fit` prints under its estimates, says so; `fit --model sim`,
+// whose bootstrap simulates the path, is the remedy when that matters.
 func TestFitCoversKOnTelescopeSeries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 runs and fits")

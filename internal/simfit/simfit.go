@@ -38,7 +38,7 @@ type Options struct {
 // simulated with the estimated N and r from the series' start, each
 // infection is seen by the observer with probability coverage, each
 // simulated series is fitted the same way, and the 2.5% and 97.5%
-// percentiles of the refitted N and r bound them. Unlike the logistic's
+// percentiles of the refitted N, r, K and T (the peak time) bound them. Unlike the logistic's
 // profile likelihood, these intervals carry the randomness of the real
 // process (an outbreak's early phase), not only the observer's counting
 // noise.
@@ -87,7 +87,7 @@ func Fit(o fit.Obs, coverage float64, opt Options) (fit.Result, error) {
 	for i := range int(min(i0, n)) {
 		c.Initial = append(c.Initial, int32(i))
 	}
-	var ns, rs, ks []float64
+	var ns, rs, ks, ts []float64
 	for b := range opt.Boot {
 		r, err := sim.RunEvent(c, opt.Seed+uint64(b))
 		if err != nil {
@@ -113,6 +113,7 @@ func Fit(o fit.Obs, coverage float64, opt Options) (fit.Result, error) {
 		}
 		bk, bn := bl.Params[0].Value.Est, bl.Population.Est
 		ks, ns, rs = append(ks, bk), append(ns, bn), append(rs, bk/3600*space/bn)
+		ts = append(ts, bl.Params[1].Value.Est)
 	}
 	if len(ns) < opt.Boot*9/10 {
 		return fit.Result{}, fmt.Errorf("%w: only %d of %d simulated series could be fitted", fit.ErrNoConverge, len(ns), opt.Boot)
@@ -126,8 +127,12 @@ func Fit(o fit.Obs, coverage float64, opt Options) (fit.Result, error) {
 		{Name: "N", Unit: "vulnerable hosts", Value: ci(n, ns)},
 		{Name: "r", Unit: "probes a second a host", Value: ci(rate, rs)},
 		{Name: "K", Unit: "per hour", Value: ci(k, ks)},
-		{Name: "T", Unit: "hours after the series start", Value: fit.Interval{Est: t, Lo: math.NaN(), Hi: math.NaN()}},
+		{Name: "T", Unit: "hours after the series start", Value: ci(t, ts)},
 	}
+	// The peak of new infections is the logistic's T; its interval is the
+	// bootstrap's too, not the logistic fit's profile interval.
+	res.PeakHour = ci(t, ts)
+	res.Intervals = "percentile bootstrap through the event engine: the outbreak's own randomness and the observer's sampling"
 	res.Population = ci(n, ns)
 	res.Plateau = fit.Interval{Est: res.Population.Est * coverage, Lo: res.Population.Lo * coverage, Hi: res.Population.Hi * coverage}
 	return res, nil

@@ -80,3 +80,28 @@ func TestFitDeterministic(t *testing.T) {
 		t.Errorf("same seed, different fits: %v %v", a.Params[0].Value, b.Params[0].Value)
 	}
 }
+
+// TestPeakIntervalIsTheBootstraps: the peak time's interval is the
+// bootstrap's percentile interval of the refitted T, as for N and r, not
+// the logistic fit's profile interval carried over.
+func TestPeakIntervalIsTheBootstraps(t *testing.T) {
+	o := observed(t, 2000, 5, 0.5, 1)
+	res, err := Fit(o, 0.5, Options{SpaceBits: 24, Boot: 20, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := fit.Logistic(o, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := res.Params[3]
+	if tp.Name != "T" || res.PeakHour != tp.Value {
+		t.Errorf("peak %v, want T's bootstrap interval %v", res.PeakHour, tp.Value)
+	}
+	if !(res.PeakHour.Lo < res.PeakHour.Hi) || res.PeakHour == l.PeakHour {
+		t.Errorf("peak interval %v: want the bootstrap's, not the logistic's %v", res.PeakHour, l.PeakHour)
+	}
+	if res.Intervals == fit.ProfileIntervals || res.Intervals == "" {
+		t.Errorf("Intervals %q: want the bootstrap's meaning", res.Intervals)
+	}
+}
