@@ -439,7 +439,7 @@ func (e *eventEngine) run() {
 			// hit-list probes one by one.
 			missRate = probeRate
 			if e.hit != nil && spread {
-				missRate = max(probeRate-f*e.hit.tree.Total(), 0)
+				missRate = max(probeRate-float64(f*e.hit.tree.Total()), 0)
 			}
 			if tw := e.walk.next(t, spread, f); tw < te && tw < boundary {
 				st.T1 = tw
