@@ -67,7 +67,7 @@ type Result struct {
 // randomness: on simulated outbreak paths (observe's
 // TestFitCoversKOnTelescopeSeries) the logistic's 95% interval for K
 // covers the truth about 91 times in 100, not 95.
-const ProfileIntervals = "profile likelihood: the counting noise of the observed series only, not the outbreak's own randomness (on simulated outbreaks the 95% interval for K covers the truth about 91% of the time); --model sim's bootstrap includes both"
+const ProfileIntervals = "profile likelihood; the series' counting noise only, not the outbreak's own randomness (K's covers the truth about 91% of the time on simulated outbreaks; --model sim includes it)"
 
 // PeakUTC returns the peak time as a wall-clock time.
 func (r Result) PeakUTC() time.Time { return r.Start.Add(hours(r.PeakHour.Est)) }
