@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/detect"
 	"github.com/wormlab/wormlab/internal/geoip"
 	"github.com/wormlab/wormlab/internal/series"
@@ -63,9 +62,9 @@ reported and the others still processed; the exit status is then 2.`,
 	}
 	f := cmd.Flags()
 	f.DurationVar(&c.bin, "bin", detect.DefaultBin, "bin width of the observed series (whole minutes)")
-	f.StringVar(&c.series, "series", "", "write the observed series (minute,utc,probes,sources,new_sources,family) to `file`, one per family: file itself when --family names one, else file with the family before its extension (s.csv gives s.codered2.csv, ...)")
-	f.StringVar(&c.json, "json", "", "write the full report as JSON to this `file`")
-	f.StringVar(&c.sources, "sources", "", "write every source as CSV (source,families,signatures,probes,first_seen,last_seen[,country]) to this `file`, e.g. for a blocklist")
+	outputFlag(f, &c.series, "series", "", "write the observed series (minute,utc,probes,sources,new_sources,family) to `file`, one per family: file itself when --family names one, else file with the family before its extension (s.csv gives s.codered2.csv, ...)")
+	outputFlag(f, &c.json, "json", "", "write the full report as JSON to this `file` (- for standard output)")
+	outputFlag(f, &c.sources, "sources", "", "write every source as CSV (source,families,signatures,probes,first_seen,last_seen[,country]) to this `file`, e.g. for a blocklist")
 	f.StringSliceVar(&c.families, "family", nil, "count only these `families` (comma-separated, e.g. codered2,nimda); the others are left out of the tables and series")
 	f.StringVar(&c.rules, "rules", "", "TOML `file` of extra signatures, tried after the built-in ones (a same-named one replaces a built-in)")
 	f.StringVar(&c.country, "country", "", "map sources to countries with this `file`: tor-geoipdb ranges (FROM,TO,CC; e.g. /usr/share/tor/geoip) or a MaxMind DB (.mmdb)")
@@ -76,6 +75,8 @@ reported and the others still processed; the exit status is then 2.`,
 	f.BoolVar(&c.allowUnparsable, "allow-unparsable", false, "count what parses in a file whose lines are mostly unparsable, instead of failing it")
 	f.BoolVar(&c.follow, "follow", false, "follow one growing plain log (rotation-aware, like tail -F) and print a line per bin as each bin ends")
 	f.DurationVar(&c.poll, "poll", 250*time.Millisecond, "with --follow: how often to look for new lines and rotation")
+	markInput(f, "rules", "country")
+	inputArgs(cmd)
 	return cmd
 }
 
@@ -123,7 +124,7 @@ func runDetect(cmd *cobra.Command, files []string, c detectConfig) error {
 	if err != nil {
 		return inputError(err)
 	}
-	rep, runErr := detect.Run(cmd.Context(), files, cfg)
+	rep, runErr := stoppable(cmd.Context(), func() (*detect.Report, error) { return detect.Run(cmd.Context(), files, cfg) })
 	if rep == nil {
 		if cmd.Context().Err() != nil {
 			return runErr
@@ -131,19 +132,15 @@ func runDetect(cmd *cobra.Command, files []string, c detectConfig) error {
 		return inputError(runErr)
 	}
 	if c.series != "" {
-		if err := writeFamilySeries(c.series, c.families, rep); err != nil {
+		if err := writeFamilySeries(cmd, c.series, c.families, rep); err != nil {
 			return err
 		}
 	}
-	if c.sources != "" {
-		if err := atomicfile.Write(c.sources, rep.WriteSources); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, c.sources, rep.WriteSources); err != nil {
+		return err
 	}
-	if c.json != "" {
-		if err := atomicfile.Write(c.json, rep.WriteJSON); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, c.json, rep.WriteJSON); err != nil {
+		return err
 	}
 	// The summary goes last, so that a closed terminal pipe cannot cost
 	// the files.
@@ -161,7 +158,7 @@ func runDetect(cmd *cobra.Command, files []string, c detectConfig) error {
 // --family names one family, else to path with the family's name before
 // its extension, for each family with timed probes. A series file never
 // holds two worms, so `wormlab fit` cannot mix them unknowingly.
-func writeFamilySeries(path string, families []string, rep *detect.Report) error {
+func writeFamilySeries(cmd *cobra.Command, path string, families []string, rep *detect.Report) error {
 	for _, fs := range rep.FamilySeries {
 		name := path
 		if len(families) != 1 {
@@ -169,7 +166,7 @@ func writeFamilySeries(path string, families []string, rep *detect.Report) error
 			name = strings.TrimSuffix(path, ext) + "." + fs.Family + ext
 		}
 		s, _ := rep.FamilyObserved(fs.Family)
-		if err := atomicfile.Write(name, func(w io.Writer) error { return series.Write(w, s) }); err != nil {
+		if err := writeOutput(cmd, name, func(w io.Writer) error { return series.Write(w, s) }); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"compress/gzip"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,15 +11,16 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/ensemble"
 	"github.com/wormlab/wormlab/internal/scenario"
 )
 
 // runEnsemble is `simulate --runs N` and `simulate --shard i/n`.
-func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig) error {
+func runEnsemble(cmd *cobra.Command, cfg simulateConfig) error {
+	ctx, out, errOut := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 	var sh ensemble.Shard
 	if cfg.shard != "" {
 		var err error
@@ -75,10 +75,10 @@ func runEnsemble(ctx context.Context, out, errOut io.Writer, cfg simulateConfig)
 	}
 	wall := time.Since(began)
 	if cfg.shard != "" {
-		if err := atomicfile.Write(cfg.json, shardWriter(set, cfg.json)); err != nil {
+		if err := writeOutput(cmd, cfg.json, shardWriter(set, cfg.json)); err != nil {
 			return err
 		}
-	} else if err := writeEnsemble(set, cfg.json, cfg.csv); err != nil {
+	} else if err := writeEnsemble(cmd, set, cfg.json, cfg.csv); err != nil {
 		return err
 	}
 	if !cfg.quiet {
@@ -131,18 +131,11 @@ func newProgressBar(w io.Writer, total int) *progressbar.ProgressBar {
 }
 
 // writeEnsemble writes a complete set's bands where asked.
-func writeEnsemble(set *ensemble.Set, jsonFile, csvFile string) error {
-	if csvFile != "" {
-		if err := atomicfile.Write(csvFile, set.WriteCSV); err != nil {
-			return err
-		}
+func writeEnsemble(cmd *cobra.Command, set *ensemble.Set, jsonFile, csvFile string) error {
+	if err := writeOutput(cmd, csvFile, set.WriteCSV); err != nil {
+		return err
 	}
-	if jsonFile != "" {
-		if err := atomicfile.Write(jsonFile, set.WriteJSON); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeOutput(cmd, jsonFile, set.WriteJSON)
 }
 
 // printEnsembleSummary prints the median and the 5% to 95% range of the

@@ -124,7 +124,8 @@ func TestEnsembleBadFlags(t *testing.T) {
 		{[]string{"--runs", "4", "--workers", "-1"}, "wormlab: --workers -1: want 0 (one per core) or more\n"},
 		{[]string{"--runs", "4", "--shard", "4/4", "--json", out}, `wormlab: --shard: shard "4/4": the index counts from 0 to 3` + "\n"},
 		{[]string{"--runs", "4", "--shard", "1/4"}, "wormlab: --shard writes its runs with --json FILE, for 'wormlab merge'; give one\n"},
-		{[]string{"--runs", "4", "--shard", "1/4", "--json", out, "--csv", out}, "wormlab: --csv needs every run: give it to 'wormlab merge' instead of a shard\n"},
+		{[]string{"--runs", "4", "--shard", "1/4", "--json", out, "--csv", out + ".csv"}, "wormlab: --csv needs every run: give it to 'wormlab merge' instead of a shard\n"},
+		{[]string{"--runs", "4", "--json", out, "--csv", out}, "wormlab: --csv and --json both write " + out + "; give each its own file\n"},
 		{[]string{"--runs", "3", "--shard", "0/4", "--json", out}, "wormlab: 4 shards of 3 runs: some shards would hold no run\n"},
 		{[]string{"--runs", "3", "--engine", "fast"}, `wormlab: --engine "fast": want event or probe` + "\n"},
 		{[]string{"--runs", "3", "--telescope", "auto", "--telescope-csv", out}, "wormlab: --telescope-csv writes one run's series; an ensemble puts the telescope's bands in --csv and --json\n"},
@@ -134,8 +135,8 @@ func TestEnsembleBadFlags(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, want exit 2, %q", tc.args, code, se, tc.want)
 		}
 	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Error("a refused ensemble left an output file")
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a refused ensemble left files: %v", entries)
 	}
 }
 

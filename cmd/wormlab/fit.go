@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/fit"
 	"github.com/wormlab/wormlab/internal/series"
 	"github.com/wormlab/wormlab/internal/simfit"
@@ -59,7 +58,7 @@ with the event engine: a parametric bootstrap, seeded by --seed).`,
 			cfg.path = args[0]
 			cfg.changed = map[string]bool{}
 			cmd.Flags().Visit(func(f *pflag.Flag) { cfg.changed[f.Name] = true })
-			if cfg.model == "sim" {
+			if quiet, _ := cmd.Flags().GetBool("quiet"); cfg.model == "sim" && !quiet {
 				// The bootstrap takes seconds: show it on a terminal.
 				if bar := newProgressBar(cmd.ErrOrStderr(), cfg.sim.Boot); bar != nil {
 					cfg.sim.Progress = func(done, _ int) { bar.Set(done) }
@@ -67,14 +66,16 @@ with the event engine: a parametric bootstrap, seeded by --seed).`,
 				}
 			}
 			cfg.stderr = cmd.ErrOrStderr()
-			return runFit(cmd.OutOrStdout(), cfg)
+			cfg.sim.Stop = cmd.Context().Done()
+			return runFit(cmd, cfg)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.model, "model", cfg.model, "model to fit: logistic, two-factor or sim")
 	f.StringVar(&cfg.coverage, "coverage", cfg.coverage, "share of infected hosts the observer sees, e.g. 1/256")
 	f.Float64Var(&cfg.forecast, "forecast", 0, "extend the fitted curve this many `HOURS` past the series")
-	f.StringVar(&cfg.csv, "csv", "", "write the fitted curve as CSV to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.csv, "csv", "", "write the fitted curve as CSV to `FILE` (- for standard output)")
+	inputArgs(cmd)
 	f.Float64Var(&cfg.fixed.Gamma, "gamma", cfg.fixed.Gamma, "two-factor: fixed removal rate per hour")
 	f.Float64Var(&cfg.fixed.MuN, "muN", cfg.fixed.MuN, "two-factor: fixed patching rate mu times N, per hour")
 	f.Float64Var(&cfg.fixed.Eta, "eta", cfg.fixed.Eta, "two-factor: fixed congestion exponent")
@@ -84,7 +85,7 @@ with the event engine: a parametric bootstrap, seeded by --seed).`,
 	return cmd
 }
 
-func runFit(out io.Writer, cfg fitConfig) error {
+func runFit(cmd *cobra.Command, cfg fitConfig) error {
 	switch cfg.model {
 	case "logistic", "two-factor", "sim":
 	default:
@@ -133,16 +134,10 @@ func runFit(out io.Writer, cfg fitConfig) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.path, err)
 	}
-	switch cfg.csv {
-	case "":
-	case "-":
-		return r.WriteCurve(out, obs, cfg.forecast)
-	default:
-		if err := atomicfile.Write(cfg.csv, func(w io.Writer) error { return r.WriteCurve(w, obs, cfg.forecast) }); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, cfg.csv, func(w io.Writer) error { return r.WriteCurve(w, obs, cfg.forecast) }); err != nil {
+		return err
 	}
-	printFit(out, cfg, obs, r)
+	printFit(cmd.OutOrStdout(), cfg, obs, r)
 	return nil
 }
 
@@ -210,7 +205,7 @@ func printFit(out io.Writer, cfg fitConfig, o fit.Obs, r fit.Result) {
 				r.Start.Add(hoursDur(end)).Format(time.RFC3339), cfg.forecast, num(cum), num(cum/r.Coverage))
 		}
 	}
-	if cfg.csv != "" {
+	if cfg.csv != "" && cfg.csv != "-" {
 		fmt.Fprintf(out, "wrote %s\n", cfg.csv)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/ipspace"
 	"github.com/wormlab/wormlab/internal/observe"
 	"github.com/wormlab/wormlab/internal/runrec"
@@ -39,7 +39,7 @@ of the block's own vulnerable hosts.
   wormlab forecast --scenario codered-ii-2001-08-04 --block 24.0.0.0/16 --csv load.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runForecast(cmd.OutOrStdout(), cfg)
+			return runForecast(cmd, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -47,15 +47,16 @@ of the block's own vulnerable hosts.
 	f.StringVarP(&cfg.file, "file", "f", "", "scenario `FILE.toml` (instead of --scenario)")
 	f.StringVar(&cfg.block, "block", "", "the operator's block, an IPv4 `PREFIX` from /8 to /32 (required)")
 	f.Uint64Var(&cfg.seed, "seed", defaultSeed, "random seed")
-	f.StringVar(&cfg.csv, "csv", "", "write minute,utc,probes_per_s,sources,... to `FILE`")
-	f.StringVar(&cfg.json, "json", "", "write the run record, with the block's series, to `FILE`")
+	outputFlag(f, &cfg.csv, "csv", "", "write minute,utc,probes_per_s,sources,... to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.json, "json", "", "write the run record, with the block's series, to `FILE` (- for standard output)")
+	markInput(f, "file")
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "file")
 	cmd.MarkFlagRequired("block")
 	return cmd
 }
 
-func runForecast(out io.Writer, cfg forecastConfig) error {
+func runForecast(cmd *cobra.Command, cfg forecastConfig) error {
 	block, err := ipspace.ParsePrefix(cfg.block)
 	if err != nil {
 		return inputError(fmt.Errorf("--block: %s", strings.TrimPrefix(err.Error(), "ipspace: ")))
@@ -77,25 +78,25 @@ func runForecast(out io.Writer, cfg forecastConfig) error {
 	}
 	c.Observers = append(c.Observers, obs)
 	began := time.Now()
+	c.Stop = cmd.Context().Done()
 	res, err := sim.RunEvent(c, cfg.seed)
 	if err != nil {
+		if errors.Is(err, sim.ErrStopped) {
+			return err
+		}
 		return inputError(err)
 	}
 	rec := runrec.New(s, cfg.seed, c, res)
 	rows := rec.Observers.BlockLoad.Rows
 	wall := time.Since(began)
-	if cfg.csv != "" {
-		if err := atomicfile.Write(cfg.csv, func(w io.Writer) error { return writeBlockCSV(w, c.Start, rows) }); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, cfg.csv, func(w io.Writer) error { return writeBlockCSV(w, c.Start, rows) }); err != nil {
+		return err
 	}
-	if cfg.json != "" {
-		if err := atomicfile.Write(cfg.json, rec.WriteJSON); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, cfg.json, rec.WriteJSON); err != nil {
+		return err
 	}
 	if !cfg.quiet {
-		printForecast(out, rec, block, rows, wall)
+		printForecast(cmd.OutOrStdout(), rec, block, rows, wall)
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/shield"
 	"github.com/wormlab/wormlab/internal/shield/loadgen"
 )
@@ -56,7 +55,7 @@ process; for CPU figures of the upstream alone, run it as its own process.`,
 	f.StringVar(&c.cfg.UpstreamStats, "upstream-stats", "", "stats `URL` of a loadgen upstream, such as http://127.0.0.1:8081"+loadgen.StatsPath)
 	f.StringVar(&c.startUpstream, "start-upstream", "", "run a counting upstream in this process on this loopback `address`")
 	f.DurationVar(&c.work, "work", 0, "with --start-upstream: CPU time the upstream spends on each request")
-	f.StringVar(&c.json, "json", "", "write the result as JSON to this `file`")
+	outputFlag(f, &c.json, "json", "", "write the result as JSON to this `file` (- for standard output)")
 	cmd.AddCommand(newLoadgenUpstreamCmd())
 	return cmd
 }
@@ -91,14 +90,11 @@ func runLoadgen(cmd *cobra.Command, c loadgenConfig) error {
 		return err
 	}
 	renderLoadgen(out, c.cfg, res)
-	if c.json != "" {
-		return atomicfile.Write(c.json, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
-		})
-	}
-	return nil
+	return writeOutput(cmd, c.json, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	})
 }
 
 func renderLoadgen(w io.Writer, cfg loadgen.Config, r loadgen.Result) {

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -34,25 +34,32 @@ shards a few times instead, so 100,000 runs merge in well under 1 GiB.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.shards = args
-			return runMerge(cmd.OutOrStdout(), cfg)
+			return runMerge(cmd, cfg)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&cfg.json, "output", "o", "", "write the ensemble JSON to `FILE`")
-	f.StringVar(&cfg.csv, "csv", "", "write the quantile bands to `FILE`")
+	outputFlag(f, &cfg.json, "output", "o", "write the ensemble JSON to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.csv, "csv", "", "write the quantile bands to `FILE` (- for standard output)")
+	inputArgs(cmd)
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
 	return cmd
 }
 
-func runMerge(out io.Writer, cfg mergeConfig) error {
-	set, err := ensemble.MergeFiles(cfg.shards)
+func runMerge(cmd *cobra.Command, cfg mergeConfig) error {
+	if cfg.json == "" && cfg.csv == "" {
+		return inputError(errors.New("nothing to write: give -o FILE.json, --csv FILE.csv, or both"))
+	}
+	set, err := stoppable(cmd.Context(), func() (*ensemble.Set, error) { return ensemble.MergeFiles(cfg.shards) })
+	if cmd.Context().Err() != nil {
+		return err
+	}
 	if err != nil {
 		return inputError(err)
 	}
-	if err := writeEnsemble(set, cfg.json, cfg.csv); err != nil {
+	if err := writeEnsemble(cmd, set, cfg.json, cfg.csv); err != nil {
 		return err
 	}
-	if !cfg.quiet {
+	if out := cmd.OutOrStdout(); !cfg.quiet {
 		printEnsembleSummary(out, set)
 		fmt.Fprintf(out, "  merged from %d shards\n", len(cfg.shards))
 	}

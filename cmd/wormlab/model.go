@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/model"
 )
 
@@ -23,7 +22,7 @@ type modelGrid struct {
 func (g *modelGrid) flags(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&g.hours, "hours", 24, "hours to model from the start")
 	cmd.Flags().DurationVar(&g.step, "step", time.Minute, "sampling step of the curve (e.g. 1m, 30s, 1h)")
-	cmd.Flags().StringVar(&g.csv, "csv", "", "write the curve as CSV to `FILE` (- for standard output)")
+	outputFlag(cmd.Flags(), &g.csv, "csv", "", "write the curve as CSV to `FILE` (- for standard output)")
 }
 
 func (g *modelGrid) grid() ([]float64, error) {
@@ -66,7 +65,7 @@ func newModelLogisticCmd() *cobra.Command {
 			}
 			c := p.Curve(hs)
 			out := cmd.OutOrStdout()
-			if err := writeCurve(out, g.csv, c); err != nil || g.csv == "-" {
+			if err := writeCurve(cmd, g.csv, c); err != nil {
 				return err
 			}
 			s := c.Summarize(p.N)
@@ -140,7 +139,7 @@ eta = 3): an illustration, not a calibration. Set --gamma 0 --muN 0
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if err := writeCurve(out, g.csv, c); err != nil || g.csv == "-" {
+			if err := writeCurve(cmd, g.csv, c); err != nil {
 				return err
 			}
 			s := c.Summarize(p.N)
@@ -177,16 +176,10 @@ func printHalf(out io.Writer, what string, s model.Summary, hours float64) {
 	fmt.Fprintf(out, "%s at %.2f h\n", what, s.HalfHour)
 }
 
-// writeCurve writes c as CSV to path through atomicfile, or to out when
-// path is "-"; nothing when path is empty.
-func writeCurve(out io.Writer, path string, c model.Curve) error {
-	switch path {
-	case "":
-		return nil
-	case "-":
-		return model.WriteCSV(out, c)
-	}
-	return atomicfile.Write(path, func(w io.Writer) error { return model.WriteCSV(w, c) })
+// writeCurve writes c as CSV to the output path; nothing when path is
+// empty.
+func writeCurve(cmd *cobra.Command, path string, c model.Curve) error {
+	return writeOutput(cmd, path, func(w io.Writer) error { return model.WriteCSV(w, c) })
 }
 
 func wrote(out io.Writer, path string, rows int) error {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -33,34 +36,42 @@ wormlab output, comes from another version or is truncated is an error
 naming it, exit status 2, and no output.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runReport(cmd.OutOrStdout(), args, cfg)
+			return runReport(cmd, args, cfg)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&cfg.out, "output", "o", "", "write the HTML report to `FILE`")
+	outputFlag(f, &cfg.out, "output", "o", "write the HTML report to `FILE` (- for standard output)")
+	inputArgs(cmd)
 	f.StringVar(&cfg.png, "png", "", "write each chart as a PNG into `DIR` (created if missing)")
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
 	return cmd
 }
 
-func runReport(out io.Writer, args []string, cfg reportConfig) error {
+func runReport(cmd *cobra.Command, args []string, cfg reportConfig) error {
+	out := cmd.OutOrStdout()
 	if cfg.out == "" && cfg.png == "" {
 		return inputError(fmt.Errorf("nothing to write: give -o FILE.html, --png DIR, or both"))
 	}
-	var inputs []*report.Input
-	for _, name := range args {
-		in, err := report.ReadFile(name)
-		if err != nil {
-			return inputError(err)
-		}
-		inputs = append(inputs, in)
-	}
-	rep, err := report.Build(inputs)
-	if err != nil {
+	if err := checkPNGDir(cfg.png); err != nil {
 		return inputError(err)
 	}
+	rep, err := stoppable(cmd.Context(), func() (*report.Report, error) {
+		var inputs []*report.Input
+		for _, name := range args {
+			in, err := report.ReadFile(name)
+			if err != nil {
+				return nil, inputError(err)
+			}
+			inputs = append(inputs, in)
+		}
+		rep, err := report.Build(inputs)
+		return rep, inputError(err)
+	})
+	if err != nil {
+		return err
+	}
 	if cfg.out != "" {
-		if err := rep.WriteHTMLFile(cfg.out); err != nil {
+		if err := writeOutput(cmd, cfg.out, rep.WriteHTML); err != nil {
 			return err
 		}
 		if !cfg.quiet {
@@ -68,6 +79,9 @@ func runReport(out io.Writer, args []string, cfg reportConfig) error {
 		}
 	}
 	if cfg.png != "" {
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
 		paths, err := rep.WritePNGs(cfg.png)
 		if err != nil {
 			return err
@@ -75,6 +89,30 @@ func runReport(out io.Writer, args []string, cfg reportConfig) error {
 		if !cfg.quiet {
 			fmt.Fprintf(out, "wrote %d PNG files to %s\n", len(paths), cfg.png)
 		}
+	}
+	return nil
+}
+
+// checkPNGDir reports whether --png DIR can be written: an existing
+// directory, or a new one whose parent exists.
+func checkPNGDir(dir string) error {
+	switch dir {
+	case "":
+		return nil
+	case "-":
+		return errors.New("--png -: PNG files go into a directory, not standard output")
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("--png %s: not a directory", dir)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--png %s: %v", dir, errors.Unwrap(err))
+	}
+	if parent, err := os.Stat(filepath.Dir(dir)); err != nil || !parent.IsDir() {
+		return fmt.Errorf("--png %s: directory %s does not exist", dir, filepath.Dir(dir))
 	}
 	return nil
 }

@@ -38,10 +38,16 @@ func inputError(err error) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
+	var sig stoppedBy
+	if errors.As(context.Cause(ctx), &sig) {
+		fmt.Fprintf(stderr, "wormlab: %s stopped by %s; nothing written\n", strings.TrimPrefix(cmd.CommandPath(), "wormlab "), sig.String())
+		return sig.exitCode()
+	}
+	err = friendlyCobraError(err)
 	fmt.Fprintln(stderr, "wormlab:", err)
 	var bad badInput
 	if errors.As(err, &bad) || isFlagError(err) {
@@ -88,7 +94,9 @@ real network.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return friendlyFlagError(err) })
+	root.PersistentFlags().BoolP("quiet", "q", false, "print nothing but errors")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return prepare(cmd, args, stdout) }
 	root.SetVersionTemplate("wormlab {{.Version}}\n")
 	root.AddCommand(
 		newSimulateCmd(),
@@ -104,6 +112,7 @@ real network.`,
 		newReproduceCmd(),
 		newVersionCmd(),
 	)
+	friendlyArgs(root)
 	return root
 }
 

@@ -60,7 +60,7 @@ exits at once, without the series.`,
 	f.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` to serve on")
 	f.StringVar(&c.upstream, "upstream", "", "`URL` of the server to protect, such as http://127.0.0.1:8081 (required)")
 	f.StringVar(&c.metrics, "metrics", "", "`address` to serve Prometheus /metrics on (default: none)")
-	f.StringVar(&c.series, "series", "", "at shutdown, write the probes seen per minute as an observed series to this CSV `file`")
+	outputFlag(f, &c.series, "series", "", "at shutdown, write the probes seen per minute as an observed series to this CSV `file`")
 	f.StringVar(&c.actions, "actions", "*=drop", "per-family actions, `family=action,...` with actions drop, 404, tarpit, log-only; * is every other family")
 	f.StringVar(&c.rules, "rules", "", "TOML `file` of extra signatures, tried after the built-in ones")
 	f.DurationVar(&c.tarpitHold, "tarpit-hold", shield.DefaultTarpitHold, "how long a tarpitted connection is held")
@@ -71,7 +71,7 @@ exits at once, without the series.`,
 	f.IntVar(&c.banTable, "ban-table", shield.DefaultBanTableSize, "sources the ban table holds; it evicts rather than grows")
 	f.IntVar(&c.logRate, "log-rate", shield.DefaultLogPerSecond, "probe log lines per second at most; the rest are counted")
 	f.BoolVar(&c.logJSON, "log-json", false, "log as JSON lines instead of text")
-	f.BoolVar(&c.quiet, "quiet", false, "log nothing but errors")
+	f.BoolVarP(&c.quiet, "quiet", "q", false, "log nothing but errors")
 	f.BoolVar(&c.plain, "plain", false, "proxy without the shield (a baseline for load tests)")
 	f.DurationVar(&c.grace, "grace", shield.DefaultGrace, "how long in-flight requests may take to finish at shutdown")
 	f.IntVar(&c.maxConns, "max-conns", shield.DefaultMaxConns, "client connections open at once; past it they are reset on accept (lowered to fit the file descriptor limit; 0: no cap)")
@@ -80,7 +80,8 @@ exits at once, without the series.`,
 	f.DurationVar(&c.idleTimeout, "idle-timeout", shield.DefaultIdleTimeout, "how long an upload, a download or an upstream connection may make no progress")
 	f.DurationVar(&c.maxUpload, "max-upload-time", 0, "bound on a whole request body (0: none, only --idle-timeout)")
 	f.DurationVar(&c.maxResp, "max-response-time", 0, "bound on a whole response (0: none, only --idle-timeout)")
-	f.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for load tests)")
+	outputFlag(f, &c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for load tests)")
+	markInput(f, "rules")
 	f.MarkHidden("cpuprofile")
 	return cmd
 }

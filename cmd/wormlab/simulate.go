@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/observe"
 	"github.com/wormlab/wormlab/internal/report"
 	"github.com/wormlab/wormlab/internal/runrec"
@@ -73,9 +72,9 @@ runs one part of them for 'wormlab merge'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.runs != 1 || cfg.shard != "" {
-				return runEnsemble(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
+				return runEnsemble(cmd, cfg)
 			}
-			return runSimulate(cmd.OutOrStdout(), cfg)
+			return runSimulate(cmd, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -83,15 +82,16 @@ runs one part of them for 'wormlab merge'.`,
 	f.StringVarP(&cfg.file, "file", "f", "", "scenario `FILE.toml` (instead of --scenario)")
 	f.Uint64Var(&cfg.seed, "seed", defaultSeed, "random seed; the same seed, scenario and version give the same run")
 	f.StringVar(&cfg.engine, "engine", "", "event or probe (default: event when the worm's strategy allows it)")
-	f.StringVar(&cfg.csv, "csv", "", "write the per-bin series to `FILE`")
-	f.StringVar(&cfg.json, "json", "", "write the run record (JSON) to `FILE`")
+	outputFlag(f, &cfg.csv, "csv", "", "write the per-bin series to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.json, "json", "", "write the run record (JSON) to `FILE` (- for standard output)")
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
 	f.IntVar(&cfg.runs, "runs", 1, "run `N` seeds, --seed to --seed+N-1, and write quantile bands (--csv, --json)")
 	f.IntVar(&cfg.workers, "workers", 0, "runs at once (`N`; 0: one per core)")
 	f.StringVar(&cfg.shard, "shard", "", "run only shard `i/n` of the --runs (runs j with j mod n = i) and write it with --json for 'wormlab merge'")
 	f.StringVar(&cfg.telescope, "telescope", "", "watch the run with a telescope on a dark `PREFIX` (or auto: the first /8 with no host); its series goes into the run record")
-	f.StringVar(&cfg.telescopeCSV, "telescope-csv", "", "write what the telescope saw as an observed series (minute,utc,probes,sources,new_sources) to `FILE`")
-	f.StringVar(&cfg.report, "report", "", "write the run's HTML report (charts, as 'wormlab report' draws them) to `FILE`; single runs only")
+	outputFlag(f, &cfg.telescopeCSV, "telescope-csv", "", "write what the telescope saw as an observed series (minute,utc,probes,sources,new_sources) to `FILE`")
+	outputFlag(f, &cfg.report, "report", "", "write the run's HTML report (charts, as 'wormlab report' draws them) to `FILE`; single runs only")
+	markInput(f, "file")
 	cmd.MarkFlagsMutuallyExclusive("report", "runs")
 	cmd.MarkFlagsMutuallyExclusive("report", "shard")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "file")
@@ -108,7 +108,7 @@ func loadScenario(name, file string) (*scenario.Scenario, error) {
 	return s, inputError(err)
 }
 
-func runSimulate(out io.Writer, cfg simulateConfig) error {
+func runSimulate(cmd *cobra.Command, cfg simulateConfig) error {
 	s, err := cfg.loadScenario()
 	if err != nil {
 		return err
@@ -122,6 +122,7 @@ func runSimulate(out io.Writer, cfg simulateConfig) error {
 		return err
 	}
 	began := time.Now()
+	c.Stop = cmd.Context().Done()
 	var res *sim.Result
 	if engine == "event" {
 		res, err = sim.RunEvent(c, cfg.seed)
@@ -133,29 +134,30 @@ func runSimulate(out io.Writer, cfg simulateConfig) error {
 	}
 	rec := runrec.New(s, cfg.seed, c, res)
 	wall := time.Since(began)
-	if cfg.csv != "" {
-		if err := atomicfile.Write(cfg.csv, rec.WriteCSV); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, cfg.csv, rec.WriteCSV); err != nil {
+		return err
 	}
-	if cfg.json != "" {
-		if err := atomicfile.Write(cfg.json, rec.WriteJSON); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, cfg.json, rec.WriteJSON); err != nil {
+		return err
 	}
 	if cfg.report != "" {
-		if err := report.WriteRecordHTML(cfg.report, rec); err != nil {
+		page, err := recordReport(rec)
+		if err != nil {
+			return err
+		}
+		if err := writeOutput(cmd, cfg.report, page.WriteHTML); err != nil {
 			return err
 		}
 	}
 	if cfg.telescopeCSV != "" {
-		if err := writeTelescope(cfg.telescopeCSV, c); err != nil {
+		if err := writeTelescope(cmd, cfg.telescopeCSV, c); err != nil {
 			return err
 		}
 	}
 	if cfg.quiet {
 		return nil
 	}
+	out := cmd.OutOrStdout()
 	printSummary(out, rec, res, wall)
 	printObservers(out, rec)
 	return nil
@@ -179,11 +181,21 @@ func chooseEngine(c *sim.Config, strategy, engine string) (string, error) {
 	return engine, nil
 }
 
+// recordReport is the HTML report of one run, as 'wormlab report' draws
+// its run record.
+func recordReport(rec *runrec.Record) (*report.Report, error) {
+	in, err := report.FromRecord("this run", rec)
+	if err != nil {
+		return nil, err
+	}
+	return report.Build([]*report.Input{in})
+}
+
 // writeTelescope writes the series of the run's telescope.
-func writeTelescope(file string, c *sim.Config) error {
+func writeTelescope(cmd *cobra.Command, file string, c *sim.Config) error {
 	for _, o := range c.Observers {
 		if t, ok := o.(*observe.Telescope); ok {
-			return atomicfile.Write(file, func(w io.Writer) error { return series.Write(w, t.Series(c.Start)) })
+			return writeOutput(cmd, file, func(w io.Writer) error { return series.Write(w, t.Series(c.Start)) })
 		}
 	}
 	return inputError(errors.New("--telescope-csv: the run has no telescope (give --telescope, or use the event engine)"))

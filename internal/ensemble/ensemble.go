@@ -180,6 +180,7 @@ func Run(ctx context.Context, sp Spec) (*Set, error) {
 	}
 	set := newSet(headerOf(sp.Scenario, sp.Engine, sp.BaseSeed, sp.Runs), sp.Shard, sp.Shard.Members(sp.Runs))
 
+	stop := ctx.Done() // ends the runs under way too, within a second
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan int)
@@ -198,7 +199,7 @@ func Run(ctx context.Context, sp Spec) (*Set, error) {
 	for range min(max(sp.Workers, 1), len(set.Members)) {
 		wg.Go(func() {
 			for k := range jobs {
-				results <- set.runOne(sp.Scenario, k)
+				results <- set.runOne(sp.Scenario, k, stop)
 			}
 		})
 	}
@@ -216,10 +217,10 @@ func Run(ctx context.Context, sp Spec) (*Set, error) {
 			sp.Progress(done)
 		}
 	}
-	if first != nil {
+	if first != nil && !errors.Is(first, sim.ErrStopped) {
 		return nil, first
 	}
-	if done < len(set.Members) {
+	if first != nil || done < len(set.Members) {
 		return nil, context.Cause(ctx)
 	}
 	return set, nil
@@ -227,12 +228,13 @@ func Run(ctx context.Context, sp Spec) (*Set, error) {
 
 // runOne makes run Members[k] and stores its figures and values; runs
 // write disjoint parts of the set, so workers need no lock.
-func (s *Set) runOne(sc *scenario.Scenario, k int) error {
+func (s *Set) runOne(sc *scenario.Scenario, k int, stop <-chan struct{}) error {
 	m := &s.Members[k]
 	c, err := sc.Build(m.Seed)
 	if err != nil {
 		return err
 	}
+	c.Stop = stop
 	var res *sim.Result
 	if s.Engine == "event" {
 		res, err = sim.RunEvent(c, m.Seed)

@@ -109,6 +109,9 @@ func RunEvent(c *Config, seed uint64) (*Result, error) {
 		return nil, err
 	}
 	e.run()
+	if c.Stop != nil && c.stopRequested() {
+		return nil, ErrStopped
+	}
 	e.finishProbes()
 	return &Result{Engine: "event", Rows: e.rec.rows, Infections: e.infections}, nil
 }
@@ -419,6 +422,9 @@ func (e *eventEngine) run() {
 	t := 0.0
 	k := newClock(c, e.perHost)
 	for t < end {
+		if k.stopped() {
+			return
+		}
 		boundary, timerDue := k.boundary(end, e.timers)
 		spread := k.phase == worm.Spread
 		f := scanFactor(c, &e.sets.counts, e.spreadRate)

@@ -140,6 +140,9 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		}
 	}
 	e.run()
+	if c.Stop != nil && c.stopRequested() {
+		return nil, ErrStopped
+	}
 	return &Result{Engine: "probe", Rows: e.rec.rows, Infections: e.infections, ProbesSent: e.probes, Telescope: e.tele}, nil
 }
 
@@ -241,6 +244,9 @@ func (e *probeEngine) run() {
 	t := 0.0
 	k := newClock(c, e.perHost)
 	for t < end {
+		if k.stopped() {
+			return
+		}
 		boundary, timerDue := k.boundary(end, e.timers)
 		patch, clean, reboot := lifeRates(&c.Life, &e.sets.counts, k.sched)
 		lifeDue := false

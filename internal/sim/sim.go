@@ -110,6 +110,24 @@ type Config struct {
 	// sources: what a telescope there sees, counted probe by probe. It
 	// checks the event engine's telescope observer.
 	ProbeTelescope ipspace.Prefix
+
+	// Stop, if not nil, ends the run early once it is closed: the engines
+	// look at it every stopEvery turns of their loop and then return
+	// ErrStopped.
+	Stop <-chan struct{}
+}
+
+// ErrStopped is the error of a run that Config.Stop ended early.
+var ErrStopped = errors.New("sim: run stopped")
+
+// stopRequested reports whether c.Stop has been closed.
+func (c *Config) stopRequested() bool {
+	select {
+	case <-c.Stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // Life is the host life cycle besides infection: patching of susceptible

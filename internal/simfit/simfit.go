@@ -25,6 +25,9 @@ type Options struct {
 	Seed      uint64 // for the runs; the same seed gives the same intervals
 	// Progress, if set, is called after each bootstrap run.
 	Progress func(done, total int)
+	// Stop, if not nil, ends the bootstrap early once closed; Fit then
+	// returns sim.ErrStopped.
+	Stop <-chan struct{}
 }
 
 // Fit fits a uniform scanning worm to the series by simulating it: the
@@ -73,6 +76,7 @@ func Fit(o fit.Obs, coverage float64, opt Options) (fit.Result, error) {
 	c := &sim.Config{
 		Start: o.Start, Duration: time.Duration(bins) * width, Step: width,
 		SpaceBits: opt.SpaceBits, Strategy: worm.Uniform{}, Calendar: worm.Always{},
+		Stop: opt.Stop,
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x73696d666974)) // "simfit"
 	hosts, err := ipspace.PlaceUniform(int(n), []ipspace.Prefix{ipspace.PrefixFrom(0, 32-opt.SpaceBits)}, rng)
