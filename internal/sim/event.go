@@ -57,6 +57,14 @@ type eventEngine struct {
 	infections []Infection
 	obs        []Observer
 
+	// Containment (nil: none): each host's network and source class, and
+	// whether it is blacklisted and content filtering is on.
+	contain     *Containment
+	netOf       []int32
+	class       []sourceClass
+	blacklisted []bool
+	contentOn   bool
+
 	perHost   bool         // each host keeps its own calendar
 	hostPhase []worm.Phase // per host, in per-host mode
 	flooding  int64        // infected hosts whose own calendar says flood (per-host mode)
@@ -65,6 +73,8 @@ type eventEngine struct {
 // lane is one channel of the strategy restricted to one kind of target.
 type lane struct {
 	share float64
+	// accepts says which source classes (containment) feed this lane.
+	accepts [numClasses]bool
 	src   []int32   // per host: the group its scanning feeds, -1 none
 	tgt   []int32   // per host: the group it is a target in, -1 none
 	inv   []float64 // per group: 1 / (allowed addresses of its neighbourhood - 1)
@@ -119,6 +129,18 @@ func RunEvent(c *Config, seed uint64) (*Result, error) {
 func (e *eventEngine) init(chans []worm.Channel) error {
 	c := e.cfg
 	n := len(c.Hosts)
+	e.class = make([]sourceClass, n)
+	if k := c.Containment; k != nil {
+		e.contain = k
+		e.netOf = make([]int32, n)
+		for i, a := range c.Hosts {
+			e.netOf[i] = k.network(uint32(a), c.SpaceBits)
+		}
+		e.blacklisted = make([]bool, n)
+		if k.Content && !k.ContentAfterFirst {
+			e.timers.push(timer{t: k.ContentDelay, host: -1, kind: contentOn})
+		}
+	}
 	filter := c.Strategy.Filter()
 	for _, ch := range chans {
 		if ch.PrefixBits < 0 || ch.PrefixBits > min(c.SpaceBits-1, maxGroupBits) {
@@ -176,11 +198,21 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			}
 			private.src[i], private.tgt[i] = id, id
 		}
+		public.accepts[classFree] = true
+		if k := c.Containment; k == nil || ch.PrefixBits >= k.NetworkBits {
+			// Every target lies in the source's own network: no filter
+			// between them, whatever the source's class (but silenced).
+			public.accepts[classOpen], public.accepts[classConfined] = true, true
+		}
 		public.partition(n)
 		e.lanes = append(e.lanes, public)
 		if private != nil {
+			private.accepts[classFree] = true
 			private.partition(n)
 			e.lanes = append(e.lanes, *private)
+		}
+		if k := c.Containment; k != nil && ch.PrefixBits < k.NetworkBits {
+			e.lanes = append(e.lanes, containmentLanes(c, ch, public.inv, e.netOf)...)
 		}
 	}
 	e.sets = newHostSets(n)
@@ -338,10 +370,14 @@ func (e *eventEngine) setSpreading(t float64, h int32, on bool) {
 	}
 }
 
-// moveRate adds r to the scanning rate host h feeds into the lanes.
+// moveRate adds r to the scanning rate host h feeds into the lanes its
+// source class feeds.
 func (e *eventEngine) moveRate(h int32, r float64) {
+	cl := e.class[h]
 	for k := range e.lanes {
-		e.lanes[k].addRate(h, r)
+		if e.lanes[k].accepts[cl] {
+			e.lanes[k].addRate(h, r)
+		}
 	}
 }
 
@@ -350,6 +386,15 @@ func (e *eventEngine) moveRate(h int32, r float64) {
 func (e *eventEngine) infect(t float64, h int32) {
 	e.infectedAt[h] = t
 	e.setState(t, h, Infected)
+	if k := e.contain; k != nil {
+		// A new infection starts unlisted; its class is set before it
+		// feeds any lane.
+		e.blacklisted[h] = false
+		e.class[h] = k.class(e.netOf[h], e.contentOn)
+		if k.Blacklist {
+			e.timers.push(timer{t: t + k.BlacklistDelay, host: h, kind: blacklistOn, since: t})
+		}
+	}
 	if lt := e.cfg.Lifetime; lt != nil && lt[h] > 0 {
 		e.timers.push(timer{t: t + lt[h], host: h, kind: lifetimeEnd, since: t})
 	}
@@ -533,6 +578,10 @@ func (e *eventEngine) lifeEvent(t, u, patch, clean float64) {
 // fireTimer applies a scheduled change, unless it belongs to an infection
 // the host has since lost.
 func (e *eventEngine) fireTimer(t float64, tm timer) {
+	if tm.kind == contentOn {
+		e.startContentFilter()
+		return
+	}
 	h := tm.host
 	if e.sets.state[h] != Infected || e.infectedAt[h] != tm.since {
 		return
@@ -545,11 +594,17 @@ func (e *eventEngine) fireTimer(t float64, tm timer) {
 		e.checkPhase(t, h, false)
 	case wakeUp:
 		e.checkPhase(t, h, true)
+	case blacklistOn:
+		e.blacklisted[h] = true
+		e.reclass(h)
 	}
 }
 
 // newInfection records and applies an infection at time t.
 func (e *eventEngine) newInfection(t float64, h int32) {
+	if k := e.contain; k != nil && k.Content && k.ContentAfterFirst && len(e.infections) == 0 {
+		e.timers.push(timer{t: t + k.ContentDelay, host: -1, kind: contentOn})
+	}
 	e.infect(t, h)
 	e.infections = append(e.infections, Infection{t, h})
 	e.rec.rows[e.rec.row(t)].NewInfections++

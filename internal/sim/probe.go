@@ -47,6 +47,11 @@ type probeEngine struct {
 	starter   worm.Starter
 	jumper    worm.Jumper // copies that change course on finding an infected host
 	perHost   bool
+	// containment (nil: none), each host's network, and when content
+	// filtering starts (+Inf: not yet known or never)
+	contain   *Containment
+	netOf     []int32
+	contentAt float64
 	// spreadRate sums the scan rates of the hosts in spreading, for the
 	// network's capacity.
 	spreadRate float64
@@ -119,6 +124,17 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 	_, e.hitList = c.Strategy.(worm.HitList)
 	e.starter, _ = c.Strategy.(worm.Starter)
 	e.jumper, _ = c.Strategy.(worm.Jumper)
+	e.contentAt = math.Inf(1)
+	if k := c.Containment; k != nil {
+		e.contain = k
+		e.netOf = make([]int32, n)
+		for i, a := range c.Hosts {
+			e.netOf[i] = k.network(uint32(a), c.SpaceBits)
+		}
+		if k.Content && !k.ContentAfterFirst {
+			e.contentAt = k.ContentDelay
+		}
+	}
 	for _, h := range c.InitialPatched {
 		e.sets.set(h, Patched)
 	}
@@ -370,6 +386,9 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 		if h < 0 {
 			continue
 		}
+		if e.contain != nil && !e.reaches(e.spreading[e.srcs[i]].host, h, ti) {
+			continue // dropped by a filter
+		}
 		if st := e.sets.state[h]; st != Susceptible {
 			if st == Infected && e.jumper != nil {
 				e.jump(i, k)
@@ -386,6 +405,9 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 			// A hit-list probe: the new copy takes the upper half of
 			// what its parent has left.
 			e.cursor[h] = worm.SplitHitList(&e.spreading[e.srcs[i]].cursor)
+		}
+		if k := e.contain; k != nil && k.Content && k.ContentAfterFirst && len(e.infections) == 0 {
+			e.contentAt = ti + k.ContentDelay
 		}
 		e.infect(ti, h)
 		e.infections = append(e.infections, Infection{ti, h})
@@ -442,4 +464,12 @@ func (e *probeEngine) jump(i, k int) {
 		}
 	}
 	src.cursor = c
+}
+
+// reaches reports whether a probe from host src at time t gets through the
+// filters to host dst.
+func (e *probeEngine) reaches(src, dst int32, t float64) bool {
+	k := e.contain
+	blocked := t >= e.contentAt || (k.Blacklist && t >= e.infTime[src]+k.BlacklistDelay)
+	return k.reaches(k.class(e.netOf[src], blocked), e.netOf[src], e.netOf[dst])
 }

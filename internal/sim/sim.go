@@ -102,6 +102,9 @@ type Config struct {
 	// shrinks in proportion when their sum would exceed it. Zero: no cap.
 	ScanCapacity float64
 
+	// Containment filters probes between networks (nil: none).
+	Containment *Containment
+
 	// Observers watch the run (event engine).
 	Observers []Observer
 
@@ -247,6 +250,11 @@ func (c *Config) Validate() error {
 	}
 	if usesWitty(c.Strategy) && c.SpaceBits != 32 {
 		return fmt.Errorf("sim: Witty's generator needs the full IPv4 space (32 bits), not %d", c.SpaceBits)
+	}
+	if k := c.Containment; k != nil {
+		if err := k.check(c); err != nil {
+			return err
+		}
 	}
 	if !(c.ScanCapacity >= 0) || math.IsInf(c.ScanCapacity, 0) {
 		return fmt.Errorf("sim: scan capacity %v: want a finite number of probes a second >= 0", c.ScanCapacity)

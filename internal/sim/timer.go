@@ -7,6 +7,8 @@ const (
 	lifetimeEnd timerKind = iota // the copy's lifetime is over: reboot
 	phaseCheck                   // the host's calendar may change phase
 	wakeUp                       // a sleeping copy resumes spreading
+	blacklistOn                  // the host's address is on the blacklist now
+	contentOn                    // content filtering starts (host -1: every host)
 )
 
 // timer is a scheduled change to one host.

@@ -124,6 +124,10 @@ func (w *walkers) arrive(e *eventEngine, t float64) {
 	}
 	target := w.sorted[a.at]
 	w.cursor[a.host] = (w.key[target] + 1) & w.mask
+	if !e.reaches(a.host, target) {
+		w.schedule(e, a.host) // dropped by a filter: it learns nothing
+		return
+	}
 	switch e.sets.state[target] {
 	case Susceptible:
 		e.newInfection(t, target)
@@ -186,7 +190,7 @@ func (l *hitList) fire(e *eventEngine, t float64, u float64) {
 	lo++
 	l.part[h] = worm.HitRange(lo, hi)
 	e.rec.explicit[e.rec.row(t)]++
-	if e.sets.state[target] == Susceptible {
+	if e.sets.state[target] == Susceptible && e.reaches(h, target) {
 		// The new copy takes the upper half of what is left.
 		l.part[target] = worm.SplitHitList(&l.part[h])
 		e.newInfection(t, target)
