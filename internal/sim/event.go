@@ -75,10 +75,10 @@ type lane struct {
 	share float64
 	// accepts says which source classes (containment) feed this lane.
 	accepts [numClasses]bool
-	src   []int32   // per host: the group its scanning feeds, -1 none
-	tgt   []int32   // per host: the group it is a target in, -1 none
-	inv   []float64 // per group: 1 / (allowed addresses of its neighbourhood - 1)
-	rate  []float64 // per group: summed scan rate of spreading sources
+	src     []int32   // per host: the group its scanning feeds, -1 none
+	tgt     []int32   // per host: the group it is a target in, -1 none
+	inv     []float64 // per group: 1 / (allowed addresses of its neighbourhood - 1)
+	rate    []float64 // per group: summed scan rate of spreading sources
 	// Group g's targets are order[first[g]:first[g+1]]; the first sus[g]
 	// of them are susceptible. pos[h] is host h's index in order.
 	first []int32
