@@ -108,3 +108,81 @@ func inDeployed(c *Config) statistic {
 		return float64(n)
 	}}
 }
+
+// TestContainmentRules checks what each filter lets through, in both
+// engines, by consequences that hold in every run: with content filtering
+// from the start, no host in a network with a filter is ever infected
+// unless an initial host sits in its network; with egress filtering on
+// every network, infections stay in the initial hosts' networks; with
+// filters everywhere from the start, nothing spreads at all.
+func TestContainmentRules(t *testing.T) {
+	k := &Containment{NetworkBits: 4}
+	k.Deployed = make([]bool, 16)
+	k.Deployed[3] = true
+	for _, tc := range []struct {
+		net      int32
+		blocked  bool
+		egress   bool
+		want     sourceClass
+		reach3   bool // reaches network 3 (filtered)
+		reach5   bool // reaches network 5 (open)
+		reachOwn bool
+	}{
+		{net: 5, want: classFree, reach3: true, reach5: true, reachOwn: true},
+		{net: 5, blocked: true, want: classOpen, reach3: false, reach5: true, reachOwn: true},
+		{net: 3, blocked: true, want: classConfined, reach3: true, reach5: false, reachOwn: true},
+		{net: 5, egress: true, want: classConfined, reach3: false, reach5: true, reachOwn: true},
+		{net: 6, egress: true, want: classConfined, reach3: false, reach5: false, reachOwn: true},
+	} {
+		k.Egress = nil
+		if tc.egress {
+			k.Egress = make([]bool, 16)
+			k.Egress[tc.net] = true
+		}
+		cl := k.class(tc.net, tc.blocked)
+		if cl != tc.want || k.reaches(cl, tc.net, 3) != tc.reach3 || k.reaches(cl, tc.net, 5) != tc.reach5 || k.reaches(cl, tc.net, tc.net) != tc.reachOwn {
+			t.Errorf("%+v: class %v, reaches 3/5/own %v %v %v", tc, cl, k.reaches(cl, tc.net, 3), k.reaches(cl, tc.net, 5), k.reaches(cl, tc.net, tc.net))
+		}
+	}
+	if everywhere := (&Containment{NetworkBits: 4}); everywhere.class(5, true) != classSilenced || everywhere.reaches(classSilenced, 5, 5) {
+		t.Error("filters everywhere must silence a blocked source, within its network too")
+	}
+
+	c := scaled(t, 16, 2000, 2, 1500*time.Second, 10*time.Second, worm.Uniform{})
+	netOf := func(h int32) int32 { return int32(c.Hosts[h] >> 12) }
+	c.Initial = []int32{0, 1, 2}
+	seeded := map[int32]bool{}
+	for _, h := range c.Initial {
+		seeded[netOf(h)] = true
+	}
+	deployed := make([]bool, 16)
+	for n := range deployed {
+		deployed[n] = n%2 == 0 && !seeded[int32(n)]
+	}
+	cases := []struct {
+		name string
+		k    Containment
+		ok   func(h int32) bool // may host h be infected?
+	}{
+		{"content filter on filtered networks", Containment{NetworkBits: 4, Deployed: deployed, Content: true}, func(h int32) bool { return !deployed[netOf(h)] }},
+		{"egress everywhere", Containment{NetworkBits: 4, Egress: networksWith(4, 1, 0)}, func(h int32) bool { return seeded[netOf(h)] }},
+		{"content filter everywhere", Containment{NetworkBits: 4, Content: true}, func(int32) bool { return false }},
+	}
+	for _, tc := range cases {
+		c.Containment = &tc.k
+		for _, run := range []func(*Config, uint64) (*Result, error){RunEvent, RunProbe} {
+			r, err := run(c, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, inf := range r.Infections {
+				if !tc.ok(inf.Host) {
+					t.Fatalf("%s, %s engine: host %v in network %d infected", tc.name, r.Engine, c.Hosts[inf.Host], netOf(inf.Host))
+				}
+			}
+			if tc.name != "content filter everywhere" && len(r.Infections) < 50 {
+				t.Errorf("%s, %s engine: only %d infections: the rule is not exercised", tc.name, r.Engine, len(r.Infections))
+			}
+		}
+	}
+}
