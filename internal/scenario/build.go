@@ -1,11 +1,13 @@
 package scenario
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +23,11 @@ import (
 // from the engines' streams so that both engines see the same hosts for
 // the same seed.
 const streamLayout = 0x6c61796f7574 // "layout"
+
+// streamDefence draws where filters sit and which hosts are throttled,
+// apart from the layout so that adding a defence leaves the hosts as
+// they were.
+const streamDefence = 0x646566656e6365 // "defence"
 
 // Build returns the simulation input for one run with the given seed: the
 // hosts, their scan rates and the initially infected ones are drawn from
@@ -105,6 +112,7 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 		return nil, err
 	}
 	c.ScanCapacity = s.Network.ScanCapacity
+	s.applyContainment(c, seed)
 	// The permutation all copies share: the scenario's, or one per run
 	// (drawn only when needed, so that other strategies' layouts stay as
 	// they were).
@@ -368,4 +376,70 @@ func allocatedAddresses(t time.Time) (uint64, error) {
 		return 0, err
 	}
 	return uint64(len(blocks)) << 24, nil
+}
+
+// applyContainment sets the containment defences and throttles. Filtering
+// customer networks, egress-filtering networks and throttled hosts are
+// each drawn independently with their share's probability, from the run's
+// seed; a backbone deployment filters at the borders of the providers
+// with the most vulnerable hosts, a share of the providers that hold any,
+// and the networks are then the providers.
+func (s *Scenario) applyContainment(c *sim.Config, seed uint64) {
+	d := s.Defence
+	rng := rand.New(rand.NewPCG(seed, streamDefence))
+	if t := d.Throttle; t != nil {
+		for i := range c.Rates {
+			if rng.Float64() < t.Share {
+				c.Rates[i] = min(c.Rates[i], t.PerSecond)
+			}
+		}
+	}
+	if !s.contained() {
+		return
+	}
+	bits := s.Network.CustomerBits
+	if dep := d.Deployment; dep != nil && dep.Where == "backbone" {
+		bits = s.Network.ProviderBits
+	}
+	k := &sim.Containment{NetworkBits: bits}
+	draw := func(n int, p float64) []bool {
+		out := make([]bool, n)
+		for i := range out {
+			out[i] = rng.Float64() < p
+		}
+		return out
+	}
+	if dep := d.Deployment; dep != nil && dep.Where == "customer" {
+		k.Deployed = draw(1<<bits, dep.Share)
+	}
+	if dep := d.Deployment; dep != nil && dep.Where == "backbone" {
+		// The providers with the most vulnerable hosts filter first, as
+		// the paper deploys at the ASes of highest degree; ties go to the
+		// lower block.
+		hosts := make([]int, 1<<bits)
+		for _, a := range c.Hosts {
+			hosts[uint32(a)>>uint(s.Space.Bits-bits)]++
+		}
+		var order []int // the providers that hold vulnerable hosts
+		for p, n := range hosts {
+			if n > 0 {
+				order = append(order, p)
+			}
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(hosts[b], hosts[a]) })
+		k.Deployed = make([]bool, len(hosts))
+		for _, p := range order[:int(math.Round(dep.Share*float64(len(order))))] {
+			k.Deployed[p] = true
+		}
+	}
+	if e := d.Egress; e != nil {
+		k.Egress = draw(1<<bits, e.Share)
+	}
+	if b := d.Blacklist; b != nil {
+		k.Blacklist, k.BlacklistDelay = true, b.Reaction.Seconds()
+	}
+	if f := d.ContentFilter; f != nil {
+		k.Content, k.ContentDelay, k.ContentAfterFirst = true, f.Reaction.Seconds(), f.After == "first-infection"
+	}
+	c.Containment = k
 }

@@ -106,6 +106,55 @@ type Defence struct {
 	RebootPerDay float64 `toml:"reboot_per_day" json:"reboot_per_day,omitempty"`
 	// CongestionEta: scan rates slow by (1 - I/N)^eta.
 	CongestionEta float64 `toml:"congestion_eta" json:"congestion_eta,omitempty"`
+
+	// Containment (Moore, Shannon, Voelker, Savage, "Internet Quarantine",
+	// INFOCOM 2003; docs/DESIGN.md section 8). Blacklist and
+	// ContentFilter block probes where Deployment puts filters; Egress
+	// and Throttle act at the hosts' own networks and hosts.
+	Blacklist     *Blacklist     `toml:"blacklist" json:"blacklist,omitempty"`
+	ContentFilter *ContentFilter `toml:"content_filter" json:"content_filter,omitempty"`
+	Deployment    *Deployment    `toml:"deployment" json:"deployment,omitempty"`
+	Egress        *Egress        `toml:"egress" json:"egress,omitempty"`
+	Throttle      *Throttle      `toml:"throttle" json:"throttle,omitempty"`
+}
+
+// Blacklist blocks an infected host's probes from Reaction after its
+// infection on (detection, spreading the list, installing it).
+type Blacklist struct {
+	Reaction Duration `toml:"reaction" json:"reaction"`
+}
+
+// ContentFilter blocks every probe carrying the worm from Reaction after
+// the run's start ("start") or after the first infection beyond the
+// initial hosts ("first-infection") on.
+type ContentFilter struct {
+	Reaction Duration `toml:"reaction" json:"reaction"`
+	After    string   `toml:"after" json:"after,omitempty"`
+}
+
+// Deployment says where the filters sit: "everywhere" (the idealised
+// universal deployment: a blocked probe never arrives), "customer" (each
+// customer network filters its own traffic in and out with probability
+// Share) or "backbone" (the providers with the most vulnerable hosts, a
+// Share of those that hold any, filter the traffic between their customers and
+// other providers; traffic within one provider passes).
+type Deployment struct {
+	Where string  `toml:"where" json:"where"`
+	Share float64 `toml:"share" json:"share"`
+}
+
+// Egress: each customer network drops its own hosts' probes to other
+// networks with probability Share.
+type Egress struct {
+	Share float64 `toml:"share" json:"share"`
+}
+
+// Throttle caps the scan rate of each host, with probability Share, at
+// PerSecond new destinations a second (Williamson, "Throttling Viruses",
+// ACSAC 2002: one a second).
+type Throttle struct {
+	Share     float64 `toml:"share" json:"share"`
+	PerSecond float64 `toml:"per_second" json:"per_second"`
 }
 
 // Network sets what the network itself limits.
@@ -115,6 +164,13 @@ type Network struct {
 	// filled the links it crossed; Moore et al., IEEE S&P 2003, measured
 	// a peak of about 55 million scans a second). 0: no cap.
 	ScanCapacity float64 `toml:"scan_capacity" json:"scan_capacity,omitempty"`
+	// CustomerBits and ProviderBits cut the address space into networks
+	// for containment: a customer network is a /CustomerBits block (16 in
+	// IPv4; in a smaller space bits counted from its top, by default half
+	// of them), a provider the /ProviderBits block holding it (by default
+	// half of CustomerBits).
+	CustomerBits int `toml:"customer_bits" json:"customer_bits,omitempty"`
+	ProviderBits int `toml:"provider_bits" json:"provider_bits,omitempty"`
 }
 
 // ScheduleStep is a patch-download rate in force from From on.
@@ -345,6 +401,21 @@ func (s *Scenario) applyDefaults(md toml.MetaData) {
 	if s.Run.Step.Duration == 0 {
 		s.Run.Step.Duration = time.Minute
 	}
+	if s.Network.CustomerBits == 0 {
+		s.Network.CustomerBits = min(16, s.Space.Bits/2)
+	}
+	if s.Network.ProviderBits == 0 {
+		s.Network.ProviderBits = s.Network.CustomerBits / 2
+	}
+	if c := s.Defence.ContentFilter; c != nil && c.After == "" {
+		c.After = "start"
+	}
+	if d := s.Defence.Deployment; d != nil && !md.IsDefined("defence", "deployment", "share") {
+		d.Share = 1
+	}
+	if t := s.Defence.Throttle; t != nil && !md.IsDefined("defence", "throttle", "per_second") {
+		t.PerSecond = 1
+	}
 }
 
 // errAt returns an error for key, with its line.
@@ -492,6 +563,9 @@ func (s *Scenario) Validate() error {
 			return s.errAt("defence.schedule", "step %d: from %s is not after step %d's", i+1, st.From.UTC().Format(time.RFC3339), i)
 		}
 	}
+	if err := s.validateContainment(); err != nil {
+		return err
+	}
 	if tel := s.Telescope; tel != nil && tel.Block != "auto" {
 		if _, err := ipspace.ParsePrefix(tel.Block); err != nil {
 			return s.errAt("telescope.block", "%s", strings.TrimPrefix(err.Error(), "ipspace: "))
@@ -574,4 +648,72 @@ func keyLines(src []byte) map[string]int {
 		}
 	}
 	return out
+}
+
+// validateContainment checks the containment defences and the networks
+// they work on.
+func (s *Scenario) validateContainment() error {
+	d, n := s.Defence, s.Network
+	share := func(key string, v float64) error {
+		if !(v >= 0 && v <= 1) {
+			return s.errAt(key, "%v: want a share in [0, 1]", v)
+		}
+		return nil
+	}
+	if b := d.Blacklist; b != nil && b.Reaction.Duration < 0 {
+		return s.errAt("defence.blacklist.reaction", "%v is negative", b.Reaction.Duration)
+	}
+	if c := d.ContentFilter; c != nil {
+		if c.Reaction.Duration < 0 {
+			return s.errAt("defence.content_filter.reaction", "%v is negative", c.Reaction.Duration)
+		}
+		if c.After != "start" && c.After != "first-infection" {
+			return s.errAt("defence.content_filter.after", "%q: want \"start\" or \"first-infection\"", c.After)
+		}
+	}
+	if dep := d.Deployment; dep != nil {
+		if dep.Where != "everywhere" && dep.Where != "customer" && dep.Where != "backbone" {
+			return s.errAt("defence.deployment.where", "%q: want \"everywhere\", \"customer\" or \"backbone\"", dep.Where)
+		}
+		if err := share("defence.deployment.share", dep.Share); err != nil {
+			return err
+		}
+		if d.Blacklist == nil && d.ContentFilter == nil {
+			return s.errAt("defence.deployment", "places filters, but no defence.blacklist or defence.content_filter uses them")
+		}
+		if dep.Where == "backbone" && d.Egress != nil {
+			return s.errAt("defence.egress", "egress filtering works on customer networks; a backbone deployment works on providers (use one or the other)")
+		}
+	}
+	if e := d.Egress; e != nil {
+		if err := share("defence.egress.share", e.Share); err != nil {
+			return err
+		}
+	}
+	if t := d.Throttle; t != nil {
+		if err := share("defence.throttle.share", t.Share); err != nil {
+			return err
+		}
+		if !(t.PerSecond > 0) || math.IsInf(t.PerSecond, 0) {
+			return s.errAt("defence.throttle.per_second", "%v: want a positive rate of new destinations a second", t.PerSecond)
+		}
+	}
+	if !s.contained() {
+		return nil
+	}
+	switch {
+	case s.Population.NATShare > 0:
+		return s.errAt("population.nat_share", "containment defences run on public hosts only")
+	case n.CustomerBits < 2 || n.CustomerBits >= s.Space.Bits || n.CustomerBits > 20:
+		return s.errAt("network.customer_bits", "%d: want 2 to %d (a customer network is a block inside the space)", n.CustomerBits, min(s.Space.Bits-1, 20))
+	case n.ProviderBits < 1 || n.ProviderBits >= n.CustomerBits:
+		return s.errAt("network.provider_bits", "%d: want 1 to %d (a provider holds customer networks)", n.ProviderBits, n.CustomerBits-1)
+	}
+	return nil
+}
+
+// contained reports whether the scenario filters probes between networks.
+func (s *Scenario) contained() bool {
+	d := s.Defence
+	return d.Blacklist != nil || d.ContentFilter != nil || d.Egress != nil
 }

@@ -2,11 +2,14 @@ package scenario
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wormlab/wormlab/internal/sim"
 )
 
 func TestBuiltinsParseAndBuild(t *testing.T) {
@@ -159,4 +162,74 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestContainmentBuild checks what the defence built-ins build: the
+// throttle caps about half the hosts (share 0.5 of 360,000: sd 8e-4, so
+// 5 sd is 0.004), egress filtering falls on about 30% of the 65,536 /16s
+// (sd 0.0018; 5 sd 0.009), the backbone deployment picks the providers
+// with the most hosts, and the reaction times arrive in seconds.
+func TestContainmentBuild(t *testing.T) {
+	build := func(name string) *sim.Config {
+		s, err := Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Build(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := build("codered-v2-throttle")
+	capped := 0
+	for _, r := range c.Rates {
+		if r == 1 {
+			capped++
+		}
+	}
+	if got := float64(capped) / float64(len(c.Rates)); math.Abs(got-0.5) > 0.004 {
+		t.Errorf("throttled share %.4f, want 0.5", got)
+	}
+	c = build("codered-v2-egress")
+	if k := c.Containment; k == nil || k.NetworkBits != 16 || len(k.Egress) != 1<<16 || k.Deployed != nil {
+		t.Fatalf("egress containment %+v", k)
+	}
+	n := 0
+	for _, e := range c.Containment.Egress {
+		if e {
+			n++
+		}
+	}
+	if got := float64(n) / (1 << 16); math.Abs(got-0.3) > 0.009 {
+		t.Errorf("egress-filtering share %.4f, want 0.3", got)
+	}
+	c = build("codered-v2-blacklist")
+	if k := c.Containment; k == nil || !k.Blacklist || k.BlacklistDelay != 1200 || k.Deployed != nil || k.Content {
+		t.Errorf("blacklist containment %+v", k)
+	}
+	c = build("codered-v2-content-filter-backbone")
+	k := c.Containment
+	if k == nil || !k.Content || k.ContentDelay != 7200 || k.ContentAfterFirst || k.NetworkBits != 8 {
+		t.Fatalf("backbone containment %+v", k)
+	}
+	hosts := make([]int, 256)
+	for _, a := range c.Hosts {
+		hosts[a>>24]++
+	}
+	held, deployed, minIn, maxOut := 0, 0, len(c.Hosts), 0
+	for p, h := range hosts {
+		if h > 0 {
+			held++
+		}
+		if k.Deployed[p] {
+			deployed++
+			minIn = min(minIn, h)
+		} else {
+			maxOut = max(maxOut, h)
+		}
+	}
+	if deployed != int(math.Round(0.2*float64(held))) || minIn < maxOut {
+		t.Errorf("%d of %d providers filter (want a fifth); the smallest holds %d hosts, the largest open one %d", deployed, held, minIn, maxOut)
+	}
 }
