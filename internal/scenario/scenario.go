@@ -401,10 +401,10 @@ func (s *Scenario) applyDefaults(md toml.MetaData) {
 	if s.Run.Step.Duration == 0 {
 		s.Run.Step.Duration = time.Minute
 	}
-	if s.Network.CustomerBits == 0 {
+	if s.Network.CustomerBits == 0 && s.contained() {
 		s.Network.CustomerBits = min(16, s.Space.Bits/2)
 	}
-	if s.Network.ProviderBits == 0 {
+	if s.Network.ProviderBits == 0 && s.contained() {
 		s.Network.ProviderBits = s.Network.CustomerBits / 2
 	}
 	if c := s.Defence.ContentFilter; c != nil && c.After == "" {
