@@ -108,7 +108,7 @@ type Defence struct {
 	CongestionEta float64 `toml:"congestion_eta" json:"congestion_eta,omitempty"`
 
 	// Containment (Moore, Shannon, Voelker, Savage, "Internet Quarantine",
-	// INFOCOM 2003; docs/DESIGN.md section 8). Blacklist and
+	// INFOCOM 2003; docs/DESIGN.md §8). Blacklist and
 	// ContentFilter block probes where Deployment puts filters; Egress
 	// and Throttle act at the hosts' own networks and hosts.
 	Blacklist     *Blacklist     `toml:"blacklist" json:"blacklist,omitempty"`
