@@ -77,8 +77,8 @@ type Result struct {
 	// BudgetSpent reports whether the run ended because Config.Requests
 	// were all sent, rather than at Config.Duration or on cancellation.
 	BudgetSpent bool
-	Legit   LegitResult
-	Probes  ProbeResult
+	Legit       LegitResult
+	Probes      ProbeResult
 	// Upstream is what the upstream received during the run (nil without
 	// Config.UpstreamStats).
 	Upstream *UpstreamStats
