@@ -50,9 +50,12 @@ func Append(dst, p []byte) []byte {
 	dst = append(dst, '/')
 	dst = append(dst, p...)
 	b := dst[start+1:]
-	if needsDecoding(b) {
-		b = decode(b)
-		b = decode(b)
+	if esc, high := needsDecoding(b); esc || high {
+		// The first pass may leave bytes that lead an overlong sequence
+		// for the second to finish, so the second looks for them if the
+		// first saw or made any.
+		b, high = decode(b, high)
+		b, _ = decode(b, high)
 		for i, c := range b {
 			if c == 0 {
 				b = b[:i]
@@ -64,31 +67,32 @@ func Append(dst, p []byte) []byte {
 	return dst[:start+len(b)]
 }
 
-// needsDecoding reports whether steps 1 to 4 could change b: most paths
-// hold no escape, no byte that may start an overlong sequence and no NUL,
-// and skip them.
-func needsDecoding(b []byte) bool {
+// needsDecoding reports whether b holds an escape or a NUL, and whether it
+// holds a byte that may start an overlong sequence: most paths hold
+// neither and skip steps 1 to 4.
+func needsDecoding(b []byte) (esc, high bool) {
 	for _, c := range b {
-		if c == '%' || c >= 0xc0 || c == 0 {
-			return true
+		switch {
+		case c == '%' || c == 0:
+			esc = true
+		case c >= 0xc0:
+			high = true
 		}
 	}
-	return false
+	return esc, high
 }
 
 // decode does steps 1 and 2 once, in place: neither step ever writes more
-// bytes than it reads.
-func decode(b []byte) []byte {
+// bytes than it reads. high says whether b's literal bytes may include one
+// that starts an overlong sequence; decode reports whether its result may.
+func decode(b []byte, high bool) ([]byte, bool) {
 	w, r := 0, 0
-	high := false // a byte that may lead an overlong sequence was seen
 	for {
 		i := bytes.IndexByte(b[r:], '%')
 		if i < 0 {
-			high = high || hasHigh(b[r:])
 			w += copy(b[w:], b[r:])
 			break
 		}
-		high = high || hasHigh(b[r:r+i])
 		w += copy(b[w:], b[r:r+i])
 		r += i
 		switch {
@@ -111,18 +115,9 @@ func decode(b []byte) []byte {
 		}
 	}
 	if !high {
-		return b[:w]
+		return b[:w], false
 	}
-	return overlong(b[:w])
-}
-
-func hasHigh(b []byte) bool {
-	for _, c := range b {
-		if c >= 0xc0 {
-			return true
-		}
-	}
-	return false
+	return overlong(b[:w]), true
 }
 
 // overlong replaces overlong UTF-8 encodings of ASCII characters with the

@@ -362,3 +362,23 @@ func TestForwardedHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestBothLengths sends a body framed both ways, the request-smuggling
+// shape: the upstream must get it re-framed one way only, as README says.
+func TestBothLengths(t *testing.T) {
+	type seen struct {
+		cl, te string
+		body   string
+	}
+	got := make(chan seen, 1)
+	upSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Header.Get("Content-Length"), strings.Join(r.TransferEncoding, ","), string(b)}
+	}))
+	defer upSrv.Close()
+	addr, _ := startFront(t, upSrv.URL, nil, 0)
+	sendRaw(t, addr, "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 5*time.Second)
+	if s := <-got; s.cl != "5" || s.te != "" || s.body != "hello" {
+		t.Errorf("upstream got Content-Length %q, Transfer-Encoding %q, body %q; want 5, none, hello", s.cl, s.te, s.body)
+	}
+}
