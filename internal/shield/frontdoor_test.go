@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,9 +141,12 @@ func TestQueryForwardedRaw(t *testing.T) {
 // and none of it is an upstream error. Each case runs through the shield
 // and through the plain proxy.
 func TestFailedUpload(t *testing.T) {
+	var mu sync.Mutex
 	var upBodies []string
 	upSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			upBodies = append(upBodies, "error")
 			return
@@ -172,7 +176,9 @@ func TestFailedUpload(t *testing.T) {
 		for _, plain := range []bool{false, true} {
 			reg := prometheus.NewRegistry()
 			addr, stop := startFrontWith(t, upSrv.URL, reg, 0, ProxyOptions{IdleTimeout: idle}, plain)
+			mu.Lock()
 			upBodies = nil
+			mu.Unlock()
 			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -206,10 +212,13 @@ func TestFailedUpload(t *testing.T) {
 			if errs != 0 {
 				t.Errorf("%s, plain=%v: %v upstream errors, want 0: a client's failure is not the upstream's", c.name, plain, errs)
 			}
-			if !c.upstream && len(upBodies) != 0 {
-				t.Errorf("%s, plain=%v: upstream saw %v, want nothing (small bodies are buffered whole first)", c.name, plain, upBodies)
+			mu.Lock()
+			seen := append([]string(nil), upBodies...)
+			mu.Unlock()
+			if !c.upstream && len(seen) != 0 {
+				t.Errorf("%s, plain=%v: upstream saw %v, want nothing (small bodies are buffered whole first)", c.name, plain, seen)
 			}
-			for _, b := range upBodies {
+			for _, b := range seen {
 				if b != "error" {
 					t.Errorf("%s, plain=%v: upstream read a whole body of %s bytes", c.name, plain, b)
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -177,6 +178,9 @@ func NewProxy(upstream *url.URL, opts ProxyOptions) (http.Handler, error) {
 		},
 		Transport:    timedTransport{tr, p.hist},
 		ErrorHandler: p.failed,
+		// ReverseProxy's own messages (a body copy cut short) are the
+		// other side of errors counted elsewhere: debug level.
+		ErrorLog: errorLog(opts.Logger),
 		ModifyResponse: func(resp *http.Response) error {
 			// An upstream that answers a request whose body broke off
 			// answers a request the client never finished: tell the
@@ -189,6 +193,13 @@ func NewProxy(upstream *url.URL, opts ProxyOptions) (http.Handler, error) {
 		},
 	}
 	return p, nil
+}
+
+func errorLog(l *slog.Logger) *log.Logger {
+	if l == nil {
+		return log.New(io.Discard, "", 0)
+	}
+	return slog.NewLogLogger(l.Handler(), slog.LevelDebug)
 }
 
 var errBodyFailed = errors.New("request body failed")
