@@ -76,6 +76,9 @@ reported and the others still processed; the exit status is then 2.`,
 	f.BoolVar(&c.follow, "follow", false, "follow one growing plain log (rotation-aware, like tail -F) and print a line per bin as each bin ends")
 	f.DurationVar(&c.poll, "poll", 250*time.Millisecond, "with --follow: how often to look for new lines and rotation")
 	markInput(f, "rules", "country")
+	mustBePositive(f, "bin", "a width of at least 1m, in whole minutes")
+	mustBePositive(f, "max-line", "a length of at least 1 byte (without the flag: 64 KiB)")
+	mustBePositive(f, "top", "at least 1")
 	inputArgs(cmd)
 	return cmd
 }

@@ -51,6 +51,9 @@ func runEnsemble(cmd *cobra.Command, cfg simulateConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := checkEnsembleMemory(s, engine, len(sh.Members(cfg.runs))); err != nil {
+		return inputError(err)
+	}
 	workers := cfg.workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -83,7 +86,7 @@ func runEnsemble(cmd *cobra.Command, cfg simulateConfig) error {
 	}
 	if !cfg.quiet {
 		printEnsembleSummary(out, set)
-		fmt.Fprintf(out, "  wall time %v, %d workers\n", wall.Round(time.Millisecond), min(workers, len(set.Members)))
+		fmt.Fprintf(out, "  wall time %v, %s\n", wall.Round(time.Millisecond), plural(min(workers, len(set.Members)), "worker"))
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func TestEnsembleWorkersAndShards(t *testing.T) {
 			t.Errorf("workers %s: stderr %q: no progress bar when stderr is not a terminal", w, se)
 		}
 		want := "tiny: 7 runs, seeds 11 to 17 (event engine)\n  median (5% to 95% of runs, nearest rank)\n"
-		if !strings.HasPrefix(so, want) || !strings.Contains(so, ", "+w+" workers\n") {
+		if !strings.HasPrefix(so, want) || !strings.Contains(so, ", "+map[string]string{"1": "1 worker", "2": "2 workers"}[w]+"\n") {
 			t.Errorf("workers %s: summary\n%s", w, so)
 		}
 	}
@@ -100,7 +100,7 @@ func TestEnsembleWorkersAndShards(t *testing.T) {
 		{[]string{shards[0], shards[1], shards[2], shards[0]}, "wormlab: " + shards[0] + ": shard 2/3 again: " + shards[0] + " holds the same runs\n"},
 		{[]string{shards[0], other, shards[1]}, "wormlab: " + other + ": 7 runs from seed 12 but " + shards[0] + " has 7 runs from seed 11\n"},
 		{[]string{shards[0], p("w1.json")}, "wormlab: " + p("w1.json") + ": an ensemble, not a shard: only shards written with --shard can be merged\n"},
-		{[]string{p("none.json")}, "wormlab: open " + p("none.json") + ": no such file or directory\n"},
+		{[]string{p("none.json")}, "wormlab: " + p("none.json") + ": no such file or directory\n"},
 	} {
 		out := p("bad.json")
 		code, _, se := wormlab(append([]string{"merge", "-o", out}, tc.args...)...)

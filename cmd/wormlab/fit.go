@@ -48,7 +48,7 @@ to the observations, extended by --forecast hours.
 observer sees, not a global estimate.
 
 Models: logistic (K, T and the plateau fitted); two-factor (N, beta0 and
-the infected count at the series start fitted; gamma, muN and eta fixed
+the infected count at the series start fitted; gamma, mu-n and eta fixed
 by flags, because one curve cannot separate them); sim (a uniform
 scanning worm's vulnerable population N and scan rate r, estimated from
 the logistic fit and given 95% intervals by simulating --boot outbreaks
@@ -77,7 +77,7 @@ with the event engine: a parametric bootstrap, seeded by --seed).`,
 	outputFlag(f, &cfg.csv, "csv", "", "write the fitted curve as CSV to `FILE` (- for standard output)")
 	inputArgs(cmd)
 	f.Float64Var(&cfg.fixed.Gamma, "gamma", cfg.fixed.Gamma, "two-factor: fixed removal rate per hour")
-	f.Float64Var(&cfg.fixed.MuN, "muN", cfg.fixed.MuN, "two-factor: fixed patching rate mu times N, per hour")
+	f.Float64Var(&cfg.fixed.MuN, "mu-n", cfg.fixed.MuN, "two-factor: fixed patching rate mu times N, per hour")
 	f.Float64Var(&cfg.fixed.Eta, "eta", cfg.fixed.Eta, "two-factor: fixed congestion exponent")
 	f.IntVar(&cfg.sim.Boot, "boot", cfg.sim.Boot, "sim: bootstrap runs")
 	f.IntVar(&cfg.sim.SpaceBits, "space-bits", cfg.sim.SpaceBits, "sim: the scanned space is 2^`BITS` addresses")
@@ -92,7 +92,7 @@ func runFit(cmd *cobra.Command, cfg fitConfig) error {
 		return inputError(fmt.Errorf("fit: unknown --model %q (want logistic, two-factor or sim)", cfg.model))
 	}
 	if cfg.model != "two-factor" {
-		for _, name := range []string{"gamma", "muN", "eta"} {
+		for _, name := range []string{"gamma", "mu-n", "eta"} {
 			if cfg.changed[name] {
 				return inputError(fmt.Errorf("fit: --%s applies only to --model two-factor", name))
 			}
@@ -158,8 +158,8 @@ func readObs(path string) (fit.Obs, []string, error) {
 
 func printFit(out io.Writer, cfg fitConfig, o fit.Obs, r fit.Result) {
 	n := len(o.Ends)
-	fmt.Fprintf(out, "%s fit to %s: %d bins of %s from %s, %s new sources\n",
-		r.Model, cfg.path, n, time.Duration(o.Width*float64(time.Hour)).Round(time.Second), o.Start.Format(time.RFC3339), num(o.Total))
+	fmt.Fprintf(out, "%s fit to %s: %s of %s from %s, %s new sources\n",
+		r.Model, cfg.path, plural(n, "bin"), time.Duration(o.Width*float64(time.Hour)).Round(time.Second), o.Start.Format(time.RFC3339), num(o.Total))
 	for _, p := range r.Params {
 		v := p.Value
 		switch {

@@ -56,6 +56,11 @@ process; for CPU figures of the upstream alone, run it as its own process.`,
 	f.StringVar(&c.startUpstream, "start-upstream", "", "run a counting upstream in this process on this loopback `address`")
 	f.DurationVar(&c.work, "work", 0, "with --start-upstream: CPU time the upstream spends on each request")
 	outputFlag(f, &c.json, "json", "", "write the result as JSON to this `file` (- for standard output)")
+	mustBePositive(f, "requests", fmt.Sprintf("at least 1 (without the flag: %s)", thousands(loadgen.DefaultRequests)))
+	mustBePositive(f, "duration", fmt.Sprintf("a duration above 0 (without the flag: %v)", loadgen.DefaultDuration))
+	mustBePositive(f, "probe-workers", "at least 1")
+	mustBePositive(f, "probe-timeout", "a duration above 0")
+	mustBePositive(f, "legit-conns", "at least 1")
 	cmd.AddCommand(newLoadgenUpstreamCmd())
 	return cmd
 }
@@ -83,6 +88,9 @@ func runLoadgen(cmd *cobra.Command, c loadgenConfig) error {
 		return inputError(fmt.Errorf("--target or --start-upstream is required"))
 	}
 	if err := c.cfg.Validate(); err != nil {
+		return inputError(err)
+	}
+	if err := checkListening("--target", c.cfg.Target); err != nil {
 		return inputError(err)
 	}
 	res, err := loadgen.Run(cmd.Context(), c.cfg)
@@ -116,7 +124,7 @@ func renderLoadgen(w io.Writer, cfg loadgen.Config, r loadgen.Result) {
 	}
 	fmt.Fprintf(w, ", %d held past the probe timeout\n", p.Held)
 	if u := r.Upstream; u != nil {
-		fmt.Fprintf(w, "upstream received %d requests: %d legit, %d probes; upstream CPU %.2f s\n", u.Requests, u.Legit, u.Probes, u.CPUSeconds)
+		fmt.Fprintf(w, "upstream received %s: %d legit, %s; upstream CPU %.2f s\n", plural64(u.Requests, "request"), u.Legit, plural64(u.Probes, "probe"), u.CPUSeconds)
 	}
 }
 
@@ -153,7 +161,7 @@ as a patched server would, and counts both (and its own CPU time) at
 			fmt.Fprintf(cmd.OutOrStdout(), "upstream on http://%s (stats at %s)\n", ln.Addr(), loadgen.StatsPath)
 			err = shield.Serve(cmd.Context(), srv, ln, 0)
 			s := up.Stats()
-			fmt.Fprintf(cmd.OutOrStdout(), "received %d requests: %d legit, %d probes; CPU %.2f s\n", s.Requests, s.Legit, s.Probes, s.CPUSeconds)
+			fmt.Fprintf(cmd.OutOrStdout(), "received %s: %d legit, %s; CPU %.2f s\n", plural64(s.Requests, "request"), s.Legit, plural64(s.Probes, "probe"), s.CPUSeconds)
 			return err
 		},
 	}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -17,9 +19,14 @@ var update = flag.Bool("update", false, "rewrite the transcript files with the c
 // wallTime hides the one line of output that differs from run to run.
 var wallTime = regexp.MustCompile(`wall time [0-9.µmsh]+`)
 
-// TestTranscripts runs each testdata/transcripts/*.txt: a first line
-// "$ wormlab ARGS", a second "exit N", then the exact standard output and,
-// after a line "--- stderr", the exact standard error.
+// TestTranscripts runs each testdata/transcripts/*.txt. A transcript may
+// start with setup lines ("$ mkfifo P", "$ ln -s TARGET P", "$ cp SRC P",
+// "$ mkdir P", "$ touch P"); then comes "$ wormlab ARGS" (words split as a
+// shell would, with ” or "" for an empty one), a line "exit N", the exact
+// standard output and, after a line "--- stderr", the exact standard
+// error. $TMP in any line is a fresh temporary directory; a transcript
+// that uses it ends with "--- files in $TMP", the directory's entries
+// after the run, so that "nothing written" is checked too.
 func TestTranscripts(t *testing.T) {
 	files, _ := filepath.Glob("testdata/transcripts/*.txt")
 	if len(files) == 0 {
@@ -31,11 +38,21 @@ func TestTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lines := strings.SplitN(string(src), "\n", 3)
-			if len(lines) < 3 || !strings.HasPrefix(lines[0], "$ wormlab ") || !strings.HasPrefix(lines[1], "exit ") {
-				t.Fatalf("%s: want '$ wormlab ARGS' and 'exit N' lines first", f)
+			text := string(src)
+			usesTmp := strings.Contains(text, "$TMP")
+			tmp := t.TempDir()
+			var setup []string
+			for strings.HasPrefix(text, "$ ") && !strings.HasPrefix(text, "$ wormlab ") {
+				line, rest, _ := strings.Cut(text, "\n")
+				setup = append(setup, line)
+				runSetup(t, strings.ReplaceAll(line, "$TMP", tmp))
+				text = rest
 			}
-			args := strings.Fields(strings.TrimPrefix(lines[0], "$ wormlab "))
+			lines := strings.SplitN(text, "\n", 3)
+			if len(lines) < 3 || !strings.HasPrefix(lines[0], "$ wormlab ") || !strings.HasPrefix(lines[1], "exit ") {
+				t.Fatalf("%s: want '$ wormlab ARGS' and 'exit N' lines after the setup", f)
+			}
+			args := shellWords(t, strings.ReplaceAll(strings.TrimPrefix(lines[0], "$ wormlab "), "$TMP", tmp))
 			wantCode, _ := strconv.Atoi(strings.TrimPrefix(lines[1], "exit "))
 			var stdout, stderr bytes.Buffer
 			code := run(context.Background(), args, &stdout, &stderr)
@@ -43,8 +60,12 @@ func TestTranscripts(t *testing.T) {
 			if stderr.Len() > 0 {
 				got += "--- stderr\n" + stderr.String()
 			}
+			if usesTmp {
+				got = strings.ReplaceAll(got, tmp, "$TMP") + "--- files in $TMP\n" + listDir(t, tmp)
+			}
 			if *update {
-				os.WriteFile(f, []byte(lines[0]+"\nexit "+strconv.Itoa(code)+"\n"+got), 0o644)
+				head := strings.Join(append(setup, lines[0]), "\n")
+				os.WriteFile(f, []byte(head+"\nexit "+strconv.Itoa(code)+"\n"+got), 0o644)
 				return
 			}
 			if code != wantCode {
@@ -55,6 +76,98 @@ func TestTranscripts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runSetup does one setup line of a transcript.
+func runSetup(t *testing.T, line string) {
+	t.Helper()
+	w := shellWords(t, strings.TrimPrefix(line, "$ "))
+	var err error
+	switch {
+	case len(w) == 2 && w[0] == "mkfifo":
+		err = syscall.Mkfifo(w[1], 0o644)
+	case len(w) == 4 && w[0] == "ln" && w[1] == "-s":
+		err = os.Symlink(w[2], w[3])
+	case len(w) == 3 && w[0] == "cp":
+		var b []byte
+		if b, err = os.ReadFile(w[1]); err == nil {
+			err = os.WriteFile(w[2], b, 0o644)
+		}
+	case len(w) == 2 && w[0] == "mkdir":
+		err = os.Mkdir(w[1], 0o755)
+	case len(w) == 2 && w[0] == "touch":
+		err = os.WriteFile(w[1], nil, 0o644)
+	default:
+		t.Fatalf("setup %q: want mkfifo, ln -s, cp, mkdir or touch", line)
+	}
+	if err != nil {
+		t.Fatalf("setup %q: %v", line, err)
+	}
+}
+
+// shellWords splits s at spaces, keeping '...' and "..." together (without
+// escapes), so that ” is an empty word.
+func shellWords(t *testing.T, s string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		t.Fatalf("unclosed quote in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// listDir lists dir's entries, one a line, each with what it is when it is
+// not a regular file: "name/", "name -> target", "name (fifo)", "name
+// (character device)". Temporary files of an unfinished write show up
+// under their own names.
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		b.WriteString(e.Name())
+		switch m := e.Type(); {
+		case m.IsDir():
+			b.WriteString("/")
+		case m&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(filepath.Join(dir, e.Name()))
+			b.WriteString(" -> " + strings.ReplaceAll(target, dir, "$TMP"))
+		case m&fs.ModeNamedPipe != 0:
+			b.WriteString(" (fifo)")
+		case m&fs.ModeCharDevice != 0:
+			b.WriteString(" (character device)")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // tinyScenario is a fast scenario both engines can run.

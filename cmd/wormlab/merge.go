@@ -61,7 +61,7 @@ func runMerge(cmd *cobra.Command, cfg mergeConfig) error {
 	}
 	if out := cmd.OutOrStdout(); !cfg.quiet {
 		printEnsembleSummary(out, set)
-		fmt.Fprintf(out, "  merged from %d shards\n", len(cfg.shards))
+		fmt.Fprintf(out, "  merged from %s\n", plural(len(cfg.shards), "shard"))
 	}
 	return nil
 }

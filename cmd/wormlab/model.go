@@ -78,9 +78,9 @@ func newModelLogisticCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.Float64Var(&p.K, "K", p.K, "growth rate per hour (Staniford 2002: about 1.8 for Code Red v2)")
-	f.Float64Var(&p.T, "T", p.T, "hour at which half of N is infected (7: one host at hour 0, ln(359,999)/1.8 = 7.1)")
-	f.Float64Var(&p.N, "N", p.N, "population at saturation (hosts)")
+	f.Float64Var(&p.K, "k", p.K, "growth rate per hour (Staniford 2002: about 1.8 for Code Red v2)")
+	f.Float64Var(&p.T, "t", p.T, "hour at which half of N is infected (7: one host at hour 0, ln(359,999)/1.8 = 7.1)")
+	f.Float64Var(&p.N, "n", p.N, "population at saturation (hosts)")
 	g.flags(cmd)
 	return cmd
 }
@@ -102,7 +102,7 @@ beta0 is the scan rate over the address space (--scan-rate per minute and
 Code Red's (N = 360,000, 358 probes a minute over 2^32 addresses, so
 beta0 N = 1.80 per hour) with gamma, mu and eta from the paper's numerical
 example rescaled to that growth rate (gamma = 0.1125/h, mu N = 0.135/h,
-eta = 3): an illustration, not a calibration. Set --gamma 0 --muN 0
+eta = 3): an illustration, not a calibration. Set --gamma 0 --mu-n 0
 --eta 0 for the plain logistic.`,
 		Args: badArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,8 +117,8 @@ eta = 3): an illustration, not a calibration. Set --gamma 0 --muN 0
 				p.Beta0 = scanRate * 60 / space
 			}
 			switch {
-			case fl.Changed("mu") && fl.Changed("muN"):
-				return inputError(errors.New("two-factor: give --mu or --muN, not both"))
+			case fl.Changed("mu") && fl.Changed("mu-n"):
+				return inputError(errors.New("two-factor: give --mu or --mu-n, not both"))
 			case fl.Changed("mu"):
 				p.Mu, muN = mu, mu*p.N
 			default:
@@ -155,15 +155,15 @@ eta = 3): an illustration, not a calibration. Set --gamma 0 --muN 0
 		},
 	}
 	f := cmd.Flags()
-	f.Float64Var(&p.N, "N", p.N, "vulnerable hosts")
+	f.Float64Var(&p.N, "n", p.N, "vulnerable hosts")
 	f.Float64Var(&scanRate, "scan-rate", scanRate, "probes a minute per infected host (sets beta0 = scan-rate*60/space)")
 	f.Float64Var(&space, "space", space, "addresses the worm scans (2^32 for IPv4)")
 	f.Float64Var(&p.Beta0, "beta0", p.Beta0, "pairwise infection rate per hour (overrides --scan-rate/--space)")
 	f.Float64Var(&p.Gamma, "gamma", p.Gamma, "removal rate of infectious hosts per hour")
-	f.Float64Var(&muN, "muN", muN, "patching rate mu times N, per hour (the paper's mu = 0.06/N is --muN 0.06 in its time unit)")
-	f.Float64Var(&mu, "mu", mu, "patching rate per susceptible host per host infected so far, per hour (instead of --muN)")
+	f.Float64Var(&muN, "mu-n", muN, "patching rate mu times N, per hour (the paper's mu = 0.06/N is --mu-n 0.06 in its time unit)")
+	f.Float64Var(&mu, "mu", mu, "patching rate per susceptible host per host infected so far, per hour (instead of --mu-n)")
 	f.Float64Var(&p.Eta, "eta", p.Eta, "congestion exponent (0: no slowdown)")
-	f.Float64Var(&p.I0, "I0", p.I0, "infected hosts at hour 0")
+	f.Float64Var(&p.I0, "i0", p.I0, "infected hosts at hour 0")
 	g.flags(cmd)
 	return cmd
 }
@@ -184,7 +184,7 @@ func writeCurve(cmd *cobra.Command, path string, c model.Curve) error {
 
 func wrote(out io.Writer, path string, rows int) error {
 	if path != "" && path != "-" {
-		fmt.Fprintf(out, "wrote %s (%d rows)\n", path, rows)
+		fmt.Fprintf(out, "wrote %s (%s)\n", path, plural(rows, "row"))
 	}
 	return nil
 }

@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,6 +96,9 @@ func prepare(cmd *cobra.Command, args []string, stdout io.Writer) error {
 	})
 	if bad != nil {
 		return inputError(bad)
+	}
+	if err := checkPositive(cmd); err != nil {
+		return inputError(err)
 	}
 	if cmd.Annotations[inputArgsKey] != "" {
 		for _, a := range args {
@@ -229,12 +235,48 @@ func friendlyArgs(cmd *cobra.Command) {
 	}
 }
 
-// plural returns "1 run", "2 runs", "0 runs".
-func plural(n int, noun string) string {
+// oldFlagNames are flag spellings from before every flag was lower-case;
+// they still work and are not shown.
+var oldFlagNames = map[string]string{"K": "k", "N": "n", "T": "t", "I0": "i0", "muN": "mu-n"}
+
+// normalizeFlag maps an old spelling to today's flag name.
+func normalizeFlag(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	if n, ok := oldFlagNames[name]; ok {
+		return pflag.NormalizedName(n)
+	}
+	return pflag.NormalizedName(name)
+}
+
+// roundDefaults makes --help print float defaults to four significant
+// digits (0.1125, not 0.11252705007791519); the values themselves keep
+// every digit.
+func roundDefaults(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		roundDefaults(c)
+	}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Value.Type() != "float64" {
+			return
+		}
+		v, err := strconv.ParseFloat(f.DefValue, 64)
+		switch {
+		case err != nil:
+		case v == math.Trunc(v) && math.Abs(v) < 1e15:
+			f.DefValue = strconv.FormatFloat(v, 'f', -1, 64) // 360000, not 3.6e+05
+		default:
+			f.DefValue = strconv.FormatFloat(v, 'g', 4, 64)
+		}
+	})
+}
+
+// plural returns "1 run", "2 runs", "0 runs", "1,000 runs".
+func plural(n int, noun string) string { return plural64(int64(n), noun) }
+
+func plural64(n int64, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return thousands(int64(n)) + " " + noun + "s"
+	return thousands(n) + " " + noun + "s"
 }
 
 // stoppable runs work, which only reads and computes, and returns its
@@ -258,4 +300,25 @@ func stoppable[T any](ctx context.Context, work func() (T, error)) (T, error) {
 		var zero T
 		return zero, context.Cause(ctx)
 	}
+}
+
+// plainMessage returns err's text with the Go library's own wording taken
+// out: "open F: no such file or directory" becomes "F: no such file or
+// directory", and strconv's "strconv.ParseFloat: parsing "x": invalid
+// syntax" becomes ""x" is not a number".
+func plainMessage(err error) string {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	}
+	var ne *strconv.NumError
+	if errors.As(err, &ne) {
+		what := "is not a number"
+		if errors.Is(ne.Err, strconv.ErrRange) {
+			what = "is out of range"
+		}
+		msg = strings.Replace(msg, ne.Error(), strconv.Quote(ne.Num)+" "+what, 1)
+	}
+	return msg
 }

@@ -75,7 +75,7 @@ func runReport(cmd *cobra.Command, args []string, cfg reportConfig) error {
 			return err
 		}
 		if !cfg.quiet {
-			fmt.Fprintf(out, "wrote %s: %d charts\n", cfg.out, len(rep.Charts()))
+			fmt.Fprintf(out, "wrote %s: %s\n", cfg.out, plural(len(rep.Charts()), "chart"))
 		}
 	}
 	if cfg.png != "" {

@@ -4,14 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wormlab/wormlab/internal/atomicfile"
 	"github.com/wormlab/wormlab/internal/reproduce"
 )
 
@@ -50,8 +47,8 @@ experiment's chart, the published values drawn over the runs.`,
 	f.IntVar(&cfg.runs, "runs", 0, fmt.Sprintf("runs per experiment (`N`, 1 to %d; 0: each experiment's own)", reproduce.MaxRuns))
 	f.Uint64Var(&cfg.seed, "seed", 1, "first seed of each ensemble")
 	f.IntVar(&cfg.workers, "workers", 0, "runs at once (`N`; 0: one per core)")
-	f.StringVar(&cfg.report, "report", "", "write the HTML report to `FILE`")
-	f.StringVar(&cfg.json, "json", "", "write the results as JSON to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.report, "report", "", "write the HTML report to `FILE`")
+	outputFlag(f, &cfg.json, "json", "", "write the results as JSON to `FILE` (- for standard output)")
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
 	return cmd
 }
@@ -82,11 +79,6 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 		}
 		exps = []*reproduce.Experiment{e}
 	}
-	for _, path := range []string{cfg.report, cfg.json} {
-		if err := checkOutputDir(path); err != nil {
-			return inputError(err)
-		}
-	}
 	workers := cfg.workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -108,17 +100,11 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 			}
 		}
 	}
-	if cfg.json == "-" {
-		if err := reproduce.WriteJSON(out, results); err != nil {
-			return err
-		}
-	} else if cfg.json != "" {
-		if err := atomicfile.Write(cfg.json, func(w io.Writer) error { return reproduce.WriteJSON(w, results) }); err != nil {
-			return err
-		}
+	if err := writeOutput(cmd, cfg.json, func(w io.Writer) error { return reproduce.WriteJSON(w, results) }); err != nil {
+		return err
 	}
 	if cfg.report != "" {
-		if err := reproduce.Report(results).WriteHTMLFile(cfg.report); err != nil {
+		if err := writeOutput(cmd, cfg.report, reproduce.Report(results).WriteHTML); err != nil {
 			return err
 		}
 	}
@@ -133,23 +119,6 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 				fmt.Fprintf(out, "wrote %s\n", p)
 			}
 		}
-	}
-	return nil
-}
-
-// checkOutputDir reports an output path whose directory is missing, before
-// any long run: "-" and "" need none.
-func checkOutputDir(path string) error {
-	if path == "" || path == "-" {
-		return nil
-	}
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("%s: %s is not a directory", path, dir)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return sig.exitCode()
 	}
 	err = friendlyCobraError(err)
-	fmt.Fprintln(stderr, "wormlab:", err)
+	fmt.Fprintln(stderr, "wormlab:", plainMessage(err))
 	var bad badInput
 	if errors.As(err, &bad) || isFlagError(err) {
 		return exitBadInput
@@ -113,6 +113,8 @@ real network.`,
 		newVersionCmd(),
 	)
 	friendlyArgs(root)
+	roundDefaults(root)
+	root.SetGlobalNormalizationFunc(normalizeFlag)
 	return root
 }
 

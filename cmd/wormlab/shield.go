@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"syscall"
 	"time"
 
@@ -82,6 +84,7 @@ exits at once, without the series.`,
 	f.DurationVar(&c.maxResp, "max-response-time", 0, "bound on a whole response (0: none, only --idle-timeout)")
 	outputFlag(f, &c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for load tests)")
 	markInput(f, "rules")
+	mustBePositive(f, "log-rate", "at least 1 line a second (--quiet logs none)")
 	f.MarkHidden("cpuprofile")
 	return cmd
 }
@@ -125,6 +128,9 @@ func runShield(cmd *cobra.Command, c shieldConfig) error {
 			return inputError(err)
 		}
 		sigs = sigs.With(user)
+	}
+	if err := checkActionFamilies(slices.Collect(maps.Keys(acts)), sigs); err != nil {
+		return inputError(err)
 	}
 	level := slog.LevelInfo
 	if c.quiet {
@@ -181,14 +187,14 @@ func runShield(cmd *cobra.Command, c shieldConfig) error {
 			fmt.Fprintf(out, "metrics on http://%s/metrics\n", maddr)
 		}
 	})
-	fmt.Fprintf(out, "passed %d requests; %d probes, %d answered by the shield; %d requests from banned sources dropped\n",
-		sum.Passed, sum.Probes, sum.Blocked, sum.Banned)
+	fmt.Fprintf(out, "passed %s; %s, %d answered by the shield; %s from banned sources dropped\n",
+		plural64(sum.Passed, "request"), plural64(sum.Probes, "probe"), sum.Blocked, plural64(sum.Banned, "request"))
 	if c.series != "" && err == nil {
 		capped := ""
 		if sum.SeriesCapped {
 			capped = " (source counts are lower bounds: too many sources to track)"
 		}
-		fmt.Fprintf(out, "wrote %d minutes of probes to %s%s\n", sum.SeriesPoints, c.series, capped)
+		fmt.Fprintf(out, "wrote %s of probes to %s%s\n", plural(sum.SeriesPoints, "minute"), c.series, capped)
 	}
 	return err
 }
