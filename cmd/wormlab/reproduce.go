@@ -18,8 +18,9 @@ type reproduceConfig struct {
 	seed    uint64
 	workers int
 	report  string
-	json    string
-	quiet   bool
+	json     string
+	markdown string
+	quiet    bool
 }
 
 func newReproduceCmd() *cobra.Command {
@@ -49,6 +50,7 @@ experiment's chart, the published values drawn over the runs.`,
 	f.IntVar(&cfg.workers, "workers", 0, "runs at once (`N`; 0: one per core)")
 	outputFlag(f, &cfg.report, "report", "", "write the HTML report to `FILE`")
 	outputFlag(f, &cfg.json, "json", "", "write the results as JSON to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.markdown, "markdown", "", "write the table of figures as Markdown to `FILE` (- for standard output), as README.md shows it")
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
 	return cmd
 }
@@ -64,8 +66,8 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 		return inputError(fmt.Errorf("--workers %d: want 0 (one per core) or more", cfg.workers))
 	}
 	if !cfg.all && len(args) == 0 {
-		if cfg.report != "" || cfg.json != "" {
-			return inputError(errors.New("--report and --json need an experiment's name or --all"))
+		if cfg.report != "" || cfg.json != "" || cfg.markdown != "" {
+			return inputError(errors.New("--report, --json and --markdown need an experiment's name or --all"))
 		}
 		return listExperiments(out)
 	}
@@ -79,6 +81,10 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 		}
 		exps = []*reproduce.Experiment{e}
 	}
+	if cfg.json == "-" && cfg.markdown == "-" {
+		return inputError(errors.New("--json and --markdown cannot both go to standard output"))
+	}
+	toStdout := cfg.json == "-" || cfg.markdown == "-"
 	workers := cfg.workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -94,7 +100,7 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 			return err
 		}
 		results = append(results, res)
-		if !cfg.quiet && cfg.json != "-" {
+		if !cfg.quiet && !toStdout {
 			if err := res.WriteText(out); err != nil {
 				return err
 			}
@@ -103,18 +109,21 @@ func runReproduce(cmd *cobra.Command, args []string, cfg reproduceConfig) error 
 	if err := writeOutput(cmd, cfg.json, func(w io.Writer) error { return reproduce.WriteJSON(w, results) }); err != nil {
 		return err
 	}
+	if err := writeOutput(cmd, cfg.markdown, func(w io.Writer) error { return reproduce.WriteMarkdown(w, results) }); err != nil {
+		return err
+	}
 	if cfg.report != "" {
 		if err := writeOutput(cmd, cfg.report, reproduce.Report(results).WriteHTML); err != nil {
 			return err
 		}
 	}
-	if !cfg.quiet && cfg.json != "-" {
+	if !cfg.quiet && !toStdout {
 		held, total := 0, 0
 		for _, r := range results {
 			held, total = held+r.Held(), total+r.Counted()
 		}
 		fmt.Fprintf(out, "%d of %d published figures within tolerance\n", held, total)
-		for _, p := range []string{cfg.report, cfg.json} {
+		for _, p := range []string{cfg.report, cfg.json, cfg.markdown} {
 			if p != "" {
 				fmt.Fprintf(out, "wrote %s\n", p)
 			}

@@ -75,7 +75,7 @@ var catalogue = []*Experiment{
 	{
 		Name:     "moore-2002-codered-v1",
 		Title:    "Code Red I v1's slow spread from a static seed, 13-19 July 2001 (Moore, Shannon, Brown, IMW 2002)",
-		Scenario: "codered-v1-2001-07-13", Engine: "probe", Runs: 4, Small: 1,
+		Scenario: "codered-v1-2001-07-13", Engine: "probe", Runs: 2, Small: 1,
 		Series: "ever",
 		Figures: []Figure{{
 			ID: "sources-18-july", What: "distinct sources seen by 00:00 UTC 19 July", Unit: "hosts",
@@ -134,7 +134,7 @@ var catalogue = []*Experiment{
 	{
 		Name:     "staniford-2002-warhol",
 		Title:    "The Warhol worm: a 10,000-host hit-list, permutation scanning, 100 scans/s (Staniford et al. 2002, figures 7-8)",
-		Scenario: "staniford-2002-warhol", Engine: "event", Runs: 6, Small: 1,
+		Scenario: "staniford-2002-warhol", Engine: "event", Runs: 4, Small: 1,
 		Figures: []Figure{{
 			ID: "infection-time", What: "time to infect 99% of 300,000 vulnerable hosts", Unit: "minutes",
 			Published: 15, Text: "roughly 15 minutes", Kind: About,

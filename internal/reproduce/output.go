@@ -283,3 +283,34 @@ func (res *Result) overlay() report.Overlay {
 	}
 	return o
 }
+
+// WriteMarkdown writes the results' table as Markdown, for README.md's
+// "How close to the record" (scripts/record-table keeps it current).
+func WriteMarkdown(w io.Writer, results []*Result) error {
+	t := Table(results)
+	var b strings.Builder
+	held, total := 0, 0
+	for _, res := range results {
+		held, total = held+res.Held(), total+res.Counted()
+	}
+	fmt.Fprintf(&b, "%d of %d published figures within tolerance (inputs not counted).\n\n", held, total)
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+	b.WriteString("| " + strings.Join(t.Head, " | ") + " |\n|")
+	for _, num := range t.Numeric {
+		if num {
+			b.WriteString("---:|")
+		} else {
+			b.WriteString("---|")
+		}
+	}
+	b.WriteString("\n")
+	for _, row := range t.Rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = cell(c)
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
