@@ -13,11 +13,11 @@ import (
 )
 
 type reproduceConfig struct {
-	all     bool
-	runs    int
-	seed    uint64
-	workers int
-	report  string
+	all      bool
+	runs     int
+	seed     uint64
+	workers  int
+	report   string
 	json     string
 	markdown string
 	quiet    bool
