@@ -51,7 +51,7 @@ func runEnsemble(cmd *cobra.Command, cfg simulateConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := checkEnsembleMemory(s, engine, len(sh.Members(cfg.runs))); err != nil {
+	if err := checkEnsembleMemory(s, engine, shardSize(sh, cfg.runs)); err != nil {
 		return inputError(err)
 	}
 	workers := cfg.workers

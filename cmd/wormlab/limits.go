@@ -78,6 +78,16 @@ func checkEnsembleMemory(s *scenario.Scenario, engine string, members int) error
 		thousands(int64(members)), bytesIEC(need), bytesIEC(float64(per)), thousands(fit), bytesIEC(float64(avail)))
 }
 
+// shardSize is len(sh.Members(runs)) without making the list, which for
+// a refused --runs would itself be too big.
+func shardSize(sh ensemble.Shard, runs int) int {
+	n := max(sh.Count, 1)
+	if sh.Index >= runs {
+		return 0
+	}
+	return (runs-sh.Index-1)/n + 1
+}
+
 // availableMemory returns the bytes this process may still use: the
 // kernel's MemAvailable, or less when a cgroup (v2) limit is lower.
 func availableMemory() (uint64, bool) {

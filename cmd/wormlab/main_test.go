@@ -56,10 +56,11 @@ func TestTranscripts(t *testing.T) {
 			wantCode, _ := strconv.Atoi(strings.TrimPrefix(lines[1], "exit "))
 			var stdout, stderr bytes.Buffer
 			code := run(context.Background(), args, &stdout, &stderr)
-			got := wallTime.ReplaceAllString(stdout.String(), "wall time X")
+			got := stdout.String()
 			if stderr.Len() > 0 {
 				got += "--- stderr\n" + stderr.String()
 			}
+			got = wallTime.ReplaceAllString(got, "wall time X")
 			if usesTmp {
 				got = strings.ReplaceAll(got, tmp, "$TMP") + "--- files in $TMP\n" + listDir(t, tmp)
 			}

@@ -215,7 +215,7 @@ func friendlyArgs(cmd *cobra.Command) {
 		if err == nil {
 			return nil
 		}
-		name := c.CommandPath()
+		name := strings.TrimPrefix(c.CommandPath(), "wormlab ")
 		if c.HasSubCommands() && len(args) > 0 {
 			var subs []string
 			for _, s := range c.Commands() {
@@ -322,3 +322,7 @@ func plainMessage(err error) string {
 	}
 	return msg
 }
+
+// errAlreadyReported is returned by a command that has printed its own
+// errors (one per file): run exits 2 without another line.
+var errAlreadyReported = errors.New("errors reported above")

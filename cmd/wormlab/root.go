@@ -47,6 +47,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wormlab: %s stopped by %s; nothing written\n", strings.TrimPrefix(cmd.CommandPath(), "wormlab "), sig.String())
 		return sig.exitCode()
 	}
+	if errors.Is(err, errAlreadyReported) {
+		return exitBadInput
+	}
 	err = friendlyCobraError(err)
 	fmt.Fprintln(stderr, "wormlab:", plainMessage(err))
 	var bad badInput
@@ -114,6 +117,7 @@ real network.`,
 	)
 	friendlyArgs(root)
 	roundDefaults(root)
+	addCompletions(root)
 	root.SetGlobalNormalizationFunc(normalizeFlag)
 	return root
 }

@@ -5,8 +5,24 @@ package version
 import "runtime/debug"
 
 // Version is the release name. Release builds set it with
-// -ldflags "-X github.com/wormlab/wormlab/internal/version.Version=v0.x.y".
-var Version = "v0.1.0-dev"
+// -ldflags "-X github.com/wormlab/wormlab/internal/version.Version=v0.x.y";
+// without that, a build that the go command gave a module version (go
+// install module@version, or go build in a checkout, which derives a
+// pseudo-version from the commit) reports that one.
+var Version = devVersion
+
+// devVersion is the name of a build that carries no version at all (go
+// run, go test).
+const devVersion = "v0.1.0-dev"
+
+func init() {
+	if Version != devVersion {
+		return
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		Version = info.Main.Version
+	}
+}
 
 // commit is the revision a build from outside a git checkout (the
 // Dockerfile's) stamps with -ldflags "-X
