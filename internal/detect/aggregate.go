@@ -18,9 +18,9 @@ import (
 // record in fixed-size chunks (no copy when they grow), found through a
 // map from its IPv4 address as a uint32; its signatures are a bit set, so
 // per-signature and per-family source counts need no set of their own;
-// and the (bin, source) pairs are uint64 keys, one map per family plus one
-// for all. The figure to keep is docs/PERFORMANCE.md's bytes per distinct
-// source.
+// and the (bin, source) pairs are uint64 keys of one map, whose values are
+// the families the source probed for in the bin, as bits. The figure to keep is docs/PERFORMANCE.md's
+// bytes per distinct source.
 
 // maxSignatures bounds the signatures a run can tell apart: each source
 // records its signatures as bits of a uint64.
@@ -33,13 +33,13 @@ type srcRec struct {
 	probes      uint32 // probes, timed or not (saturating)
 	v4          uint32 // the address, for an IPv4 source
 	lastBin     int32  // the bin whose pairs binFams records, as an offset from binBase
-	binFams     uint32 // bit f: the pair (lastBin, this source) is in family f's set; bits 30 and 31: see below
+	binFams     uint32 // bit f: the pair (lastBin, this source) holds family f in aggregate.pairs; bit 31: see timedBit
 }
 
 const (
-	timedBit       = 30 // the source has a timed probe: first and last are set
-	allFamiliesBit = 31 // the pair (lastBin, this source) is in the all-families set
-	pairBits       = 1<<allFamiliesBit | 1<<timedBit - 1
+	timedBit = 31 // the source has a timed probe: first and last are set
+	pairBits = 1<<timedBit - 1
+	maxFams  = timedBit
 )
 
 func (s *srcRec) timed() bool { return s.binFams&(1<<timedBit) != 0 }
@@ -177,7 +177,6 @@ type famAgg struct {
 	untimed  int64
 	seen     span
 	binProbe map[int64]int64
-	binSrc   map[uint64]struct{} // (bin, source) pairs; see pairKey
 }
 
 // pairKey packs a bin and a source index: bins are offsets from the first
@@ -201,7 +200,8 @@ type aggregate struct {
 	keep     []bool // by signature: its family was asked for
 
 	srcs       *sourceTable
-	all        famAgg // every family asked for, together
+	all        famAgg            // every family asked for, together
+	pairs      map[uint64]uint32 // (bin, source) pairs (see pairKey) to the families the source probed for in the bin, as bits
 	binBase    int64
 	hasBase    bool
 	untimed    int64
@@ -220,7 +220,8 @@ func newAggregate(cfg Config) (*aggregate, error) {
 		binSecs:  int64(cfg.Bin.Seconds()),
 		sigIndex: map[*signature.Signature]int{},
 		srcs:     newSourceTable(),
-		all:      famAgg{binProbe: map[int64]int64{}, binSrc: map[uint64]struct{}{}},
+		all:      famAgg{binProbe: map[int64]int64{}},
+		pairs:    map[uint64]uint32{},
 	}
 	sigs := cfg.Rules.Signatures()
 	if len(sigs) > maxSignatures {
@@ -232,14 +233,14 @@ func newAggregate(cfg Config) (*aggregate, error) {
 		if !ok {
 			f = len(a.fams)
 			famIndex[s.Family] = f
-			a.fams = append(a.fams, &famAgg{name: s.Family, binProbe: map[int64]int64{}, binSrc: map[uint64]struct{}{}})
+			a.fams = append(a.fams, &famAgg{name: s.Family, binProbe: map[int64]int64{}})
 		}
 		a.fams[f].sigMask |= 1 << i
 		a.sigIndex[s] = i
 		a.sigs = append(a.sigs, &sigAgg{sig: s, fam: f, hours: map[int64]int64{}})
 	}
-	if len(a.fams) > allFamiliesBit {
-		return nil, fmt.Errorf("%d families: at most %d can be told apart in one run", len(a.fams), allFamiliesBit)
+	if len(a.fams) > maxFams {
+		return nil, fmt.Errorf("%d families: at most %d can be told apart in one run", len(a.fams), maxFams)
 	}
 	a.keep = make([]bool, len(sigs))
 	if len(cfg.Families) == 0 {
@@ -331,14 +332,9 @@ func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
 		s.lastBin, s.binFams = rel, 0
 	}
 	s.binFams |= 1 << timedBit
-	k := a.pairKey(bin, src)
 	if s.binFams&(1<<sa.fam) == 0 {
-		fa.binSrc[k] = struct{}{}
+		a.pairs[a.pairKey(bin, src)] |= 1 << sa.fam
 		s.binFams |= 1 << sa.fam
-	}
-	if s.binFams&(1<<allFamiliesBit) == 0 {
-		a.all.binSrc[k] = struct{}{}
-		s.binFams |= 1 << allFamiliesBit
 	}
 	return src, true
 }

@@ -246,7 +246,7 @@ func (a *aggregate) report() *Report {
 		fs.First, fs.Last = f.seen.stamps()
 		r.Families = append(r.Families, fs)
 		if len(f.binProbe) > 0 {
-			r.FamilySeries = append(r.FamilySeries, FamilySeries{Family: f.name, Series: a.series(f)})
+			r.FamilySeries = append(r.FamilySeries, FamilySeries{Family: f.name, Series: a.series(f, 1<<j)})
 		}
 	}
 	for i, sa := range a.sigs {
@@ -267,7 +267,7 @@ func (a *aggregate) report() *Report {
 		r.Signatures = append(r.Signatures, st)
 	}
 	r.TopSources, r.TopBlocks, r.Countries = a.tops()
-	r.Series = a.series(&a.all)
+	r.Series = a.series(&a.all, pairBits)
 	return r
 }
 
@@ -382,10 +382,10 @@ func (k sourceKey) compare(o sourceKey) int {
 }
 
 // series returns a family's observed series (or all families', for
-// a.all) from its first bin with a probe to its last, empty bins
+// a.all), whose pairs have a bit of fams set, from its first bin with a probe to its last, empty bins
 // included, so that minute advances by the bin width. A source is new in
 // the bin of its first probe of the family.
-func (a *aggregate) series(f *famAgg) []BinPoint {
+func (a *aggregate) series(f *famAgg, fams uint32) []BinPoint {
 	pts := []BinPoint{}
 	if len(f.binProbe) == 0 {
 		return pts
@@ -407,7 +407,10 @@ func (a *aggregate) series(f *famAgg) []BinPoint {
 	for i := range firstBin {
 		firstBin[i] = hi + 1
 	}
-	for k := range f.binSrc {
+	for k, bits := range a.pairs {
+		if bits&fams == 0 {
+			continue
+		}
 		b := a.pairBin(k)
 		sources[b-lo]++
 		if src := uint32(k); b < firstBin[src] {
