@@ -8,8 +8,9 @@ import (
 )
 
 // FuzzRun feeds arbitrary bytes through the whole pipeline (format
-// sniffing, parsing, matching, aggregation) and checks that it never panics
-// and that its counts are consistent.
+// telling, decompression, parsing, matching, aggregation) and checks that
+// it never panics, that its counts are consistent, and that the summary
+// holds no control character.
 func FuzzRun(f *testing.F) {
 	if b, err := os.ReadFile("testdata/handmade/input.log"); err == nil {
 		f.Add(b)
@@ -32,6 +33,21 @@ func FuzzRun(f *testing.F) {
 		}
 		if sum != tot.Probes {
 			t.Fatalf("signatures sum to %d probes, total says %d", sum, tot.Probes)
+		}
+		sum = 0
+		for _, f := range rep.Families {
+			sum += f.Probes
+		}
+		if sum != tot.Probes {
+			t.Fatalf("families sum to %d probes, total says %d", sum, tot.Probes)
+		}
+		// Nothing from the input reaches a terminal unescaped.
+		var text bytes.Buffer
+		rep.WriteText(&text)
+		for _, c := range text.Bytes() {
+			if c < 0x20 && c != '\n' {
+				t.Fatalf("control byte %#x in the summary", c)
+			}
 		}
 	})
 }
