@@ -211,6 +211,11 @@ type aggregate struct {
 
 	inputs   []Input
 	badShown []BadLine
+
+	// The counts of the current bin and hour; see count.
+	curBin, curHour int64
+	binCount        []int64 // by family
+	hourCount       []int64 // by signature
 }
 
 func newAggregate(cfg Config) (*aggregate, error) {
@@ -309,13 +314,11 @@ func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
 	sa.seen.add(t)
 	fa.seen.add(t)
 	a.all.seen.add(t)
-	sa.hours[floorDiv(t, 3600)]++
 	bin := floorDiv(t, a.binSecs)
 	if !a.hasBase {
 		a.binBase, a.hasBase = bin, true
 	}
-	fa.binProbe[bin]++
-	a.all.binProbe[bin]++
+	a.count(sig, sa.fam, bin, floorDiv(t, 3600))
 	if !hasSrc {
 		return src, false
 	}
@@ -337,6 +340,41 @@ func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
 		s.binFams |= 1 << sa.fam
 	}
 	return src, true
+}
+
+// count adds a probe to its bin and hour. A log is written in time order,
+// so nearly every probe falls in the bin and hour of the one before: the
+// counts for the current bin and hour are kept in slices, and go to the
+// maps only when the bin or hour changes (and before a report).
+func (a *aggregate) count(sig, fam int, bin, hour int64) {
+	if bin != a.curBin || hour != a.curHour || a.binCount == nil {
+		a.flushCounts()
+		a.curBin, a.curHour = bin, hour
+	}
+	a.binCount[fam]++
+	a.hourCount[sig]++
+}
+
+// flushCounts moves the current bin's and hour's counts to the maps.
+func (a *aggregate) flushCounts() {
+	if a.binCount == nil {
+		a.binCount = make([]int64, len(a.fams))
+		a.hourCount = make([]int64, len(a.sigs))
+		return
+	}
+	for f, n := range a.binCount {
+		if n > 0 {
+			a.fams[f].binProbe[a.curBin] += n
+			a.all.binProbe[a.curBin] += n
+			a.binCount[f] = 0
+		}
+	}
+	for i, n := range a.hourCount {
+		if n > 0 {
+			a.sigs[i].hours[a.curHour] += n
+			a.hourCount[i] = 0
+		}
+	}
 }
 
 // maxLineShown is how much of an unparsable line the report quotes.

@@ -176,6 +176,7 @@ func (s span) stamps() (string, string) {
 }
 
 func (a *aggregate) report() *Report {
+	a.flushCounts()
 	r := &Report{
 		Schema:     Schema,
 		Version:    version.Version,

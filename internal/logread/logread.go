@@ -80,7 +80,7 @@ func (r *Reader) SetHoldBack(n int) {
 	r.holdBack = n
 	// The buffer grows to hold what is held back only when a stream
 	// needs it: a short gzip file never allocates 64 MiB.
-	r.maxBuf = n + len(r.buf)
+	r.maxBuf = 2*n + len(r.buf)
 }
 
 // decideSep chooses the line end from the first buffer: '\n' if it holds
@@ -141,18 +141,34 @@ func (r *Reader) Next() ([]byte, bool) {
 			}
 			return nil, false
 		}
+		r.makeRoom()
+		r.read()
+	}
+}
+
+// makeRoom leaves room at the end of buf to read into. Without hold-back
+// it moves the partial line left (at most maxLine long, and buf holds two
+// of those) to the front. With hold-back the bytes left can be megabytes,
+// so the buffer first grows, to twice the hold-back, and they are moved
+// only once the front half of the buffer is consumed: each byte is moved
+// about once, not once per read.
+func (r *Reader) makeRoom() {
+	if r.holdBack == 0 {
 		if r.start > 0 {
-			// The partial line left is at most maxLine long (plus what is
-			// held back), and buf holds two of those, so this always
-			// leaves room to read.
 			r.end = copy(r.buf, r.buf[r.start:r.end])
 			r.start = 0
 		}
-		if r.end == len(r.buf) && len(r.buf) < r.maxBuf {
-			r.buf = append(r.buf, make([]byte, min(len(r.buf), r.maxBuf-len(r.buf)))...)
-		}
-		r.read()
+		return
 	}
+	if r.end < len(r.buf) {
+		return
+	}
+	if len(r.buf) < r.maxBuf && r.start < len(r.buf)/2 {
+		r.buf = append(r.buf, make([]byte, min(len(r.buf), r.maxBuf-len(r.buf)))...)
+		return
+	}
+	r.end = copy(r.buf, r.buf[r.start:r.end])
+	r.start = 0
 }
 
 // verifier is a decoder that knows how much of its output has passed a
