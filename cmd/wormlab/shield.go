@@ -62,7 +62,7 @@ exits at once, without the series.`,
 	f.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` to serve on")
 	f.StringVar(&c.upstream, "upstream", "", "`URL` of the server to protect, such as http://127.0.0.1:8081 (required)")
 	f.StringVar(&c.metrics, "metrics", "", "`address` to serve Prometheus /metrics on (default: none)")
-	outputFlag(f, &c.series, "series", "", "at shutdown, write the probes seen per minute as an observed series to this CSV `file`")
+	outputFlag(f, &c.series, "series", "", "write the probes seen per minute as an observed series to this CSV `file`, brought up to date as each minute ends (a crash loses at most the minute under way)")
 	f.StringVar(&c.actions, "actions", "*=drop", "per-family actions, `family=action,...` with actions drop, 404, tarpit, log-only; * is every other family")
 	f.StringVar(&c.rules, "rules", "", "TOML `file` of extra signatures, tried after the built-in ones")
 	f.DurationVar(&c.tarpitHold, "tarpit-hold", shield.DefaultTarpitHold, "how long a tarpitted connection is held")

@@ -83,6 +83,14 @@ func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (S
 	if err != nil {
 		return Summary{}, err
 	}
+	var seriesOut *seriesFile
+	if cfg.Series != "" {
+		if seriesOut, err = startSeriesFile(cfg.Series, sh.rec, sh.clock); err != nil {
+			sh.Close()
+			return Summary{}, err
+		}
+		defer seriesOut.stop()
+	}
 	var h http.Handler = proxy
 	if !cfg.Plain {
 		h = sh.Wrap(proxy)
@@ -142,7 +150,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (S
 	if cfg.Series != "" {
 		ser, capped := sh.Series()
 		sum.SeriesPoints, sum.SeriesCapped = len(ser.Points), capped
-		err = errors.Join(err, sh.WriteSeries(cfg.Series))
+		err = errors.Join(err, seriesOut.close())
 	}
 	return sum, err
 }
