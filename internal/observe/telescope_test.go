@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wormlab/wormlab/internal/ipspace"
+	"github.com/wormlab/wormlab/internal/raceflag"
 	"github.com/wormlab/wormlab/internal/sim"
 	"github.com/wormlab/wormlab/internal/stattest"
 	"github.com/wormlab/wormlab/internal/worm"
@@ -38,6 +39,9 @@ func scaledOutbreak(t *testing.T) *sim.Config {
 // seen, the sources and new sources of one bin, must not differ in law
 // (two-sample KS, alpha = 0.01, as the engines' own equivalence test).
 func TestTelescopeMatchesProbes(t *testing.T) {
+	if raceflag.Enabled {
+		t.Skip("heavy and single-threaded: runs without -race")
+	}
 	runs := 200
 	if testing.Short() {
 		runs = 20 // for the race detector; the KS test is weak here
@@ -98,6 +102,9 @@ func TestTelescopeMatchesProbes(t *testing.T) {
 // the space: at 600 s, 4,000 * (1 - e^-2.34) = 3,615 hosts. The count is
 // binomial, sd 19; 5 sd.
 func TestTelescopeStaticPopulation(t *testing.T) {
+	if raceflag.Enabled {
+		t.Skip("heavy and single-threaded: runs without -race")
+	}
 	c := scaledOutbreak(t)
 	c.Initial = nil
 	for i := range c.Hosts {

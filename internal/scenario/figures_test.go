@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/wormlab/wormlab/internal/fit"
+	"github.com/wormlab/wormlab/internal/raceflag"
 	"github.com/wormlab/wormlab/internal/sim"
 )
 
@@ -21,6 +22,9 @@ import (
 // hosts are infected (while under 5% of the population is, so that the
 // growth is still exponential).
 func TestSlammerFigures(t *testing.T) {
+	if raceflag.Enabled {
+		t.Skip("heavy and single-threaded: runs without -race")
+	}
 	s, err := Builtin("slammer-2003-01-25")
 	if err != nil {
 		t.Fatal(err)
@@ -93,18 +97,16 @@ func median(xs []float64) float64 {
 // (N = 360,000, 358 probes a minute; not tuned) must put between 300,000
 // and 360,000 hosts infected at 00:00 UTC on 20 July (Moore et al.: over
 // 359,000) and a fitted logistic K between 1.5 and 2.2 an hour
-// (Staniford et al.: about 1.8), on every one of five seeds (one under
-// -short, where the race detector runs).
+// (Staniford et al.: about 1.8), on every one of five seeds.
 func TestCodeRedDayFigures(t *testing.T) {
+	if raceflag.Enabled {
+		t.Skip("heavy and single-threaded: runs without -race")
+	}
 	s, err := Builtin(Default)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seeds := uint64(5)
-	if testing.Short() {
-		seeds = 1
-	}
-	for seed := range seeds {
+	for seed := range uint64(5) {
 		c, err := s.Build(seed)
 		if err != nil {
 			t.Fatal(err)
@@ -136,6 +138,9 @@ func TestCodeRedDayFigures(t *testing.T) {
 // patching, clean-up and the copies lost to reboots leave fewer
 // susceptible hosts facing fewer copies.
 func TestSecondWaveIsSlower(t *testing.T) {
+	if raceflag.Enabled {
+		t.Skip("heavy and single-threaded: runs without -race")
+	}
 	s, err := Builtin("codered-v2-july-august-2001")
 	if err != nil {
 		t.Fatal(err)

@@ -18,10 +18,7 @@ import (
 // capacity allows: 1,000 a 10 s bin, Poisson sd 32, so 1,000 + 6 sd over
 // 300 bins (a false alarm per bin of 1e-9).
 func TestEnginesAgreeScanCapacity(t *testing.T) {
-	runs := 200
-	if testing.Short() {
-		runs = 60
-	}
+	runs := sized(t, 10, 200, 200)
 	c := scaled(t, 18, 1000, 1, 3000*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	c.ScanCapacity = 100
@@ -61,7 +58,7 @@ func TestScanCapacityODE(t *testing.T) {
 		c.Initial = append(c.Initial, int32(i*7))
 	}
 	c.ScanCapacity = cap
-	const runs = 100
+	runs := sized(t, 10, 100, 100)
 	nrow := hours*6 + 1
 	sum := make([]float64, nrow)
 	sq := make([]float64, nrow)
@@ -90,8 +87,8 @@ func TestScanCapacityODE(t *testing.T) {
 	uncapped, _ := free.Solve(grid)
 	worst := 0.0
 	for m := range nrow {
-		mean := sum[m] / runs
-		sd := math.Sqrt(max(sq[m]/runs-mean*mean, 0))
+		mean := sum[m] / float64(runs)
+		sd := math.Sqrt(max(sq[m]/float64(runs)-mean*mean, 0))
 		d := math.Abs(mean - curve.Infected[m])
 		if sd > 0 {
 			worst = max(worst, d/sd)

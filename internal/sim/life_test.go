@@ -23,7 +23,7 @@ func stateAt(name string, row int, st State) statistic {
 // checked against their laws in rates_test.go, since a fault there would
 // move both engines together.
 func TestEnginesAgreeLifeCycle(t *testing.T) {
-	runs := sized(10, 200, 700)
+	runs := sized(t, 10, 200, 700)
 	c := scaled(t, 20, 4000, 1.5, 2000*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	c.Life = Life{
@@ -44,7 +44,7 @@ func TestEnginesAgreeLifeCycle(t *testing.T) {
 // two hours after midnight, and a tenth of the hosts have clocks 12 hours
 // fast, so they spread while the others sleep.
 func TestEnginesAgreeCalendar(t *testing.T) {
-	runs := sized(10, 200, 200)
+	runs := sized(t, 10, 200, 200)
 	// 1,000 hosts in 2^18 addresses at 0.2 probes a second: K = 2.7 an
 	// hour, slow enough that the wake-up delays and fast clocks shape the
 	// curve, and at most 3 million probes a run.
@@ -69,6 +69,7 @@ func TestEnginesAgreeCalendar(t *testing.T) {
 // wake-up delay; with a two-hour delay and one copy, nothing happens before
 // 00:00 and something after.
 func TestWakeDelay(t *testing.T) {
+	heavy(t)
 	c := scaled(t, 16, 2000, 0.5, 5*time.Hour, time.Minute, worm.Uniform{})
 	c.Start = time.Date(2001, 7, 31, 22, 0, 0, 0, time.UTC)
 	c.Calendar = worm.CodeRedI{}

@@ -60,7 +60,7 @@ func clustered(t testing.TB, n int, rate float64, dur time.Duration) *Config {
 // out 0.65% later in the event engine (z = 2.3, below the 2.58 limit):
 // worth a look with more seeds.
 func TestEnginesAgreeLocalPreference(t *testing.T) {
-	runs := sized(10, 200, 800)
+	runs := sized(t, 10, 200, 800)
 	c := clustered(t, 4000, 0.1, 1500*time.Second)
 	c.Lifetime = make([]float64, len(c.Hosts))
 	for i := range c.Hosts {
@@ -92,7 +92,7 @@ func TestEnginesAgreeLocalPreference(t *testing.T) {
 // layout) against about 2,800 public ones. Unseeded sites must stay clean:
 // nobody outside a site reaches it.
 func TestEnginesAgreeNAT(t *testing.T) {
-	runs := sized(10, 200, 200)
+	runs := sized(t, 10, 200, 200)
 	c := clustered(t, 3000, 0.3, 800*time.Second)
 	// "10/8" and "192.168/16" of this space: a /4-level and a /8-level block.
 	c.Private = []ipspace.Prefix{ipspace.PrefixFrom(0xa0000, 16), ipspace.PrefixFrom(0xc0000, 20)}
@@ -155,6 +155,7 @@ func TestEnginesAgreeNAT(t *testing.T) {
 // infected host scans too. Nothing else may ever be infected, whatever
 // the rates.
 func TestNATIsolation(t *testing.T) {
+	heavy(t)
 	c := &Config{
 		Start: t0, Duration: time.Hour, Step: time.Minute, SpaceBits: 12,
 		Hosts:    []ipspace.Addr{0x100, 0xa01, 0xa02, 0xa01},
@@ -182,7 +183,7 @@ func TestNATIsolation(t *testing.T) {
 // engine jumps between the vulnerable hosts on each copy's path with
 // Gamma-distributed times; the probe engine sends every probe.
 func TestEnginesAgreeSequential(t *testing.T) {
-	runs := sized(10, 200, 200)
+	runs := sized(t, 10, 200, 200)
 	// Copies walk through dense blocks (4,000 hosts in 24,576 addresses),
 	// so the run is kept short: 1 probe a second for 800 s.
 	c := clustered(t, 4000, 1, 800*time.Second)
@@ -197,7 +198,7 @@ func TestEnginesAgreeSequential(t *testing.T) {
 // TestEnginesAgreeHitList: a hit-list of 300 hosts handed down by halves,
 // then uniform scanning, from one initial copy.
 func TestEnginesAgreeHitList(t *testing.T) {
-	runs := sized(10, 200, 200)
+	runs := sized(t, 10, 200, 200)
 	c := clustered(t, 4000, 0.5, 1500*time.Second)
 	c.Initial = []int32{0}
 	var list []ipspace.Addr

@@ -37,10 +37,7 @@ func timeToShare(share float64) statistic {
 // have spread out. Jumps matter most late, so the test adds the time to
 // 90%. Power: ksPower.
 func TestEnginesAgreePermutation(t *testing.T) {
-	runs := 200
-	if testing.Short() {
-		runs = 60
-	}
+	runs := sized(t, 10, 200, 200)
 	c := scaled(t, 16, 1000, 1, 700*time.Second, 10*time.Second, worm.Permutation{Key: 7})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	compareEngines(t, c, runs, 40, timeToShare(0.9))
@@ -49,10 +46,7 @@ func TestEnginesAgreePermutation(t *testing.T) {
 // TestEnginesAgreeWarhol: a hit-list of 100 hosts handed down by halves,
 // then permutation scanning, from one copy. Power: ksPower.
 func TestEnginesAgreeWarhol(t *testing.T) {
-	runs := 200
-	if testing.Short() {
-		runs = 60
-	}
+	runs := sized(t, 10, 200, 200)
 	c := scaled(t, 16, 1000, 1, 400*time.Second, 10*time.Second, nil)
 	c.Initial = []int32{0}
 	var list []ipspace.Addr
@@ -72,6 +66,7 @@ func TestEnginesAgreeWarhol(t *testing.T) {
 // be unreachable ones: the chance of none among even 50 would be 2^-50.
 // The event engine must refuse the strategy.
 func TestWittyHoles(t *testing.T) {
+	heavy(t)
 	rng := rand.New(rand.NewPCG(6, 6))
 	var hosts []ipspace.Addr
 	seen := map[ipspace.Addr]bool{}

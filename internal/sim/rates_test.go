@@ -94,6 +94,7 @@ func binomialRows(t *testing.T, label string, rows [][]Row, n int, zc float64,
 // variance at 1,000 s against the binomial's (chi-square, 99 degrees of
 // freedom), which a fault that patches hosts together would double.
 func TestPatchingIsADeathProcess(t *testing.T) {
+	heavy(t)
 	const n, runs = 5000, 100
 	const p, s = 1e-3, 2e-3 // per second
 	c := idle(t, n, 1000*time.Second, 10*time.Second)
@@ -150,6 +151,7 @@ func TestPatchingIsADeathProcess(t *testing.T) {
 // so each count is binomial; checked at every row in 40 runs per engine.
 // gamma and rho differ by a factor 2 so that swapping their outcomes shows.
 func TestInfectedHostsLeaveByLaw(t *testing.T) {
+	heavy(t)
 	const n, runs = 5000, 40
 	const gamma, rho, p = 1e-3, 2e-3, 1.5e-3
 	c := idle(t, n, 1000*time.Second, 20*time.Second)
@@ -280,6 +282,7 @@ func calendarProbes(c *Config, r float64) []float64 {
 // 1 August (dormant to spread). The run's total is checked too, where a
 // boundary off by one row for every host is clearest.
 func TestCalendarBoundaries(t *testing.T) {
+	heavy(t)
 	const n, r = 200, 0.5
 	for _, start := range []time.Time{time.Date(2001, 7, 19, 22, 0, 0, 0, time.UTC), time.Date(2001, 7, 31, 22, 0, 0, 0, time.UTC)} {
 		for _, perHost := range []bool{false, true} {
@@ -342,6 +345,7 @@ func TestCalendarBoundaries(t *testing.T) {
 // total has mean r sum(T - m - max/2) and variance mean + r^2 n max^2/12
 // (Poisson noise plus the delays' spread).
 func TestWakeDelays(t *testing.T) {
+	heavy(t)
 	const n, r, maxDelay = 500, 0.05, 2 * 3600.0
 	c := scaled(t, 16, n, r, 5*time.Hour, time.Minute, worm.Uniform{})
 	c.Start, c.Calendar = time.Date(2001, 7, 31, 22, 0, 0, 0, time.UTC), worm.CodeRedI{}
@@ -744,7 +748,7 @@ func lifeCycleScenario(t *testing.T) *Config {
 // cycle and the infection rate with congestion and reinfection in the
 // event engine, along its own paths, against the model's intensities.
 func TestEventEngineRatesByCompensator(t *testing.T) {
-	runs := sized(10, 80, 400)
+	runs := sized(t, 10, 80, 400)
 	c := lifeCycleScenario(t)
 	m := newMartingale(lifeComponents(c), 10)
 	for seed := range runs {
@@ -763,7 +767,7 @@ func TestEventEngineRatesByCompensator(t *testing.T) {
 // congestion in both engines: with no life cycle the path is the list of
 // infections, which the probe engine reports too.
 func TestInfectionRateByCompensator(t *testing.T) {
-	runs := sized(3, 30, 120)
+	runs := sized(t, 3, 30, 120)
 	c := scaled(t, 16, 2000, 1, 600*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	c.Life.CongestionEta = 2

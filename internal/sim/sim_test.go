@@ -93,7 +93,7 @@ func TestEnginesAgree(t *testing.T) {
 	// infected: K = rN/2^20 = 0.0038/s, so half the hosts are infected
 	// after about ln(400)/K = 1,570 s. The run stops at 2,000 s (86%), which
 	// costs the probe engine about 2^20 ln(1/0.14) = 2 million probes.
-	runs := sized(10, 200, 700)
+	runs := sized(t, 10, 200, 700)
 	c := scaled(t, 20, 4000, 1, 2000*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	const fixedRow = 170 // 1,700 s, about 62% infected
@@ -166,7 +166,7 @@ func compareEngines(t *testing.T, c *Config, runs, fixedRow int, extra ...statis
 			t.Errorf("%s: engines disagree, KS p = %.4f < 0.01", st.name, p)
 		}
 		me, mp, mf := mean(x[k][0]), mean(x[k][1]), mean(x[k][2])
-		if math.IsInf(me+mp+mf, 0) || math.IsNaN(me+mp+mf) {
+		if math.IsInf(me+mp+mf, 0) || math.IsNaN(me+mp+mf) || max(me, mp, mf) >= 1e17 { // some runs never reach it
 			t.Logf("%s: KS D = %.3f, p = %.3f; not always reached, no mean test", st.name, d, p)
 			continue
 		}
@@ -222,6 +222,7 @@ func mean(xs []float64) float64 {
 // shifts T, not K; the random error of K from 200,000 binomial events is
 // below 1%, so 5% is a bound the model must meet, not a tuned margin.
 func TestLogisticK(t *testing.T) {
+	heavy(t)
 	const n, bits, rate = 200000, 28, 10.0
 	c := scaled(t, bits, n, rate, 3000*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
@@ -264,6 +265,7 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestCalendarStopsSpread(t *testing.T) {
+	heavy(t)
 	// Start at 23:00 on 19 July: Code Red I stops spreading at 00:00 UTC
 	// on the 20th, so nothing happens in the second hour.
 	c := scaled(t, 16, 2000, 20, 2*time.Hour, time.Minute, worm.Uniform{})

@@ -3,6 +3,8 @@ package sim
 import (
 	"os"
 	"testing"
+
+	"github.com/wormlab/wormlab/internal/raceflag"
 )
 
 // longMode reports whether the long statistical tests are asked for:
@@ -11,9 +13,12 @@ import (
 // default keeps every test, with fewer seeds, so it runs everywhere.
 func longMode() bool { return os.Getenv("WORMLAB_LONG") == "1" }
 
-// sized picks a sample size: short under -short (the race detector runs
-// there), long in the long mode, fast otherwise.
-func sized(short, fast, long int) int {
+// sized picks a statistical test's sample size: short under -short, long
+// in the long mode, fast otherwise. Under the race detector it skips the
+// test (see heavy).
+func sized(t *testing.T, short, fast, long int) int {
+	t.Helper()
+	heavy(t)
 	switch {
 	case longMode():
 		return long
@@ -21,4 +26,15 @@ func sized(short, fast, long int) int {
 		return short
 	}
 	return fast
+}
+
+// heavy skips a long-running test under the race detector. The
+// simulation starts no goroutines, so the detector has nothing to find in
+// it; it only slows the engines tenfold. The light tests (conservation,
+// determinism, exact lifetimes and calendar boundaries) still run there.
+func heavy(t *testing.T) {
+	t.Helper()
+	if raceflag.Enabled {
+		t.Skip("heavy and single-threaded: runs without -race")
+	}
 }

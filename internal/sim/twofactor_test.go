@@ -36,7 +36,7 @@ func TestTwoFactorODE(t *testing.T) {
 		c.Initial = append(c.Initial, int32(i*7))
 	}
 	c.Life = Life{CleanupRate: gamma / 3600, PatchAware: mu / 3600, CongestionEta: eta}
-	const runs = 100
+	runs := sized(t, 10, 100, 100)
 	nrow := int(hours*time.Hour/(10*time.Minute)) + 1
 	sum := make([]float64, nrow)
 	sq := make([]float64, nrow)
@@ -64,8 +64,8 @@ func TestTwoFactorODE(t *testing.T) {
 	}
 	worst := 0.0
 	for m := range nrow {
-		mean := sum[m] / runs
-		sd := math.Sqrt(max(sq[m]/runs-mean*mean, 0))
+		mean := sum[m] / float64(runs)
+		sd := math.Sqrt(max(sq[m]/float64(runs)-mean*mean, 0))
 		d := math.Abs(mean - curve.Infected[m])
 		if sd > 0 {
 			worst = max(worst, d/sd)
