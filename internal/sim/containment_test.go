@@ -158,6 +158,9 @@ func TestContainmentRules(t *testing.T) {
 		{"content filter on filtered networks", Containment{NetworkBits: 4, Deployed: deployed, Content: true}, func(h int32) bool { return !deployed[netOf(h)] }},
 		{"egress everywhere", Containment{NetworkBits: 4, Egress: networksWith(4, 1, 0)}, func(h int32) bool { return seeded[netOf(h)] }},
 		{"content filter everywhere", Containment{NetworkBits: 4, Content: true}, func(int32) bool { return false }},
+		// From the first infection on, with no delay: that infection is
+		// the only one.
+		{"content filter at the first infection", Containment{NetworkBits: 4, Content: true, ContentAfterFirst: true}, nil},
 	}
 	for _, tc := range cases {
 		c.Containment = &tc.k
@@ -165,6 +168,12 @@ func TestContainmentRules(t *testing.T) {
 			r, err := run(c, 5)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.ok == nil {
+				if len(r.Infections) != 1 {
+					t.Errorf("%s, %s engine: %d infections, want exactly the first", tc.name, r.Engine, len(r.Infections))
+				}
+				continue
 			}
 			for _, inf := range r.Infections {
 				if !tc.ok(inf.Host) {
