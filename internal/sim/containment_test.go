@@ -34,13 +34,13 @@ func networksWith(bits int, p float64, seed uint64) []bool {
 // fifth of the networks filtering their own hosts' outbound probes.
 func TestEnginesAgreeBlacklist(t *testing.T) {
 	runs := sized(t, 10, 200, 200)
-	c := clustered(t, 2000, 0.3, 800*time.Second)
+	c := clustered(t, 2000, 0.3, 600*time.Second)
 	c.Initial = []int32{0, 500, 1000, 1500}
 	c.Containment = &Containment{
 		NetworkBits: 8, Deployed: networksWith(8, 0.5, 1), Egress: networksWith(8, 0.2, 2),
 		Blacklist: true, BlacklistDelay: 120,
 	}
-	compareEngines(t, c, runs, 50, inDeployed(c))
+	compareEngines(t, c, runs, 40, inDeployed(c))
 }
 
 // TestEnginesAgreeContentFilter: content filtering 300 s after the first
