@@ -10,12 +10,14 @@ import (
 	"github.com/wormlab/wormlab/internal/worm"
 )
 
-// ksPower is the power statement shared by the two-sample KS tests of
+// ksPower is the KS power statement shared by the agreement tests of
 // this file, with 200 runs an engine at alpha = 0.01: the critical
 // distance is 1.628 * sqrt(2/200) = 0.163, so a difference between the
 // engines' laws whose largest CDF gap is 0.163 is detected half the time,
 // and one of 0.24 (for a roughly normal statistic, a mean shift of 0.6
-// run-to-run sd) about 95% of the time. Smaller errors pass unseen.
+// run-to-run sd) about 95% of the time. compareEngines adds a test of
+// the means and logs, per statistic, the smallest scan-rate error it
+// detects with 80% power.
 
 // timeToShare returns when the infected-so-far count first reaches the
 // given share of the hosts.
