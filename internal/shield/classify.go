@@ -69,8 +69,14 @@ func (s *Shield) classify(req signature.Request) (*signature.Signature, bool) {
 	}
 	bp := normBufs.Get().(*[]byte)
 	norm := iisnorm.Append((*bp)[:0], raw)
-	req.Path = norm
-	sig, ok := s.sigs.Match(req)
+	var sig *signature.Signature
+	ok := false
+	if !bytes.Equal(norm, req.Path) {
+		// An escaped but otherwise plain path ("/caf%C3%A9/") resolves
+		// to what net/http decoded and was matched already.
+		req.Path = norm
+		sig, ok = s.sigs.Match(req)
+	}
 	if cap(norm) <= 64<<10 {
 		// Keep a buffer a long path grew, within reason.
 		*bp = norm[:0]
