@@ -213,9 +213,13 @@ func secondSignalExits(ctx context.Context, finished <-chan struct{}, stderr io.
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	select {
-	case <-sig:
-		fmt.Fprintln(stderr, "wormlab: second signal: exiting without waiting for in-flight requests; --series not written")
-		os.Exit(1)
+	case s := <-sig:
+		name, code := "SIGINT", 130
+		if s == syscall.SIGTERM {
+			name, code = "SIGTERM", 143
+		}
+		fmt.Fprintf(stderr, "wormlab: shield stopped by a second %s during the grace period; in-flight requests cut, --series not written\n", name)
+		os.Exit(code)
 	case <-finished:
 	}
 }
