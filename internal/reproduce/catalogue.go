@@ -53,10 +53,6 @@ func crv2Day(omits string) []Figure {
 	}
 }
 
-const (
-	needsPermutation = "permutation scanning (engineer \"engine\")"
-)
-
 var catalogue = []*Experiment{
 	{
 		Name:     "moore-2002-codered-v2",
@@ -297,7 +293,6 @@ func wave2Figures(aug1 time.Duration) []Figure {
 			Published: 3000, Text: "\"a few thousand infections that we're aware of\" about two hours after the relaunch", Kind: Range, Lo: 1000, Hi: 9999,
 			Source:  at(whimper, "Central Command"),
 			Measure: newBetween(aug1, day(2, 0)),
-			Omits:   "",
 		},
 		{
 			ID: "afternoon", What: "new active hosts an hour at 21:25-22:23 UTC over those at 15:00-19:00 UTC, 1 August", Unit: "ratio",

@@ -9,7 +9,6 @@ package reproduce
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -162,5 +161,3 @@ func Lookup(name string) (*Experiment, error) {
 // MaxRuns bounds --runs, as simulate's ensembles are bounded by memory:
 // an experiment keeps one series per run.
 const MaxRuns = 1000
-
-func isNaN(v float64) bool { return math.IsNaN(v) }

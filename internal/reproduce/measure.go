@@ -39,20 +39,23 @@ func everAt(d time.Duration) func(*Outcome) float64 {
 // timeToShare returns the seconds until share of the vulnerable hosts have
 // been infected (ever), NaN if that never happens.
 func timeToShare(share float64) func(*Outcome) float64 {
-	return func(o *Outcome) float64 {
-		want := int(math.Ceil(share * float64(len(o.Config.Hosts))))
-		n := len(o.Config.Initial)
-		if n >= want {
-			return 0
-		}
-		for _, inf := range o.Result.Infections {
-			n++
-			if n >= want {
-				return inf.T
-			}
-		}
-		return math.NaN()
+	return func(o *Outcome) float64 { return timeToCount(o, share*float64(len(o.Config.Hosts))) }
+}
+
+// timeToCount returns the seconds until want hosts have been infected
+// (ever), the initial ones included; NaN if that never happens.
+func timeToCount(o *Outcome, want float64) float64 {
+	n := len(o.Config.Initial)
+	if float64(n) >= math.Ceil(want) {
+		return 0
 	}
+	for _, inf := range o.Result.Infections {
+		n++
+		if float64(n) >= math.Ceil(want) {
+			return inf.T
+		}
+	}
+	return math.NaN()
 }
 
 // minutes and hours convert a measure in seconds.
@@ -68,30 +71,22 @@ func hours(m func(*Outcome) float64) func(*Outcome) float64 {
 // sliding one-minute windows over the infection events (independent of
 // the output grid).
 func peakPerMinute(o *Outcome) float64 {
-	inf := o.Result.Infections
-	best, lo := 0, 0
-	for hi := range inf {
-		for inf[hi].T-inf[lo].T >= 60 {
-			lo++
-		}
-		best = max(best, hi-lo+1)
-	}
-	return float64(best)
+	return peakInWindow(0, time.Duration(math.MaxInt64))(o)
 }
 
-// peakInWindow returns the most new infections in one minute within
-// [from, to) seconds.
+// peakInWindow returns the most new infections in one sliding minute
+// within [from, to).
 func peakInWindow(from, to time.Duration) func(*Outcome) float64 {
 	return func(o *Outcome) float64 {
-		var sub []float64
+		var in []float64
 		for _, inf := range o.Result.Infections {
 			if inf.T >= from.Seconds() && inf.T < to.Seconds() {
-				sub = append(sub, inf.T)
+				in = append(in, inf.T)
 			}
 		}
 		best, lo := 0, 0
-		for hi := range sub {
-			for sub[hi]-sub[lo] >= 60 {
+		for hi := range in {
+			for in[hi]-in[lo] >= 60 {
 				lo++
 			}
 			best = max(best, hi-lo+1)
@@ -225,19 +220,7 @@ func neverInfected(o *Outcome) float64 {
 // off, whatever share of the population it levels off at.
 func timeToShareOfFinal(share float64) func(*Outcome) float64 {
 	return func(o *Outcome) float64 {
-		final := len(o.Config.Initial) + len(o.Result.Infections)
-		want := int(math.Ceil(share * float64(final)))
-		n := len(o.Config.Initial)
-		if n >= want {
-			return 0
-		}
-		for _, inf := range o.Result.Infections {
-			n++
-			if n >= want {
-				return inf.T
-			}
-		}
-		return math.NaN()
+		return timeToCount(o, share*float64(len(o.Config.Initial)+len(o.Result.Infections)))
 	}
 }
 

@@ -208,7 +208,7 @@ func (res *Result) judge(values [][]float64) {
 		if values != nil && f.NotYet == "" {
 			var got []float64
 			for _, v := range values[i] {
-				if !isNaN(v) {
+				if !math.IsNaN(v) {
 					got = append(got, v)
 				}
 			}
