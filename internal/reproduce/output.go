@@ -262,7 +262,7 @@ func (res *Result) section() *report.Section {
 func (res *Result) overlay() report.Overlay {
 	e := res.Experiment
 	o := report.Overlay{
-		File: e.Name, Title: e.Title, Times: res.Times, Lo: res.Lo, Mid: res.Mid, Hi: res.Hi,
+		File: e.Name, Title: e.Name, Times: res.Times, Lo: res.Lo, Mid: res.Mid, Hi: res.Hi,
 		Model: res.Model, ModelName: e.ModelName,
 	}
 	switch e.Series {
