@@ -13,8 +13,9 @@ import (
 	"github.com/wormlab/wormlab/internal/sim"
 )
 
-// long reports whether the long mode is on (WORMLAB_LONG=1): experiments
-// then run their full ensembles instead of CI's small ones.
+// long reports whether the long mode is on (WORMLAB_LONG=1, which .ci/run
+// sets): experiments then run their full ensembles, as `wormlab reproduce`
+// does, instead of the small ones of a plain `go test`.
 func long() bool { return os.Getenv("WORMLAB_LONG") == "1" }
 
 // wantHolds lists, per experiment, the figures that hold; every other
@@ -43,6 +44,11 @@ var wantHolds = map[string][]string{
 // a scan rate 10% off moves the fitted K out of 1.62-1.98, for Slammer a
 // mean uplink rate 10% off moves the doubling time out of 7.65-9.35 s.
 func TestExperiments(t *testing.T) {
+	if testing.Short() {
+		// -short is the race detector's pass, which slows the engines
+		// tenfold: the verdicts are checked without it.
+		t.Skip("runs every experiment")
+	}
 	for _, e := range Experiments() {
 		t.Run(e.Name, func(t *testing.T) {
 			want, ok := wantHolds[e.Name]
@@ -207,7 +213,7 @@ func TestLookupListsTheExperiments(t *testing.T) {
 // TestSameSeedsSameBytes: the JSON of an experiment depends on its seeds
 // only, not on the number of workers.
 func TestSameSeedsSameBytes(t *testing.T) {
-	e, err := Lookup("staniford-2002-fig7")
+	e, err := Lookup("moore-2003-slammer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +236,9 @@ func TestSameSeedsSameBytes(t *testing.T) {
 // and checks that every experiment with runs has its chart and that the
 // summary counts the figures.
 func TestReportDrawsEveryExperiment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three ensembles")
+	}
 	var results []*Result
 	charts := 0
 	for _, name := range []string{"staniford-2002-fig7", "moore-2003-slammer"} {
