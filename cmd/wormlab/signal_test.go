@@ -52,6 +52,7 @@ func TestSignals(t *testing.T) {
 		t.Skip("starts long runs")
 	}
 	daySeries, _ := filepath.Abs("testdata/fit/day-series.csv")
+	longScenario, _ := filepath.Abs("testdata/scenarios/long.toml")
 	cases := []struct {
 		name  string
 		args  []string
@@ -62,8 +63,12 @@ func TestSignals(t *testing.T) {
 		{"simulate --runs", []string{"simulate", "--scenario", "codered-v2-july-august-2001", "--runs", "50", "--workers", "1", "--json", "bands.json"}, false},
 		// 10,000 bootstrap outbreaks of the observed day: about ten minutes.
 		{"fit --model sim", []string{"fit", "--model", "sim", "--boot", "10000", "--csv", "curve.csv", daySeries}, false},
-		{"forecast", []string{"forecast", "--scenario", "codered-v2-july-august-2001", "--block", "24.0.0.0/8", "--seed", "1", "--json", "load.json"}, false},
+		// Four million hosts over sixty days: about five seconds.
+		{"forecast", []string{"forecast", "-f", longScenario, "--block", "24.0.0.0/8", "--json", "load.json"}, false},
 		{"detect", []string{"detect", "--json", "d.json", "--series", "d.csv", "-"}, true},
+		// A FIFO that no one writes: opening the input blocks.
+		{"report", []string{"report", "-o", "r.html", "../in.fifo"}, false},
+		{"merge", []string{"merge", "-o", "e.json", "../in.fifo"}, false},
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig]
@@ -72,6 +77,9 @@ func TestSignals(t *testing.T) {
 				root := t.TempDir()
 				dir := filepath.Join(root, "work")
 				os.Mkdir(dir, 0o755)
+				if err := syscall.Mkfifo(filepath.Join(root, "in.fifo"), 0o644); err != nil {
+					t.Fatal(err)
+				}
 				var stdin *os.File
 				if c.stdin {
 					r, w, err := os.Pipe()
