@@ -1,6 +1,7 @@
 package shield
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -389,5 +390,59 @@ func TestBothLengths(t *testing.T) {
 	sendRaw(t, addr, "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 5*time.Second)
 	if s := <-got; s.cl != "5" || s.te != "" || s.body != "hello" {
 		t.Errorf("upstream got Content-Length %q, Transfer-Encoding %q, body %q; want 5, none, hello", s.cl, s.te, s.body)
+	}
+}
+
+// TestUploadCap has slow uploaders try to pin the upstream's connections:
+// a body small enough to buffer never reaches the upstream until whole, and
+// streamed bodies may hold only half of --upstream-conns, past which they
+// get 503; a GET still goes through.
+func TestUploadCap(t *testing.T) {
+	entered := make(chan struct{}, 4)
+	upSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "upstream")
+	}))
+	defer upSrv.Close()
+	reg := prometheus.NewRegistry()
+	addr, _ := startFrontWith(t, upSrv.URL, reg, 0, ProxyOptions{UpstreamConns: 2}, false)
+	var conns []net.Conn
+	defer func() { // before upSrv.Close, which waits for the uploads
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	open := func(head, body string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		io.WriteString(c, head+body)
+		return c
+	}
+	big := fmt.Sprintf("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 1<<20)
+	// A slow small upload: buffered, so the upstream sees nothing yet.
+	open("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", "part")
+	// The first streamed upload takes the one streaming slot.
+	open(big, strings.Repeat("b", 100<<10))
+	<-entered
+	select {
+	case <-entered:
+		t.Fatal("the upstream saw the unfinished small upload")
+	case <-time.After(100 * time.Millisecond):
+	}
+	// The second is refused.
+	second := open(big, strings.Repeat("b", 100<<10))
+	second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, _ := bufio.NewReader(second).ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 503 ") {
+		t.Errorf("second streamed upload got %q, want 503", line)
+	}
+	if n := testutil.ToFloat64(counterOf(t, reg, "wormlab_shield_bad_requests_total", "upload_busy")); n != 1 {
+		t.Errorf("upload_busy counted %v times, want 1", n)
+	}
+	if r := sendRaw(t, addr, "GET / HTTP/1.0\r\n\r\n", 5*time.Second); !strings.HasSuffix(r.data, "upstream") {
+		t.Errorf("GET while uploads are held got %q", r.data)
 	}
 }

@@ -2,8 +2,10 @@ package shield
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -171,7 +173,8 @@ func TestConnCaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := newConnLimiter("test", 3, 2, nil)
+	var logBuf syncBuffer
+	lim := newConnLimiter("test", 3, 2, slog.New(slog.NewTextHandler(&logBuf, nil)))
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -241,4 +244,28 @@ func TestConnCaps(t *testing.T) {
 	if got := testutil.ToFloat64(lim.refused.WithLabelValues("global")); got != 1 {
 		t.Errorf("%v refusals by the global cap, want 1", got)
 	}
+	// One line a second at most: the two refusals give one line, or two
+	// if a second began between them.
+	lines := strings.Split(strings.TrimSpace(logBuf.String()), "\n")
+	if len(lines) < 1 || len(lines) > 2 || !strings.Contains(lines[0], "level=WARN msg=\"connection refused\" limit=source source=127.0.0.1") {
+		t.Errorf("refusal log:\n%s", logBuf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
