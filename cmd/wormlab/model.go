@@ -23,9 +23,13 @@ func (g *modelGrid) flags(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&g.hours, "hours", 24, "hours to model from the start")
 	cmd.Flags().DurationVar(&g.step, "step", time.Minute, "sampling step of the curve (e.g. 1m, 30s, 1h)")
 	outputFlag(cmd.Flags(), &g.csv, "csv", "", "write the curve as CSV to `FILE` (- for standard output)")
+	mustBePositive(cmd.Flags(), "step", "a step above 0, such as 1m")
 }
 
 func (g *modelGrid) grid() ([]float64, error) {
+	if !(g.hours >= 0) || math.IsInf(g.hours, 0) {
+		return nil, inputError(fmt.Errorf("--hours %v: want 0 or more hours", g.hours))
+	}
 	hs, err := model.Grid(g.hours, g.step.Hours())
 	return hs, inputError(err)
 }

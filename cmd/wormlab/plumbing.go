@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -311,6 +312,10 @@ func plainMessage(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		msg = strings.Replace(msg, se.Error(), fmt.Sprintf("not valid JSON (at byte %d)", se.Offset), 1)
 	}
 	var ne *strconv.NumError
 	if errors.As(err, &ne) {
