@@ -54,10 +54,11 @@ type Reader struct {
 // checked only by its CRC-32 at its end, and random bits can decode
 // without error to the end of the member (a deflate code is complete, so
 // every bit pattern is some symbol), so gzip output is held back until
-// its member checks out, up to 64 MiB (a longer member is held back by
-// its last 64 MiB only). zstd checks each block of at most 128 KiB, xz its
+// its member checks out, up to 16 MiB (a longer member is held back by
+// its last 16 MiB only: more would cost memory for every
+// gzip read). zstd checks each block of at most 128 KiB, xz its
 // blocks, and bzip2 each block of up to 900 kB at its end.
-var holdBack = map[string]int{Gzip: 64 << 20, Zstd: 256 << 10, XZ: 256 << 10, Bzip2: 1 << 20}
+var holdBack = map[string]int{Gzip: 16 << 20, Zstd: 256 << 10, XZ: 256 << 10, Bzip2: 1 << 20}
 
 // NewReader returns a Reader on r that keeps lines up to maxLine bytes
 // (DefaultMaxLine if maxLine <= 0).
@@ -79,7 +80,7 @@ func NewReader(r io.Reader, maxLine int) *Reader {
 func (r *Reader) SetHoldBack(n int) {
 	r.holdBack = n
 	// The buffer grows to hold what is held back only when a stream
-	// needs it: a short gzip file never allocates 64 MiB.
+	// needs it: a short gzip file never allocates 16 MiB.
 	r.maxBuf = 2*n + len(r.buf)
 }
 
