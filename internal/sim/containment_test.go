@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wormlab/wormlab/internal/ipspace"
 	"github.com/wormlab/wormlab/internal/worm"
 )
 
@@ -51,13 +50,7 @@ func TestEnginesAgreeContentFilter(t *testing.T) {
 	runs := sized(t, 10, 200, 200)
 	c := scaled(t, 16, 1000, 1, 400*time.Second, 10*time.Second, nil)
 	c.Initial = []int32{0}
-	var list []ipspace.Addr
-	for i := range 50 {
-		h := int32(1 + i*17)
-		c.HitList = append(c.HitList, h)
-		list = append(list, c.Hosts[h])
-	}
-	c.Strategy = worm.HitList{List: list, Then: worm.Permutation{Key: 9}}
+	c.Strategy = worm.HitList{List: listHosts(c, 50, 17), Then: worm.Permutation{Key: 9}}
 	providers := networksWith(4, 0.25, 3)
 	deployed := make([]bool, 1<<8)
 	for n := range deployed {

@@ -51,14 +51,20 @@ func TestEnginesAgreeWarhol(t *testing.T) {
 	runs := sized(t, 10, 200, 200)
 	c := scaled(t, 16, 1000, 1, 400*time.Second, 10*time.Second, nil)
 	c.Initial = []int32{0}
+	c.Strategy = worm.HitList{List: listHosts(c, 100, 7), Then: worm.Permutation{Key: 3}}
+	compareEngines(t, c, runs, 20, timeToShare(0.9))
+}
+
+// listHosts puts n hosts on c's hit-list, every stride-th from host 1 on,
+// and returns their addresses for the strategy.
+func listHosts(c *Config, n, stride int) []ipspace.Addr {
 	var list []ipspace.Addr
-	for i := range 100 {
-		h := int32(1 + i*7)
+	for i := range n {
+		h := int32(1 + i*stride)
 		c.HitList = append(c.HitList, h)
 		list = append(list, c.Hosts[h])
 	}
-	c.Strategy = worm.HitList{List: list, Then: worm.Permutation{Key: 3}}
-	compareEngines(t, c, runs, 20, timeToShare(0.9))
+	return list
 }
 
 // TestWittyHoles: the probe engine with Witty's generator after a
