@@ -74,6 +74,7 @@ func newModelLogisticCmd() *cobra.Command {
 			}
 			s := c.Summarize(p.N)
 			fmt.Fprintf(out, "logistic: K = %.4g per hour, T = %.4g h, N = %.0f\n", p.K, p.T, p.N)
+			printCeiling(out, p.Ceiling)
 			printHalf(out, "half of N infected", s, g.hours)
 			fmt.Fprintf(out, "peak of new infections: %.0f per hour (%.0f per minute) at %.2f h\n", s.PeakRate, s.PeakRate/60, s.PeakRateHour)
 			last := len(hs) - 1
@@ -85,6 +86,7 @@ func newModelLogisticCmd() *cobra.Command {
 	f.Float64Var(&p.K, "k", p.K, "growth rate per hour (Staniford 2002: about 1.8 for Code Red v2)")
 	f.Float64Var(&p.T, "t", p.T, "hour at which half of N is infected (7: one host at hour 0, ln(359,999)/1.8 = 7.1)")
 	f.Float64Var(&p.N, "n", p.N, "population at saturation (hosts)")
+	f.Float64Var(&p.Ceiling, "ceiling", 0, ceilingUsage)
 	g.flags(cmd)
 	return cmd
 }
@@ -149,6 +151,7 @@ eta = 3): an illustration, not a calibration. Set --gamma 0 --mu-n 0
 			s := c.Summarize(p.N)
 			fmt.Fprintf(out, "two-factor: N = %.0f, beta0 = %.4g per hour (beta0 N = %.4g per hour), gamma = %.4g per hour, mu N = %.4g per hour, eta = %.4g, I0 = %.4g\n",
 				p.N, p.Beta0, p.Beta0*p.N, p.Gamma, muN, p.Eta, p.I0)
+			printCeiling(out, p.Ceiling)
 			printHalf(out, "half of N infected so far (J = I + R)", s, g.hours)
 			fmt.Fprintf(out, "peak of new infections: %.0f per hour at %.2f h\n", s.PeakRate, s.PeakRateHour)
 			fmt.Fprintf(out, "peak of infected hosts (I): %.0f at %.2f h\n", s.PeakInfected, s.PeakInfectedHour)
@@ -168,8 +171,19 @@ eta = 3): an illustration, not a calibration. Set --gamma 0 --mu-n 0
 	f.Float64Var(&mu, "mu", mu, "patching rate per susceptible host per host infected so far, per hour (instead of --mu-n)")
 	f.Float64Var(&p.Eta, "eta", p.Eta, "congestion exponent (0: no slowdown)")
 	f.Float64Var(&p.I0, "i0", p.I0, "infected hosts at hour 0")
+	f.Float64Var(&p.Ceiling, "ceiling", 0, ceilingUsage)
 	g.flags(cmd)
 	return cmd
+}
+
+// ceilingUsage explains --ceiling, the network's capacity in hosts.
+const ceilingUsage = "the network's capacity, in hosts: the aggregate scan rate it carries over one host's scan rate; 0: none"
+
+// printCeiling says where the network fills, when it has a capacity.
+func printCeiling(out io.Writer, ceiling float64) {
+	if ceiling > 0 {
+		fmt.Fprintf(out, "network capacity: the scanning of %.0f hosts; above it new infections grow with the susceptible hosts only\n", ceiling)
+	}
 }
 
 func printHalf(out io.Writer, what string, s model.Summary, hours float64) {
