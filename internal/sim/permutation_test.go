@@ -123,3 +123,15 @@ func TestWittyHoles(t *testing.T) {
 		t.Errorf("only %d infections: too few to tell", reached)
 	}
 }
+
+// TestWalkersRefusePerHostCalendars: copies that walk a path cannot stop
+// and resume on their own in the event engine, so such runs are refused.
+func TestWalkersRefusePerHostCalendars(t *testing.T) {
+	for _, st := range []worm.Strategy{worm.Sequential{}, worm.Permutation{}, worm.HitList{Then: worm.Permutation{}}} {
+		c := scaled(t, 16, 100, 1, 100*time.Second, 10*time.Second, st)
+		c.WakeDelayMax = 60
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s with wake-up delays: no error", st.Name())
+		}
+	}
+}

@@ -248,6 +248,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("sim: the %s strategy runs on public hosts only (no NAT sites)", st.Name())
 		}
 	}
+	if walks(c.Strategy) && c.perHostCalendar() {
+		// The event engine's walkers keep time for all copies at once;
+		// a copy that stops and resumes on its own would need where it
+		// stood on its path, which the walker does not track.
+		return fmt.Errorf("sim: the %s strategy runs with a calendar shared by all hosts (no clock offsets or wake-up delays)", c.Strategy.Name())
+	}
 	if usesWitty(c.Strategy) && c.SpaceBits != 32 {
 		return fmt.Errorf("sim: Witty's generator needs the full IPv4 space (32 bits), not %d", c.SpaceBits)
 	}
@@ -490,6 +496,19 @@ func (r *recorder) addMissed(a, b, rate float64) {
 		r.missed[m] += float64(rate * (edge - a))
 		a = edge
 	}
+}
+
+// walks reports whether s's copies walk a fixed path (sequential or
+// permutation scanning, after a hit-list or not).
+func walks(s worm.Strategy) bool {
+	if h, ok := s.(worm.HitList); ok {
+		s = h.After()
+	}
+	switch s.(type) {
+	case worm.Sequential, worm.Permutation:
+		return true
+	}
+	return false
 }
 
 // usesWitty reports whether s scans with Witty's generator, after a
