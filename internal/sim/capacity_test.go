@@ -18,7 +18,7 @@ import (
 // capacity allows: 1,000 a 10 s bin, Poisson sd 32, so 1,000 + 6 sd over
 // 300 bins (a false alarm per bin of 1e-9).
 func TestEnginesAgreeScanCapacity(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := scaled(t, 18, 1000, 1, 3000*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	c.ScanCapacity = 100

@@ -32,7 +32,7 @@ func networksWith(bits int, p float64, seed uint64) []bool {
 // infection, filters on half the networks (customer deployment), and a
 // fifth of the networks filtering their own hosts' outbound probes.
 func TestEnginesAgreeBlacklist(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := clustered(t, 2000, 0.3, 600*time.Second)
 	c.Initial = []int32{0, 500, 1000, 1500}
 	c.Containment = &Containment{
@@ -47,7 +47,7 @@ func TestEnginesAgreeBlacklist(t *testing.T) {
 // top 4 bits: a backbone deployment), with permutation scanning after a
 // hit-list of 50, so that walkers and hit-list probes meet the filters.
 func TestEnginesAgreeContentFilter(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := scaled(t, 16, 1000, 1, 400*time.Second, 10*time.Second, nil)
 	c.Initial = []int32{0}
 	c.Strategy = worm.HitList{List: listHosts(c, 50, 17), Then: worm.Permutation{Key: 9}}
@@ -67,7 +67,7 @@ func TestEnginesAgreeContentFilter(t *testing.T) {
 // probability 2,000/2^18, so each infects about 2.5 others on average:
 // the outbreak dies out in some runs and grows to a fraction in others.
 func TestEnginesAgreeUniversalBlacklist(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := scaled(t, 18, 2000, 1, 1500*time.Second, 10*time.Second, worm.Uniform{})
 	c.Initial = []int32{0, 1}
 	for i := range c.Rates {

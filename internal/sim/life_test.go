@@ -44,7 +44,7 @@ func TestEnginesAgreeLifeCycle(t *testing.T) {
 // two hours after midnight, and a tenth of the hosts have clocks 12 hours
 // fast, so they spread while the others sleep.
 func TestEnginesAgreeCalendar(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	// 1,000 hosts in 2^18 addresses at 0.2 probes a second: K = 2.7 an
 	// hour, slow enough that the wake-up delays and fast clocks shape the
 	// curve, and at most 3 million probes a run.

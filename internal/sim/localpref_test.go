@@ -93,7 +93,7 @@ func TestEnginesAgreeLocalPreference(t *testing.T) {
 // layout) against about 2,800 public ones. Unseeded sites must stay clean:
 // nobody outside a site reaches it.
 func TestEnginesAgreeNAT(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := clustered(t, 3000, 0.3, 800*time.Second)
 	// "10/8" and "192.168/16" of this space: a /4-level and a /8-level block.
 	c.Private = []ipspace.Prefix{ipspace.PrefixFrom(0xa0000, 16), ipspace.PrefixFrom(0xc0000, 20)}
@@ -184,7 +184,7 @@ func TestNATIsolation(t *testing.T) {
 // engine jumps between the vulnerable hosts on each copy's path with
 // Gamma-distributed times; the probe engine sends every probe.
 func TestEnginesAgreeSequential(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	// Copies walk through dense blocks (4,000 hosts in 24,576 addresses),
 	// so the run is kept short: 1 probe a second for 800 s.
 	c := clustered(t, 4000, 1, 800*time.Second)
@@ -199,7 +199,7 @@ func TestEnginesAgreeSequential(t *testing.T) {
 // TestEnginesAgreeHitList: a hit-list of 300 hosts handed down by halves,
 // then uniform scanning, from one initial copy.
 func TestEnginesAgreeHitList(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := clustered(t, 4000, 0.5, 1500*time.Second)
 	c.Initial = []int32{0}
 	var list []ipspace.Addr

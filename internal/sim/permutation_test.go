@@ -11,7 +11,8 @@ import (
 )
 
 // ksPower is the KS power statement shared by the agreement tests of
-// this file, with 200 runs an engine at alpha = 0.01: the critical
+// this file, with 200 runs an engine (the long mode; the default runs 100
+// and detects sqrt 2 times less) at alpha = 0.01: the critical
 // distance is 1.628 * sqrt(2/200) = 0.163, so a difference between the
 // engines' laws whose largest CDF gap is 0.163 is detected half the time,
 // and one of 0.24 (for a roughly normal statistic, a mean shift of 0.6
@@ -39,7 +40,7 @@ func timeToShare(share float64) statistic {
 // have spread out. Jumps matter most late, so the test adds the time to
 // 90%. Power: ksPower.
 func TestEnginesAgreePermutation(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := scaled(t, 16, 1000, 1, 700*time.Second, 10*time.Second, worm.Permutation{Key: 7})
 	c.Initial = []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	compareEngines(t, c, runs, 40, timeToShare(0.9))
@@ -48,7 +49,7 @@ func TestEnginesAgreePermutation(t *testing.T) {
 // TestEnginesAgreeWarhol: a hit-list of 100 hosts handed down by halves,
 // then permutation scanning, from one copy. Power: ksPower.
 func TestEnginesAgreeWarhol(t *testing.T) {
-	runs := sized(t, 10, 200, 200)
+	runs := sized(t, 10, 100, 200)
 	c := scaled(t, 16, 1000, 1, 400*time.Second, 10*time.Second, nil)
 	c.Initial = []int32{0}
 	c.Strategy = worm.HitList{List: listHosts(c, 100, 7), Then: worm.Permutation{Key: 3}}
