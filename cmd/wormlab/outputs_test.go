@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wormlab/wormlab/internal/ensemble"
 )
@@ -60,8 +61,13 @@ func TestOutputsNeverReplaced(t *testing.T) {
 				got <- int(n)
 			}()
 			mustRun(t, append(args, fifo))
-			if n := <-got; n < 20 {
-				t.Errorf("the FIFO's reader got %d bytes", n)
+			select {
+			case n := <-got:
+				if n < 20 {
+					t.Errorf("the FIFO's reader got %d bytes", n)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the FIFO's reader got nothing in 10 s: the FIFO was not written")
 			}
 			if fi, _ := os.Lstat(fifo); fi.Mode()&fs.ModeNamedPipe == 0 {
 				t.Errorf("FIFO replaced by a %v", fi.Mode())

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func text(s string) func(io.Writer) error {
@@ -131,8 +132,13 @@ func TestNeverReplacesSpecialFiles(t *testing.T) {
 		if err := Write(fifo, nil, text("through the pipe")); err != nil {
 			t.Fatal(err)
 		}
-		if s := <-got; s != "through the pipe" {
-			t.Errorf("the reader got %q", s)
+		select {
+		case s := <-got:
+			if s != "through the pipe" {
+				t.Errorf("the reader got %q", s)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the FIFO's reader got nothing in 10 s: the FIFO was not written")
 		}
 		if fi, _ := os.Lstat(fifo); fi.Mode()&fs.ModeNamedPipe == 0 {
 			t.Errorf("the FIFO was replaced by a %v", fi.Mode())
