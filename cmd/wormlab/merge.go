@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wormlab/wormlab/internal/ensemble"
+	"github.com/wormlab/wormlab/internal/sweep"
 )
 
 type mergeConfig struct {
@@ -49,6 +50,11 @@ func runMerge(cmd *cobra.Command, cfg mergeConfig) error {
 	if cfg.json == "" && cfg.csv == "" {
 		return inputError(errors.New("nothing to write: give -o FILE.json, --csv FILE.csv, or both"))
 	}
+	if sweepShards, err := readSweepShards(cfg.shards[:1]); err != nil {
+		return inputError(err)
+	} else if sweepShards != nil {
+		return runSweepMerge(cmd, cfg)
+	}
 	set, err := stoppable(cmd.Context(), func() (*ensemble.Set, error) { return ensemble.MergeFiles(cfg.shards) })
 	if cmd.Context().Err() != nil {
 		return err
@@ -61,6 +67,26 @@ func runMerge(cmd *cobra.Command, cfg mergeConfig) error {
 	}
 	if out := cmd.OutOrStdout(); !cfg.quiet {
 		printEnsembleSummary(out, set)
+		fmt.Fprintf(out, "  merged from %s\n", plural(len(cfg.shards), "shard"))
+	}
+	return nil
+}
+
+// runSweepMerge merges the shards of a sweep (sweep --shard).
+func runSweepMerge(cmd *cobra.Command, cfg mergeConfig) error {
+	data, err := readSweepShards(cfg.shards)
+	if err != nil {
+		return inputError(err)
+	}
+	res, err := sweep.Merge(data, cfg.shards)
+	if err != nil {
+		return inputError(err)
+	}
+	if err := writeSweep(cmd, res, cfg.json, cfg.csv, ""); err != nil {
+		return err
+	}
+	if out := cmd.OutOrStdout(); !cfg.quiet {
+		printSweepSummary(out, res)
 		fmt.Fprintf(out, "  merged from %s\n", plural(len(cfg.shards), "shard"))
 	}
 	return nil
