@@ -50,9 +50,14 @@ func runMerge(cmd *cobra.Command, cfg mergeConfig) error {
 	if cfg.json == "" && cfg.csv == "" {
 		return inputError(errors.New("nothing to write: give -o FILE.json, --csv FILE.csv, or both"))
 	}
-	if sweepShards, err := readSweepShards(cfg.shards[:1]); err != nil {
+	isSweep, err := stoppable(cmd.Context(), func() (bool, error) { return isSweepShard(cfg.shards[0]) })
+	if cmd.Context().Err() != nil {
+		return err
+	}
+	if err != nil {
 		return inputError(err)
-	} else if sweepShards != nil {
+	}
+	if isSweep {
 		return runSweepMerge(cmd, cfg)
 	}
 	set, err := stoppable(cmd.Context(), func() (*ensemble.Set, error) { return ensemble.MergeFiles(cfg.shards) })
@@ -74,11 +79,16 @@ func runMerge(cmd *cobra.Command, cfg mergeConfig) error {
 
 // runSweepMerge merges the shards of a sweep (sweep --shard).
 func runSweepMerge(cmd *cobra.Command, cfg mergeConfig) error {
-	data, err := readSweepShards(cfg.shards)
-	if err != nil {
-		return inputError(err)
+	res, err := stoppable(cmd.Context(), func() (*sweep.Result, error) {
+		data, err := readSweepShards(cfg.shards)
+		if err != nil {
+			return nil, err
+		}
+		return sweep.Merge(data, cfg.shards)
+	})
+	if cmd.Context().Err() != nil {
+		return err
 	}
-	res, err := sweep.Merge(data, cfg.shards)
 	if err != nil {
 		return inputError(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -217,11 +218,35 @@ func halfText(m *float64) string {
 	return minutes(*m)
 }
 
-// readSweepShards returns the files' bytes if the first is a sweep shard
-// (gzip-compressed or not), or nil.
+// isSweepShard reports whether the file name starts as a sweep shard
+// does (gzip-compressed or not); it reads only the first bytes, since
+// ensemble shards can be large.
+func isSweepShard(name string) (bool, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	br := bufio.NewReader(f)
+	if head, _ := br.Peek(2); bytes.Equal(head, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", name, err)
+		}
+		r = zr
+	} else {
+		r = br
+	}
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(r, head)
+	return sweep.StartsShard(head[:n]), nil
+}
+
+// readSweepShards returns the files' bytes, decompressed when gzip.
 func readSweepShards(names []string) ([][]byte, error) {
 	var out [][]byte
-	for i, name := range names {
+	for _, name := range names {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			return nil, err
@@ -234,9 +259,6 @@ func readSweepShards(names []string) ([][]byte, error) {
 			if data, err = io.ReadAll(zr); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
-		}
-		if i == 0 && !sweep.IsShard(data) {
-			return nil, nil
 		}
 		out = append(out, data)
 	}

@@ -181,13 +181,10 @@ func (r *Result) WriteShard(w io.Writer) error {
 	return enc.Encode(&f)
 }
 
-// IsShard reports whether data starts a sweep shard rather than
-// something else (such as an ensemble shard).
-func IsShard(data []byte) bool {
-	var probe struct {
-		Schema string `json:"schema"`
-	}
-	return json.Unmarshal(data, &probe) == nil && probe.Schema == ShardSchema
+// StartsShard reports whether head, the first bytes of a file, start a
+// sweep shard as WriteShard writes it.
+func StartsShard(head []byte) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(head), []byte(`{"schema":"`+ShardSchema+`"`))
 }
 
 // Merge puts the shards of one sweep back together; names[i] names

@@ -117,8 +117,8 @@ func TestShardsMerge(t *testing.T) {
 			if err := res.WriteShard(&buf); err != nil {
 				t.Fatal(err)
 			}
-			if !IsShard(buf.Bytes()) {
-				t.Fatalf("shard %d/%d: IsShard false", i, n)
+			if !StartsShard(buf.Bytes()) {
+				t.Fatalf("shard %d/%d: StartsShard false", i, n)
 			}
 			data = append(data, buf.Bytes())
 			names = append(names, "shard"+string(rune('0'+i)))
