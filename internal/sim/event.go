@@ -215,7 +215,7 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			e.lanes = append(e.lanes, containmentLanes(c, ch, public.inv, e.netOf)...)
 		}
 	}
-	e.sets = newHostSets(n)
+	e.sets = newHostSets(n, drawnBy(&c.Life))
 	e.infectedAt = make([]float64, n)
 	e.spreading = make([]bool, n)
 	e.perHost = c.perHostCalendar()

@@ -85,7 +85,7 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		rec:     newRecorder(c),
 		index:   newHostIndex(c.SpaceBits, c.Hosts, c.Site),
 		gen:     c.Strategy.Generator(c.SpaceBits),
-		sets:    newHostSets(n),
+		sets:    newHostSets(n, drawnBy(&c.Life)),
 		infTime: make([]float64, n),
 		slotOf:  make([]int32, n),
 		cursor:  make([]uint64, n),
