@@ -181,7 +181,7 @@ func (e *eventEngine) reclass(h int32) {
 // startContentFilter turns content filtering on for every host.
 func (e *eventEngine) startContentFilter() {
 	e.contentOn = true
-	for _, h := range e.sets.members[Infected] {
+	for _, h := range e.sets.list(Infected) {
 		e.reclass(h)
 	}
 }

@@ -215,7 +215,11 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			e.lanes = append(e.lanes, containmentLanes(c, ch, public.inv, e.netOf)...)
 		}
 	}
-	e.sets = newHostSets(n, drawnBy(&c.Life))
+	drawn := drawnBy(&c.Life)
+	if c.Containment != nil {
+		drawn[Infected] = true // content filtering reclasses every infected host
+	}
+	e.sets = newHostSets(n, drawn)
 	e.infectedAt = make([]float64, n)
 	e.spreading = make([]bool, n)
 	e.perHost = c.perHostCalendar()

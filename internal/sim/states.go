@@ -62,6 +62,15 @@ func (s *hostSets) set(h int32, to State) State {
 	return from
 }
 
+// list returns the hosts in state st, which must be one of the drawn
+// states, in no particular order; the caller must not change it.
+func (s *hostSets) list(st State) []int32 {
+	if !s.drawn[st] {
+		panic("sim: the hosts of a state whose list is not kept")
+	}
+	return s.members[st]
+}
+
 // random returns a host drawn uniformly from state st, or -1 if none. st
 // must be one of the drawn states.
 func (s *hostSets) random(st State, rng *rand.Rand) int32 {
