@@ -53,28 +53,28 @@ func Sniff(head []byte) string {
 	return ""
 }
 
-// countingReader counts the compressed bytes the decoder has taken, so
-// that errors can say where in the file they are. It is an io.ByteReader,
-// which keeps compress/flate from wrapping it in a second buffer that
-// would read ahead of the count.
-type countingReader struct {
-	r *bufio.Reader
+// byteCounter counts the bytes read from the file, under its bufio.Reader.
+type byteCounter struct {
+	r io.Reader
 	n int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *byteCounter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
 }
 
-func (c *countingReader) ReadByte() (byte, error) {
-	b, err := c.r.ReadByte()
-	if err == nil {
-		c.n++
-	}
-	return b, err
+// countingReader is the buffered compressed input and where in the file
+// the decoder is, for errors: the bytes read from the file less those
+// still buffered. The decoders read the bufio.Reader itself, an
+// io.ByteReader, so compress/flate takes its bytes without another layer.
+type countingReader struct {
+	r     *bufio.Reader
+	below *byteCounter
 }
+
+func (c *countingReader) offset() int64 { return c.below.n - int64(c.r.Buffered()) }
 
 // CorruptError is compressed data that does not decode. The decompressed
 // bytes just before it are suspect (a damaged stream can decode to
@@ -147,9 +147,9 @@ type gzipStream struct {
 // members that have passed their checksum.
 func (g *gzipStream) Verified() int64 { return g.verified }
 
-func newGzipStream(br *bufio.Reader) (*gzipStream, error) {
-	g := &gzipStream{src: &countingReader{r: br}}
-	zr, err := gzip.NewReader(g.src)
+func newGzipStream(src *countingReader) (*gzipStream, error) {
+	g := &gzipStream{src: src}
+	zr, err := gzip.NewReader(g.src.r)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (g *gzipStream) next() {
 	// length have matched.
 	g.verified = g.out
 	g.members++
-	start := g.src.n
+	start := g.src.offset()
 	head, _ := g.src.r.Peek(2)
 	switch {
 	case len(head) == 0:
@@ -203,7 +203,7 @@ func (g *gzipStream) next() {
 		return
 	}
 	g.start = start
-	if err := g.zr.Reset(g.src); err != nil {
+	if err := g.zr.Reset(g.src.r); err != nil {
 		g.err = g.classify(err)
 		return
 	}
@@ -229,14 +229,14 @@ func allZero(r *bufio.Reader) bool {
 func (g *gzipStream) classify(err error) error {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &TruncatedError{Compression: Gzip, Offset: g.src.n}
+		return &TruncatedError{Compression: Gzip, Offset: g.src.offset()}
 	}
 	if errors.Is(err, gzip.ErrChecksum) {
-		return &CorruptError{Compression: Gzip, Offset: g.src.n, Err: err, Checksum: true, Member: g.start}
+		return &CorruptError{Compression: Gzip, Offset: g.src.offset(), Err: err, Checksum: true, Member: g.start}
 	}
 	var ce flate.CorruptInputError
 	if errors.As(err, &ce) || errors.Is(err, gzip.ErrHeader) {
-		return &CorruptError{Compression: Gzip, Offset: g.src.n, Err: err}
+		return &CorruptError{Compression: Gzip, Offset: g.src.offset(), Err: err}
 	}
 	return err
 }
@@ -261,9 +261,9 @@ func (d *decodeStream) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if err != nil && err != io.EOF {
 		if _, peekErr := d.src.r.Peek(1); peekErr == io.EOF && isCut(err) {
-			err = &TruncatedError{Compression: d.name, Offset: d.src.n}
+			err = &TruncatedError{Compression: d.name, Offset: d.src.offset()}
 		} else {
-			err = &CorruptError{Compression: d.name, Offset: d.src.n, Err: err}
+			err = &CorruptError{Compression: d.name, Offset: d.src.offset(), Err: err}
 		}
 	}
 	d.err = err
@@ -294,16 +294,16 @@ func (d *decodeStream) Close() error {
 
 // decoder returns a reader of the decompressed content of br, whose
 // compression is name.
-func decoder(name string, br *bufio.Reader) (io.ReadCloser, error) {
+func decoder(name string, src *countingReader) (io.ReadCloser, error) {
 	if name == Gzip {
-		return newGzipStream(br)
+		return newGzipStream(src)
 	}
-	d := &decodeStream{name: name, src: &countingReader{r: br}}
+	d := &decodeStream{name: name, src: src}
 	switch name {
 	case Bzip2:
-		d.r = bzip2.NewReader(d.src)
+		d.r = bzip2.NewReader(d.src.r)
 	case XZ:
-		r, err := xz.NewReader(d.src)
+		r, err := xz.NewReader(d.src.r)
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +311,7 @@ func decoder(name string, br *bufio.Reader) (io.ReadCloser, error) {
 	case Zstd:
 		// One goroutine: a log is read once, front to back, and the
 		// machine's other cores may be reading other logs.
-		r, err := zstd.NewReader(d.src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		r, err := zstd.NewReader(d.src.r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, err
 		}

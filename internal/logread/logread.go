@@ -308,10 +308,11 @@ func Open(name string, stdin io.Reader, maxLine int) (*File, error) {
 		f.closers = append(f.closers, fh)
 		src = fh
 	}
-	br := bufio.NewReaderSize(src, 64<<10)
+	below := &byteCounter{r: src}
+	br := bufio.NewReaderSize(below, 64<<10)
 	magic, _ := br.Peek(6)
 	if c := Sniff(magic); c != "" {
-		zr, err := decoder(c, br)
+		zr, err := decoder(c, &countingReader{r: br, below: below})
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: unreadable %s: %w", name, c, err)
