@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"strings"
 	"time"
@@ -250,7 +251,14 @@ func (a *aggregate) file(ctx context.Context, name string) (Input, error) {
 	in := Input{Name: printable([]byte(name))}
 	f, err := logread.Open(name, a.cfg.Stdin, a.cfg.MaxLine)
 	if err != nil {
-		in.Error = printable([]byte(err.Error()))
+		// The table's row already names the file: say only why it failed,
+		// not the operation and path the library puts in front.
+		reason := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err
+		}
+		in.Error = printable([]byte(reason.Error()))
 		return in, err
 	}
 	defer f.Close()
