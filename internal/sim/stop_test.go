@@ -29,9 +29,11 @@ func TestStopEndsRun(t *testing.T) {
 		c.Stop = stop
 		began := time.Now()
 		res, err := engine.run(c, 1)
-		// The probe engine would take minutes; the event engine 0.2 s on
-		// an idle core, so the bound only catches a check that never comes.
-		if took := time.Since(began); !errors.Is(err, sim.ErrStopped) || res != nil || took > 2*time.Second {
+		// The probe engine would take minutes, so a check that never comes
+		// fails here; the bound is loose enough for a machine shared many
+		// times over (a 2 s bound once missed by 35 ms at load 20), since
+		// how soon the check comes is the signal test's to measure.
+		if took := time.Since(began); !errors.Is(err, sim.ErrStopped) || res != nil || took > 20*time.Second {
 			t.Errorf("%s: err %v, result %v after %v; want ErrStopped at once", engine.name, err, res != nil, took)
 		}
 	}
