@@ -60,19 +60,7 @@ func TestScanCapacityODE(t *testing.T) {
 	c.ScanCapacity = cap
 	runs := sized(t, 10, 100, 100)
 	nrow := hours*6 + 1
-	sum := make([]float64, nrow)
-	sq := make([]float64, nrow)
-	for s := range runs {
-		r, err := RunEvent(c, uint64(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m, row := range r.Rows {
-			v := float64(row.Infected)
-			sum[m] += v
-			sq[m] += v * v
-		}
-	}
+	sum, sq := infectedMoments(t, c, runs, nrow)
 	grid := make([]float64, nrow)
 	for m := range grid {
 		grid[m] = float64(m) / 6
