@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/wormlab/wormlab/internal/ensemble"
 	"github.com/wormlab/wormlab/internal/scenario"
@@ -62,7 +59,7 @@ func runEnsemble(cmd *cobra.Command, cfg simulateConfig) error {
 	if err := sp.Check(); err != nil {
 		return inputError(err)
 	}
-	var bar *progressbar.ProgressBar
+	var bar *progress
 	if !cfg.quiet {
 		if bar = newProgressBar(errOut, len(sh.Members(cfg.runs))); bar != nil {
 			sp.Progress = func(done int) { bar.Set(done) }
@@ -114,23 +111,6 @@ func ensembleEngine(s *scenario.Scenario, seed uint64, engine string) (string, e
 		return "", inputError(err)
 	}
 	return chooseEngine(c, s.Worm.Strategy, engine)
-}
-
-// newProgressBar returns a bar counting runs on w, or nil when w is not a
-// terminal: logs and batch jobs get no control characters.
-func newProgressBar(w io.Writer, total int) *progressbar.ProgressBar {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("runs"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
 }
 
 // writeEnsemble writes a complete set's bands where asked.

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -164,19 +165,23 @@ func friendlyFlagError(err error) error {
 	return flagError{fmt.Errorf("--%s %q: want %s", iv.GetFlag().Name, iv.GetValue(), want)}
 }
 
+// The expressions are compiled on the first error, not at start-up, which
+// every command pays for.
 var (
-	flagGroupErr = regexp.MustCompile(`^if any flags in the group \[([^\]]*)\] are set none of the others can be; \[([^\]]*)\] were all set$`)
-	requiredErr  = regexp.MustCompile(`^required flag\(s\) (.*) not set$`)
+	flagGroupErr = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^if any flags in the group \[([^\]]*)\] are set none of the others can be; \[([^\]]*)\] were all set$`)
+	})
+	requiredErr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^required flag\(s\) (.*) not set$`) })
 )
 
 // friendlyCobraError rewrites cobra's own messages about flag groups and
 // required flags.
 func friendlyCobraError(err error) error {
 	msg := err.Error()
-	if m := flagGroupErr.FindStringSubmatch(msg); m != nil {
+	if m := flagGroupErr().FindStringSubmatch(msg); m != nil {
 		return flagError{fmt.Errorf("%s cannot be given together; give one", dashed(strings.Fields(m[2])))}
 	}
-	if m := requiredErr.FindStringSubmatch(msg); m != nil {
+	if m := requiredErr().FindStringSubmatch(msg); m != nil {
 		names := strings.Split(strings.ReplaceAll(m[1], `"`, ""), ", ")
 		if len(names) == 1 {
 			return flagError{fmt.Errorf("--%s is required", names[0])}

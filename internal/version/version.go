@@ -2,7 +2,10 @@
 // record can say what produced it.
 package version
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"sync"
+)
 
 // Version is the release name. Release builds set it with
 // -ldflags "-X github.com/wormlab/wormlab/internal/version.Version=v0.x.y";
@@ -15,11 +18,15 @@ var Version = devVersion
 // run, go test).
 const devVersion = "v0.1.0-dev"
 
+// buildInfo is the go command's stamp, decoded once: each decoding
+// allocates a record per linked module, and start-up needs it twice.
+var buildInfo = sync.OnceValues(debug.ReadBuildInfo)
+
 func init() {
 	if Version != devVersion {
 		return
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+	if info, ok := buildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		Version = info.Main.Version
 	}
 }
@@ -37,7 +44,7 @@ func Commit() string {
 	if commit != "" {
 		return commit
 	}
-	info, ok := debug.ReadBuildInfo()
+	info, ok := buildInfo()
 	if !ok {
 		return "unknown"
 	}
