@@ -211,7 +211,9 @@ func TestApply(t *testing.T) {
 		{name: "date", form: form("population.allocated_by", "2001-06-01"),
 			check: func(s *scenario.Scenario) bool { return s.Population.AllocatedBy.Month() == time.June }},
 		{name: "list", form: form("run.checkpoints", "1h, 2h,3h"),
-			check: func(s *scenario.Scenario) bool { return len(s.Run.Checkpoints) == 3 && s.Run.Checkpoints[2].Duration == 3*time.Hour }},
+			check: func(s *scenario.Scenario) bool {
+				return len(s.Run.Checkpoints) == 3 && s.Run.Checkpoints[2].Duration == 3*time.Hour
+			}},
 		{name: "bad list value", form: form("run.checkpoints", "1h, soon"),
 			errs: map[string]string{"run.checkpoints": `value 2: "soon": want a duration`}},
 		{name: "list outside the run", form: form("run.checkpoints", "1h, 15h"),
@@ -331,9 +333,9 @@ func TestTOMLOfGoScenario(t *testing.T) {
 
 func TestParseTOMLErrors(t *testing.T) {
 	tests := []struct {
-		src  string
-		err  string // the whole message: file:line: key: msg
-		key  string // KeyErrors' key
+		src string
+		err string // the whole message: file:line: key: msg
+		key string // KeyErrors' key
 	}{
 		{"name = \"x\"\n[run]\nstart = 2001-07-19T10:00:00Z\nend = 2001-07-19T11:00:00Z\nstep = \"7q\"\n",
 			`up.toml:5: run.step: "7q" is not a duration such as "1m" or "10s"`, "run.step"},
