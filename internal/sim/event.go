@@ -68,6 +68,8 @@ type eventEngine struct {
 	perHost   bool         // each host keeps its own calendar
 	hostPhase []worm.Phase // per host, in per-host mode
 	flooding  int64        // infected hosts whose own calendar says flood (per-host mode)
+
+	day *dayCycle // the day/night cycle, or nil (diurnal.go)
 }
 
 // lane is one channel of the strategy restricted to one kind of target.
@@ -246,6 +248,7 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			e.timers.push(timer{t: e.rng.Float64() * c.WakeDelayMax, host: h, kind: wakeUp})
 		}
 	}
+	e.startDayCycle()
 	return nil
 }
 
@@ -328,13 +331,18 @@ func (e *eventEngine) setState(t float64, h int32, to State) {
 	if from == to {
 		return
 	}
-	if from == Susceptible || to == Susceptible {
+	if (from == Susceptible || to == Susceptible) && !e.isOff(h) {
 		for k := range e.lanes {
 			e.lanes[k].setSusceptible(h, to == Susceptible)
 		}
 	}
-	if from == Infected && e.perHost && e.hostPhase[h] == worm.Flood {
-		e.flooding--
+	if from == Infected && e.perHost {
+		if e.hostPhase[h] == worm.Flood {
+			e.flooding--
+		}
+		// A copy that ends keeps no phase: a later copy on the host
+		// starts from none, or its flood would be uncounted twice.
+		e.hostPhase[h] = worm.Dormant
 	}
 	for _, o := range e.obs {
 		o.Changed(t, h, from, to)
@@ -584,6 +592,10 @@ func (e *eventEngine) lifeEvent(t, u, patch, clean float64) {
 func (e *eventEngine) fireTimer(t float64, tm timer) {
 	if tm.kind == contentOn {
 		e.startContentFilter()
+		return
+	}
+	if tm.kind == switchOn || tm.kind == switchOff {
+		e.fireSwitch(t, tm)
 		return
 	}
 	h := tm.host

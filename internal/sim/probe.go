@@ -52,6 +52,7 @@ type probeEngine struct {
 	contain   *Containment
 	netOf     []int32
 	contentAt float64
+	day       *dayCycle // the day/night cycle, or nil (diurnal.go)
 	// spreadRate sums the scan rates of the hosts in spreading, for the
 	// network's capacity.
 	spreadRate float64
@@ -155,6 +156,7 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 			e.timers.push(timer{t: e.rng.Float64() * c.WakeDelayMax, host: h, kind: wakeUp})
 		}
 	}
+	e.startDayCycle()
 	e.run()
 	if c.Stop != nil && c.stopRequested() {
 		return nil, ErrStopped
@@ -312,6 +314,10 @@ func (e *probeEngine) lifeEvent(u, patch, clean float64) {
 }
 
 func (e *probeEngine) fireTimer(t float64, tm timer) {
+	if tm.kind == switchOn || tm.kind == switchOff {
+		e.fireSwitch(tm)
+		return
+	}
 	h := tm.host
 	if e.sets.state[h] != Infected || e.infTime[h] != tm.since {
 		return
@@ -383,7 +389,7 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 			e.seeTelescope(row, e.spreading[e.srcs[i]].host)
 		}
 		h := e.hits[i]
-		if h < 0 {
+		if h < 0 || (e.day != nil && e.day.off[h]) {
 			continue
 		}
 		if e.contain != nil && !e.reaches(e.spreading[e.srcs[i]].host, h, ti) {

@@ -102,6 +102,10 @@ type Config struct {
 	// shrinks in proportion when their sum would exceed it. Zero: no cap.
 	ScanCapacity float64
 
+	// Diurnal switches hosts off at night in their own time zone (nil:
+	// every host always on).
+	Diurnal *Diurnal
+
 	// Containment filters probes between networks (nil: none).
 	Containment *Containment
 
@@ -256,6 +260,11 @@ func (c *Config) Validate() error {
 	}
 	if usesWitty(c.Strategy) && c.SpaceBits != 32 {
 		return fmt.Errorf("sim: Witty's generator needs the full IPv4 space (32 bits), not %d", c.SpaceBits)
+	}
+	if d := c.Diurnal; d != nil {
+		if err := d.check(c); err != nil {
+			return err
+		}
 	}
 	if k := c.Containment; k != nil {
 		if err := k.check(c); err != nil {
