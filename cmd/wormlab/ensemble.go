@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/wormlab/wormlab/internal/ensemble"
@@ -59,7 +60,7 @@ func runEnsemble(cmd *cobra.Command, cfg simulateConfig) error {
 	if err := sp.Check(); err != nil {
 		return inputError(err)
 	}
-	var bar *progress
+	var bar *progressbar.ProgressBar
 	if !cfg.quiet {
 		if bar = newProgressBar(errOut, len(sh.Members(cfg.runs))); bar != nil {
 			sp.Progress = func(done int) { bar.Set(done) }

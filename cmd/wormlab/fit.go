@@ -62,7 +62,7 @@ with the event engine: a parametric bootstrap, seeded by --seed).`,
 				// The bootstrap takes seconds: show it on a terminal.
 				if bar := newProgressBar(cmd.ErrOrStderr(), cfg.sim.Boot); bar != nil {
 					cfg.sim.Progress = func(done, _ int) { bar.Set(done) }
-					defer bar.Clear()
+					defer bar.Finish()
 				}
 			}
 			cfg.stderr = cmd.ErrOrStderr()

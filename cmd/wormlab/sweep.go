@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/wormlab/wormlab/internal/ensemble"
@@ -129,7 +130,7 @@ func runSweep(cmd *cobra.Command, cfg sweepConfig) error {
 			return inputError(err)
 		}
 	}
-	var bar *progress
+	var bar *progressbar.ProgressBar
 	if !cfg.quiet {
 		if bar = newProgressBar(cmd.ErrOrStderr(), len(points)*len(sh.Members(cfg.runs))); bar != nil {
 			sp.Progress = func(done int) { bar.Set(done) }
