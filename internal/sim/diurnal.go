@@ -118,20 +118,24 @@ func (k *dayCycle) first(c *Config, i int) (on bool, nextOn, nextOff float64) {
 	return on, until(k.d.On), until(k.d.Off)
 }
 
-// startDayCycle switches off the hosts that are off at the start and
-// schedules every zone's switches (event engine).
-func (e *eventEngine) startDayCycle() {
-	if e.cfg.Diurnal == nil {
-		return
-	}
-	e.day = newDayCycle(e.cfg)
-	for i := range e.day.zones {
-		on, nextOn, nextOff := e.day.first(e.cfg, i)
+// start switches off, by turnOff, the zones that are off at the run's
+// start and schedules every zone's switches.
+func (k *dayCycle) start(c *Config, timers *timerHeap, turnOff func(zone int32)) {
+	for i := range k.zones {
+		on, nextOn, nextOff := k.first(c, i)
 		if !on {
-			e.switchZone(0, int32(i), false)
+			turnOff(int32(i))
 		}
-		e.timers.push(timer{t: nextOn, host: int32(i), kind: switchOn})
-		e.timers.push(timer{t: nextOff, host: int32(i), kind: switchOff})
+		timers.push(timer{t: nextOn, host: int32(i), kind: switchOn})
+		timers.push(timer{t: nextOff, host: int32(i), kind: switchOff})
+	}
+}
+
+// startDayCycle sets up the cycle, if the run has one (event engine).
+func (e *eventEngine) startDayCycle() {
+	if e.cfg.Diurnal != nil {
+		e.day = newDayCycle(e.cfg)
+		e.day.start(e.cfg, &e.timers, func(z int32) { e.switchZone(0, z, false) })
 	}
 }
 
@@ -189,17 +193,9 @@ func (e *eventEngine) isOff(h int32) bool { return e.day != nil && e.day.off[h] 
 
 // startDayCycle is the probe engine's eventEngine.startDayCycle.
 func (e *probeEngine) startDayCycle() {
-	if e.cfg.Diurnal == nil {
-		return
-	}
-	e.day = newDayCycle(e.cfg)
-	for i := range e.day.zones {
-		on, nextOn, nextOff := e.day.first(e.cfg, i)
-		if !on {
-			e.switchZone(int32(i), false)
-		}
-		e.timers.push(timer{t: nextOn, host: int32(i), kind: switchOn})
-		e.timers.push(timer{t: nextOff, host: int32(i), kind: switchOff})
+	if e.cfg.Diurnal != nil {
+		e.day = newDayCycle(e.cfg)
+		e.day.start(e.cfg, &e.timers, func(z int32) { e.switchZone(z, false) })
 	}
 }
 
