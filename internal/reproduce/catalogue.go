@@ -31,20 +31,27 @@ var (
 
 func at(s Source, where string) Source { s.Where = where; return s }
 
+// everBy makes f the count of hosts infected so far, d into the run,
+// placed at d on the chart.
+func everBy(d time.Duration, f Figure) Figure {
+	f.Measure, f.At = everAt(d), d
+	return f
+}
+
 // crv2Day are Code Red v2's published figures for 19 July 2001, measured
 // on any scenario that starts at 10:00 UTC that day.
 func crv2Day(omits string) []Figure {
 	return []Figure{
-		{
+		everBy(14*time.Hour, Figure{
 			ID: "infected-24h", What: "hosts infected by 00:00 UTC 20 July (14 h)", Unit: "hosts",
 			Published: 359000, Text: "over 359,000 in under 14 hours", Kind: AtLeast,
-			Source: at(moore2002, "abstract"), Measure: everAt(14 * time.Hour), At: 14 * time.Hour, Omits: omits,
-		},
-		{
+			Source: at(moore2002, "abstract"), Omits: omits,
+		}),
+		everBy(9*time.Hour, Figure{
 			ID: "infected-9h", What: "hosts infected 9 hours in (19:00 UTC)", Unit: "hosts",
 			Published: 250000, Text: "over 250,000 in 9 hours", Kind: AtLeast,
-			Source: at(cert2001, "overview"), Measure: everAt(9 * time.Hour), At: 9 * time.Hour, Omits: omits,
-		},
+			Source: at(cert2001, "overview"), Omits: omits,
+		}),
 		{
 			ID: "peak-rate", What: "peak new infections a minute", Unit: "per minute",
 			Published: 2000, Text: "peaked at over 2,000 hosts a minute", Kind: AtLeast,
@@ -73,14 +80,14 @@ var catalogue = []*Experiment{
 		Title:    "Code Red I v1's slow spread from a static seed, 13-19 July 2001 (Moore, Shannon, Brown, IMW 2002)",
 		Scenario: "codered-v1-2001-07-13", Engine: "probe", Runs: 2, Small: 1,
 		Series: "ever",
-		Figures: []Figure{{
+		Figures: []Figure{everBy(6*24*time.Hour, Figure{
 			ID: "sources-18-july", What: "distinct sources seen by 00:00 UTC 19 July", Unit: "hosts",
 			Published: 13866, Text: "13,866 distinct sources had probed one /16 by the end of 18 July", Kind: About,
-			Source: at(eichman, "daily table"), Measure: everAt(6 * 24 * time.Hour), At: 6 * 24 * time.Hour,
+			Source: at(eichman, "daily table"),
 			Omits: "every copy here walks one list from its start, so only the copy furthest along finds new hosts: " +
 				"a few hundred in six days. The real v1 reached thousands, so its copies cannot all have walked " +
 				"one list from one point (per-thread or per-boot starting points, which the sources do not give)",
-		}},
+		})},
 	},
 	{
 		Name:     "staniford-2002-rcs",
@@ -172,14 +179,14 @@ var catalogue = []*Experiment{
 		Title:    "Code Red II's first week from 4 August 2001 (CERT/CC in the seed article)",
 		Scenario: "codered-ii-2001-08-04", Engine: "event", Runs: 10, Small: 2,
 		Series: "ever",
-		Figures: []Figure{{
+		Figures: []Figure{everBy(7*24*time.Hour, Figure{
 			ID: "first-week", What: "hosts infected in the first week", Unit: "hosts",
 			Published: 150000, Text: "at least 150,000 infections confirmed since Saturday", Kind: AtLeast,
-			Source: at(certII, "Lindner"), Measure: everAt(7 * 24 * time.Hour), At: 7 * 24 * time.Hour,
+			Source: at(certII, "Lindner"),
 			Omits: "the model saturates the reachable hosts in hours: copies in dense /16s find a neighbour every few " +
 				"seconds. It leaves out that by 4 August most hosts Code Red had reached were patched (CAIDA's survey of " +
 				"31 July), that many were crippled by Code Red I or rebooted daily, and that CERT counted confirmed reports",
-		}},
+		})},
 	},
 	{
 		Name:     "moore-2003-slammer",
