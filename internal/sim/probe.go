@@ -60,6 +60,9 @@ type probeEngine struct {
 	infections []Infection
 	probes     int64
 
+	// the parallel engine (probe_par.go), when the run can use it
+	par *parProbe
+
 	// the probe telescope, when configured
 	tele     []TelescopeCount
 	lastSeen []int32 // per host: the last row it was seen in, -1 never
@@ -136,6 +139,9 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 			e.contentAt = k.ContentDelay
 		}
 	}
+	if e.parallelProbe() {
+		e.par = newParProbe(e, seed)
+	}
 	for _, h := range c.InitialPatched {
 		e.sets.set(h, Patched)
 	}
@@ -157,7 +163,11 @@ func RunProbe(c *Config, seed uint64) (*Result, error) {
 		}
 	}
 	e.startDayCycle()
-	e.run()
+	if e.par != nil {
+		e.runParallel()
+	} else {
+		e.run()
+	}
 	if c.Stop != nil && c.stopRequested() {
 		return nil, ErrStopped
 	}
@@ -195,12 +205,20 @@ func (e *probeEngine) startScanning(h int32) {
 	if e.slotOf[h] >= 0 {
 		return
 	}
+	if e.par != nil {
+		e.par.start(h)
+		return
+	}
 	e.slotOf[h] = int32(len(e.spreading))
 	e.spreading = append(e.spreading, spreader{cursor: e.cursor[h], addr: e.cfg.Hosts[h], site: e.cfg.siteOf(h), host: h, rate: e.cfg.Rates[h]})
 	e.spreadRate += e.cfg.Rates[h]
 }
 
 func (e *probeEngine) stopScanning(h int32) {
+	if e.par != nil {
+		e.par.stop(h)
+		return
+	}
 	slot := e.slotOf[h]
 	if slot < 0 {
 		return
@@ -412,12 +430,7 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 			// what its parent has left.
 			e.cursor[h] = worm.SplitHitList(&e.spreading[e.srcs[i]].cursor)
 		}
-		if k := e.contain; k != nil && k.Content && k.ContentAfterFirst && len(e.infections) == 0 {
-			e.contentAt = ti + k.ContentDelay
-		}
-		e.infect(ti, h)
-		e.infections = append(e.infections, Infection{ti, h})
-		e.rec.rows[row].NewInfections++
+		e.newCopy(ti, h, row)
 		return ti, true
 	}
 	if t < boundary {
@@ -427,12 +440,28 @@ func (e *probeEngine) batch(t, boundary, f float64) (float64, bool) {
 	return math.NaN(), false
 }
 
+// newCopy infects host h by a probe at t, counted in row.
+func (e *probeEngine) newCopy(t float64, h int32, row int) {
+	if k := e.contain; k != nil && k.Content && k.ContentAfterFirst && len(e.infections) == 0 {
+		e.contentAt = t + k.ContentDelay
+	}
+	e.infect(t, h)
+	e.infections = append(e.infections, Infection{t, h})
+	e.rec.rows[row].NewInfections++
+}
+
 // lookup returns the host a probe from spreading[slot] to a reaches, or -1.
 func (e *probeEngine) lookup(a ipspace.Addr, slot int32) int32 {
+	return e.lookupFrom(a, e.spreading[slot].site)
+}
+
+// lookupFrom returns the host a probe from a host in site (0: public) to
+// a reaches, or -1.
+func (e *probeEngine) lookupFrom(a ipspace.Addr, site int32) int32 {
 	if e.inSite == nil {
 		return e.index.find(a)
 	}
-	if site := e.spreading[slot].site; site > 0 && e.cfg.isPrivate(a) {
+	if site > 0 && e.cfg.isPrivate(a) {
 		// A NATed source probing private space reaches its own site.
 		h, ok := e.inSite[uint64(site)<<32|uint64(a)]
 		if !ok {

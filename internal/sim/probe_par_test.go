@@ -1,0 +1,124 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/wormlab/wormlab/internal/ipspace"
+	"github.com/wormlab/wormlab/internal/worm"
+)
+
+// pauseCalendar spreads except in [from, to).
+type pauseCalendar struct{ from, to time.Time }
+
+func (p pauseCalendar) At(t time.Time) (worm.Phase, time.Time) {
+	switch {
+	case t.Before(p.from):
+		return worm.Spread, p.from
+	case t.Before(p.to):
+		return worm.Dormant, p.to
+	}
+	return worm.Spread, time.Time{}
+}
+
+// parallelConfigs are runs of the parallel probe engine large enough that
+// their windows are drawn on several workers: a plain uniform outbreak,
+// and one with what the parallel engine handles besides scanning (local
+// preference, lifetimes that end within a window and make hosts
+// susceptible again, blacklisting, a telescope, a pause of the calendar).
+func parallelConfigs(t *testing.T) map[string]*Config {
+	plain := scaled(t, 22, 30000, 20, 10*time.Second, time.Second, worm.Uniform{})
+	plain.Initial = nil
+	for i := range 1000 {
+		plain.Initial = append(plain.Initial, int32(30*i))
+	}
+	mixed := clustered(t, 3000, 20, 20*time.Second)
+	mixed.Initial = nil
+	for i := range 600 {
+		mixed.Initial = append(mixed.Initial, int32(5*i))
+	}
+	mixed.Lifetime = make([]float64, len(mixed.Hosts))
+	for i := range mixed.Lifetime {
+		// A few lifetimes, each a boundary between windows, about one
+		// window long.
+		if i%5 != 0 && i%97 == 0 {
+			mixed.Lifetime[i] = 0.05 + float64(i%7)/10
+		}
+	}
+	mixed.AfterLifetime = Susceptible
+	mixed.Containment = &Containment{NetworkBits: 8, Deployed: networksWith(8, 0.5, 1), Blacklist: true, BlacklistDelay: 20}
+	mixed.ProbeTelescope = ipspace.PrefixFrom(0x54<<12, 20)
+	mixed.Calendar = pauseCalendar{t0.Add(5 * time.Second), t0.Add(8 * time.Second)}
+	return map[string]*Config{"uniform": plain, "mixed": mixed}
+}
+
+// TestParallelProbeSameBytes runs the parallel probe engine with 1, 2 and
+// 4 workers and two window lengths: the results must be the same bytes,
+// and the runs with more than one worker must have drawn windows on
+// several.
+func TestParallelProbeSameBytes(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func(w int) { parWindowProbes = w }(parWindowProbes)
+	for name, c := range parallelConfigs(t) {
+		var want []byte
+		for _, procs := range []int{1, 2, 4} {
+			for _, window := range []int{1 << 16, 1 << 12} {
+				runtime.GOMAXPROCS(procs)
+				parWindowProbes = window
+				before := parallelWindows.Load()
+				r, err := RunProbe(c, 7)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := json.Marshal(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				drawn := parallelWindows.Load() - before
+				if procs > 1 && drawn == 0 {
+					t.Errorf("%s, %d workers: no window was drawn on more than one", name, procs)
+				}
+				if want == nil {
+					want = got
+					t.Logf("%s: %d probes, %d infections, %d bytes", name, r.ProbesSent, len(r.Infections), len(got))
+					if len(r.Infections) < 100 {
+						t.Errorf("%s: only %d infections: too few to show anything", name, len(r.Infections))
+					}
+					continue
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s: %d workers, windows of %d probes: result differs from 1 worker's", name, procs, window)
+				}
+			}
+		}
+	}
+}
+
+// TestParallelProbeCovers checks which runs take the parallel engine, so
+// that a change to parallelProbe cannot silently send the built-in
+// scenarios' kind of run back to one core.
+func TestParallelProbeCovers(t *testing.T) {
+	for name, c := range parallelConfigs(t) {
+		e := &probeEngine{cfg: c, perHost: c.perHostCalendar()}
+		if !e.parallelProbe() {
+			t.Errorf("%s: not run in parallel", name)
+		}
+	}
+	c := scaled(t, 16, 100, 1, time.Minute, time.Second, worm.Uniform{})
+	for name, change := range map[string]func(*Config){
+		"congestion": func(c *Config) { c.Life.CongestionEta = 2 },
+		"capacity":   func(c *Config) { c.ScanCapacity = 10 },
+		"clean-up":   func(c *Config) { c.Life.CleanupRate = 1e-3 },
+		"clocks":     func(c *Config) { c.ClockOffset = make([]float64, len(c.Hosts)) },
+	} {
+		d := *c
+		change(&d)
+		e := &probeEngine{cfg: &d, perHost: d.perHostCalendar()}
+		if e.parallelProbe() {
+			t.Errorf("%s: run in parallel, which would not be exact", name)
+		}
+	}
+}
