@@ -45,16 +45,7 @@ func BenchmarkCodeRedDay(b *testing.B) {
 // 20,000 of them infected from the start, for 60 simulated seconds
 // (about 7 million probes a run).
 func BenchmarkProbeEngineFullSpace(b *testing.B) {
-	s := builtin(b, scenario.Default)
-	c, err := s.Build(1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c.Duration = time.Minute
-	c.Initial = c.Initial[:0]
-	for i := range 20000 {
-		c.Initial = append(c.Initial, int32(i*18))
-	}
+	c := fullSpace(b, time.Minute)
 	var probes int64
 	b.ResetTimer()
 	for i := range b.N {
@@ -65,6 +56,22 @@ func BenchmarkProbeEngineFullSpace(b *testing.B) {
 		probes += r.ProbesSent
 	}
 	b.ReportMetric(float64(probes)/b.Elapsed().Seconds(), "probes/s")
+}
+
+// fullSpace is the default scenario's population with 20,000 hosts
+// infected from the start, run for dur.
+func fullSpace(b *testing.B, dur time.Duration) *sim.Config {
+	s := builtin(b, scenario.Default)
+	c, err := s.Build(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Duration = dur
+	c.Initial = c.Initial[:0]
+	for i := range 20000 {
+		c.Initial = append(c.Initial, int32(i*18))
+	}
+	return c
 }
 
 // BenchmarkScaled runs codered-v2-scaled (1,406 hosts in 2^24 addresses,

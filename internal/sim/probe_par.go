@@ -40,7 +40,7 @@ import (
 // copies spread: large enough that starting the workers costs little,
 // small enough that copies infected in a window (drawn by one core) send
 // few of the probes.
-var parWindowProbes = 1 << 16
+var parWindowProbes = 1 << 18
 
 const (
 	// parChunkHosts is how many copies a worker takes at a time.
@@ -71,6 +71,7 @@ type parSpreader struct {
 	addr   ipspace.Addr
 	site   int32
 	host   int32
+	seenIn int32 // the last window in which it probed the telescope
 }
 
 // parHit is a probe from src landing on dst at t.
@@ -91,10 +92,18 @@ type parChunk struct {
 	hits   []parHit
 }
 
-// parDrawer draws one copy's probes at a time with that copy's stream.
+// parDrawer draws copies' probes, each with its copy's stream, and looks
+// their targets up by the batch: drawing first and looking up in a
+// separate loop lets the processor overlap the cache misses of
+// independent look-ups.
 type parDrawer struct {
-	pcg rand.PCG
-	rng *rand.Rand
+	pcg     rand.PCG
+	rng     *rand.Rand
+	n       int
+	times   [probeBatch]float64
+	srcs    [probeBatch]int32 // index into the copies being drawn
+	targets [probeBatch]ipspace.Addr
+	hits    [probeBatch]int32
 }
 
 func newParDrawer() *parDrawer {
@@ -117,10 +126,11 @@ type parProbe struct {
 	merging bool         // applying a window's hits: new copies scan at once
 
 	// the window being drawn
-	t1    float64
-	row   int
-	n0    int // copies spreading at its start
-	chunk atomic.Int64
+	windows int32 // windows so far
+	t1      float64
+	row     int
+	n0      int // copies spreading at its start
+	chunk   atomic.Int64
 }
 
 func newParProbe(e *probeEngine, seed uint64) *parProbe {
@@ -166,7 +176,7 @@ func (p *parProbe) start(h int32) {
 	// lands (a lifetime ending in Susceptible), so hits on infected hosts
 	// are kept too.
 	p.late.probes, p.late.tele, p.late.seen, p.late.hits = 0, 0, p.late.seen[:0], p.late.hits[:0]
-	p.draw(&p.hosts[slot], stop, d, 1<<Susceptible|1<<Infected, &p.late)
+	p.draw(p.hosts[slot:slot+1], stop, d, 1<<Susceptible|1<<Infected, &p.late)
 	p.commit(&p.late)
 }
 
@@ -190,43 +200,68 @@ func (p *parProbe) stop(h int32) {
 	e.slotOf[h] = -1
 }
 
-// draw sends copy s's probes up to time stop, counting them in out and
-// keeping those that land on a host whose state is in the set want.
-func (p *parProbe) draw(s *parSpreader, stop float64, d *parDrawer, want uint8, out *parChunk) {
+// draw sends the probes of copies ss up to time stop, counting them in
+// out and keeping those that land on a host whose state is in the set
+// want.
+func (p *parProbe) draw(ss []parSpreader, stop float64, d *parDrawer, want uint8, out *parChunk) {
+	gen, rng := p.e.gen, d.rng
+	d.n = 0
+	for i := range ss {
+		s := &ss[i]
+		if s.next > stop {
+			continue
+		}
+		d.pcg = s.pcg
+		next := s.next
+		for next <= stop {
+			if d.n == probeBatch {
+				p.lookUp(ss, d, want, out)
+			}
+			d.times[d.n], d.srcs[d.n] = next, int32(i)
+			d.targets[d.n] = gen.Next(s.addr, &s.cursor, rng)
+			d.n++
+			next += rng.ExpFloat64() * s.inv
+		}
+		s.next, s.pcg = next, d.pcg
+	}
+	p.lookUp(ss, d, want, out)
+}
+
+// lookUp looks up the batch in d, drawn from copies ss, and empties it.
+func (p *parProbe) lookUp(ss []parSpreader, d *parDrawer, want uint8, out *parChunk) {
 	e := p.e
-	if s.next > stop {
+	n := d.n
+	d.n = 0
+	out.probes += int64(n)
+	if e.inSite == nil {
+		for j := range n {
+			d.hits[j] = e.index.find(d.targets[j])
+		}
+	} else {
+		for j := range n {
+			d.hits[j] = e.lookupFrom(d.targets[j], ss[d.srcs[j]].site)
+		}
+	}
+	state := e.sets.state
+	for j := range n {
+		if h := d.hits[j]; h >= 0 && want>>state[h]&1 != 0 {
+			out.hits = append(out.hits, parHit{d.times[j], ss[d.srcs[j]].host, h})
+		}
+	}
+	if e.tele == nil {
 		return
 	}
-	d.pcg = s.pcg
-	rng, gen, state := d.rng, e.gen, e.sets.state
-	tele := e.tele != nil
-	seen := false
-	next, cursor := s.next, s.cursor
-	var n int64
-	for next <= stop {
-		a := gen.Next(s.addr, &cursor, rng)
-		n++
-		if tele && e.cfg.ProbeTelescope.Contains(a) {
-			if seen {
-				out.tele++
-			} else {
-				seen = true
-				out.seen = append(out.seen, s.host)
-			}
+	for j := range n {
+		if !e.cfg.ProbeTelescope.Contains(d.targets[j]) {
+			continue
 		}
-		var h int32
-		if e.inSite == nil {
-			h = e.index.find(a)
+		if s := &ss[d.srcs[j]]; s.seenIn != p.windows {
+			s.seenIn = p.windows
+			out.seen = append(out.seen, s.host)
 		} else {
-			h = e.lookupFrom(a, s.site)
+			out.tele++
 		}
-		if h >= 0 && want>>state[h]&1 != 0 {
-			out.hits = append(out.hits, parHit{next, s.host, h})
-		}
-		next += rng.ExpFloat64() * s.inv
 	}
-	out.probes += n
-	s.next, s.cursor, s.pcg = next, cursor, d.pcg
 }
 
 // commit counts what out sent in the window's row and queues its hits.
@@ -255,9 +290,7 @@ func (p *parProbe) drawChunks(w int) {
 			return
 		}
 		ch := &p.chunks[i]
-		for j := i * parChunkHosts; j < min((i+1)*parChunkHosts, p.n0); j++ {
-			p.draw(&p.hosts[j], p.t1, d, 1<<Susceptible, ch)
-		}
+		p.draw(p.hosts[i*parChunkHosts:min((i+1)*parChunkHosts, p.n0)], p.t1, d, 1<<Susceptible, ch)
 	}
 }
 
@@ -274,6 +307,7 @@ func (p *parProbe) window(t0, t1 float64) {
 		}
 		p.stale = false
 	}
+	p.windows++
 	p.t1, p.row, p.n0 = t1, e.rec.row(t1), len(p.hosts)
 	nch := (p.n0 + parChunkHosts - 1) / parChunkHosts
 	for len(p.chunks) < nch {
