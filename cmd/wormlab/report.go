@@ -22,14 +22,23 @@ func newReportCmd() *cobra.Command {
 	var cfg reportConfig
 	cmd := &cobra.Command{
 		Use:   "report FILE.json...",
-		Short: "Draw run records, ensembles and detect reports as an HTML page and PNGs",
+		Short: "Draw run records, ensembles, sweeps and detect reports as an HTML page and PNGs",
 		Long: `report reads wormlab JSON outputs (run records from 'simulate --json',
-ensembles, and 'detect --json' reports) and writes one self-contained HTML
-page (-o) with a chart for each thing they hold: hosts by state, new
-infections a minute, the logistic fit with K and T, ensemble bands, the
-observers, the per-/8 map of the IPv4 space, the probes found in logs.
-The page loads nothing from the network. --png writes the same charts as
-PNG files for slides and papers.
+ensembles, sweeps from 'sweep --json', and 'detect --json' reports) and
+writes one self-contained HTML page (-o) with a chart for each thing they
+hold: hosts by state, new infections a minute, the logistic fit with K and
+T, ensemble bands, a sweep's outcome against its key, the observers, the
+per-/8 map of the IPv4 space, the probes found in logs. The page loads
+nothing from the network. --png writes the same charts as PNG files for
+slides and papers.
+
+Given two or more runs, ensembles or sweeps, report first overlays them
+on the same axes (the infected share against hours since each start;
+sweeps of one key against that key) and labels each by what differs
+between their scenarios, such as defence.content_filter.reaction=1h
+against =4h, or by its seeds when only the seed differs:
+
+  wormlab report -o compare.html fast.json slow.json
 
 Every input is read before anything is written: a file that is not a
 wormlab output, comes from another version or is truncated is an error

@@ -14,6 +14,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(readTestdata(f, "scaled-run.json"))
 	f.Add(fullRun(f))
 	f.Add(ensembleJSON(5, 12))
+	f.Add(sweepJSON(f, scaledWith(f, "[defence.content_filter]\nreaction = \"1h\"\n"), 2, "defence.content_filter.reaction=1h,2h", "worm.scan_rate=4,8"))
+	f.Add([]byte(`{"schema":"wormlab.sweep/v1","keys":["worm.scan_rate"],"points":[{"values":{"worm.scan_rate":"x"},"step_seconds":60,"infected":[[1,2,3]]}]}`))
 	f.Add([]byte(`{"schema":"wormlab.ensemble/v1","percentiles":[5,50,95],"bands":[{"utc":"2001-07-19T10:00:00Z","infected":[1,2,3]}]}`))
 	f.Add([]byte(`{"schema":"wormlab.run/v1","series":[{"utc":"2001-07-19T10:00:00Z","infected":1}],"scenario":{"name":"x"}}`))
 	f.Add([]byte(`{"schema":"wormlab.detect/v1","series":[{"minute":0,"utc":"2001-07-19T10:00:00Z","probes":3}]}`))
@@ -34,6 +36,14 @@ func FuzzParse(f *testing.F) {
 		}
 		if err := r.WriteHTML(io.Discard); err != nil {
 			t.Fatalf("accepted input does not render: %v", err)
+		}
+		// The input beside itself: the compare section.
+		r, err = Build([]*Input{in, in})
+		if err != nil {
+			t.Fatalf("accepted input twice does not build: %v", err)
+		}
+		if err := r.WriteHTML(io.Discard); err != nil {
+			t.Fatalf("accepted input twice does not render: %v", err)
 		}
 	})
 }

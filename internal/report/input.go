@@ -12,15 +12,17 @@ import (
 	"github.com/wormlab/wormlab/internal/detect"
 	"github.com/wormlab/wormlab/internal/ensemble"
 	"github.com/wormlab/wormlab/internal/runrec"
+	"github.com/wormlab/wormlab/internal/sweep"
 )
 
-// Input is one file given to the report: exactly one of Run, Detect and
-// Ensemble is set.
+// Input is one file given to the report: exactly one of Run, Detect,
+// Ensemble and Sweep is set.
 type Input struct {
 	Name     string
 	Run      *Run
 	Detect   *detect.Report
 	Ensemble *Ensemble
+	Sweep    *sweep.File
 }
 
 // Run is a run record together with its observers laid out as tables.
@@ -39,7 +41,8 @@ func ReadFile(path string) (*Input, error) {
 }
 
 // Parse reads a wormlab JSON output: a run record (wormlab.run/v1), a
-// detection report (wormlab.detect/v1) or an ensemble (wormlab.ensemble/v1).
+// detection report (wormlab.detect/v1), an ensemble (wormlab.ensemble/v1)
+// or a sweep (wormlab.sweep/v1).
 // name is used in errors, which say where a malformed file goes wrong.
 func Parse(name string, data []byte) (*Input, error) {
 	var head struct {
@@ -82,17 +85,28 @@ func Parse(name string, data []byte) (*Input, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		in.Ensemble = ensembleOf(&f)
+	case sweep.Schema:
+		var f sweep.File
+		if err := json.Unmarshal(data, &f); err != nil {
+			return nil, jsonError(name, data, err)
+		}
+		if err := checkSweep(&f); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		in.Sweep = &f
 	case ensemble.ShardSchema:
 		return nil, fmt.Errorf("%s: an ensemble shard: combine the shards with 'wormlab merge' and report the merged ensemble", name)
+	case sweep.ShardSchema:
+		return nil, fmt.Errorf("%s: a sweep shard: combine the shards with 'wormlab merge' and report the merged sweep", name)
 	default:
-		for _, want := range []string{runrec.Schema, detect.Schema, ensemble.Schema, ensemble.ShardSchema} {
+		for _, want := range []string{runrec.Schema, detect.Schema, ensemble.Schema, ensemble.ShardSchema, sweep.Schema, sweep.ShardSchema} {
 			family := want[:strings.IndexByte(want, '/')+1]
 			if strings.HasPrefix(schema, family) {
 				return nil, fmt.Errorf("%s: schema %q is not one this wormlab reads (it reads %q): written by another version", name, schema, want)
 			}
 		}
-		return nil, fmt.Errorf("%s: schema %q is not a wormlab output this report reads (%s, %s or %s)",
-			name, schema, runrec.Schema, detect.Schema, ensemble.Schema)
+		return nil, fmt.Errorf("%s: schema %q is not a wormlab output this report reads (%s, %s, %s or %s)",
+			name, schema, runrec.Schema, detect.Schema, ensemble.Schema, sweep.Schema)
 	}
 	return in, nil
 }
@@ -117,6 +131,27 @@ func (r *Run) check() error {
 	for i, n := range per8 {
 		if n < 0 {
 			return fmt.Errorf("summary.per_slash8[%d] = %d is negative", i, n)
+		}
+	}
+	return nil
+}
+
+// checkSweep refuses sweep files whose charts would be empty or wrong.
+func checkSweep(f *sweep.File) error {
+	switch {
+	case len(f.Keys) < 1 || len(f.Keys) > 2:
+		return fmt.Errorf("the sweep varies %d keys, want 1 or 2", len(f.Keys))
+	case len(f.Points) == 0:
+		return errors.New("the sweep has no points")
+	}
+	for i, p := range f.Points {
+		for _, k := range f.Keys {
+			if _, ok := p.Values[k]; !ok {
+				return fmt.Errorf("point %d has no value of %s", i+1, k)
+			}
+		}
+		if !(p.StepSeconds > 0) {
+			return fmt.Errorf("point %d: step_seconds %v, want a positive step", i+1, p.StepSeconds)
 		}
 	}
 	return nil

@@ -1,5 +1,5 @@
 // Package report turns wormlab's JSON outputs (run records, ensembles,
-// detection reports) into pictures: one self-contained HTML page with inline
+// sweeps, detection reports) into pictures: one self-contained HTML page with inline
 // SVG charts, and the same charts as PNG files. It reads each record through
 // the type its writer uses (runrec.Record, ensemble.File, detect.Report;
 // docs/DESIGN.md §5), and a section appears only for what its inputs hold:
@@ -69,11 +69,13 @@ func Build(inputs []*Input) (*Report, error) {
 	}
 	r := &Report{Version: version.Version, Commit: version.Commit()}
 	var runs []*Run
-	var names []string
+	compared := 0
 	for _, in := range inputs {
 		if in.Run != nil {
 			runs = append(runs, in.Run)
-			names = append(names, in.Name)
+		}
+		if in.Run != nil || in.Ensemble != nil || in.Sweep != nil {
+			compared++
 		}
 	}
 	prefix := func(i int) string {
@@ -82,8 +84,8 @@ func Build(inputs []*Input) (*Report, error) {
 		}
 		return strconv.Itoa(i+1) + "-"
 	}
-	if len(runs) > 1 {
-		r.Sections = append(r.Sections, compareSection(runs, names))
+	if compared > 1 {
+		r.Sections = append(r.Sections, compareSection(inputs))
 	}
 	for i, in := range inputs {
 		p := prefix(i)
@@ -97,6 +99,9 @@ func Build(inputs []*Input) (*Report, error) {
 			e := in.Ensemble
 			r.Footer = append(r.Footer, fmt.Sprintf("%s: ensemble of %d runs of scenario %s from seed %d, wormlab %s (commit %s)",
 				in.Name, e.Runs, orDash(e.Scenario), e.Seed, orDash(e.Version), orDash(e.Commit)))
+		case in.Sweep != nil:
+			r.Sections = append(r.Sections, sweepSection(p, in.Sweep))
+			r.Footer = append(r.Footer, in.Name+": "+sweepFooter(in.Sweep))
 		case in.Detect != nil:
 			r.Sections = append(r.Sections, detectSection(p, in.Name, in.Detect))
 			r.Footer = append(r.Footer, fmt.Sprintf("%s: detection report over %d log files, wormlab %s (commit %s)",
@@ -110,6 +115,8 @@ func Build(inputs []*Input) (*Report, error) {
 		r.Title = "wormlab report: worm probes in " + plural(inputs[0].Detect.Totals.Files, "log file")
 	case len(inputs) == 1 && inputs[0].Ensemble != nil:
 		r.Title = "wormlab report: ensemble of " + orDash(inputs[0].Ensemble.Scenario)
+	case len(inputs) == 1 && inputs[0].Sweep != nil:
+		r.Title = sweepTitle(inputs[0].Sweep)
 	default:
 		r.Title = "wormlab report: " + plural(len(inputs), "input")
 	}

@@ -375,7 +375,7 @@ func TestSectionsFollowInputs(t *testing.T) {
 	}
 
 	ens := buildHTML(t, mustParse(t, "ens.json", ensembleJSON(841, 1000)), mustParse(t, "plain.json", readTestdata(t, "scaled-run.json")))
-	if got, want := strings.Join(chartIDs(ens), " "), "1-ensemble-states 1-ensemble-new_infections 1-ensemble-probes 1-ensemble-minutes_to_half 1-ensemble-k_per_hour 2-states 2-new-infections 2-logistic"; got != want {
+	if got, want := strings.Join(chartIDs(ens), " "), "compare-infected 1-ensemble-states 1-ensemble-new_infections 1-ensemble-probes 1-ensemble-minutes_to_half 1-ensemble-k_per_hour 2-states 2-new-infections 2-logistic"; got != want {
 		t.Errorf("ensemble charts %q, want %q", got, want)
 	}
 	if !strings.Contains(ens, "ensemble of 1000 runs of scenario codered-v2-2001-07-19 from seed 1") {

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -256,31 +255,6 @@ func logisticChart(file string, run *Run) *Chart {
 		p.Add(labels)
 	}
 	return newChart(file, fmt.Sprintf("Share infected with the fitted logistic curve, K = %.2f per hour, midpoint T = %s", l.KPerHour, l.T.UTC().Format(ts)), p)
-}
-
-// compareSection overlays the infected share of several runs in hours since
-// each one's start, so runs of different dates line up.
-func compareSection(runs []*Run, names []string) *Section {
-	s := &Section{ID: "compare", Title: "Runs compared"}
-	s.Intro = "The share of vulnerable hosts infected, in hours since each run's start."
-	p := newPlot("Infected, all runs", "hours since the run's start", "infected (% of the vulnerable hosts)")
-	// Head room above 100% for the key, one line per run, so that it
-	// never hides a curve that reaches the top.
-	p.Y.Min, p.Y.Max = 0, 100+7*float64(len(runs))
-	p.Y.Tick.Marker = percentTicks{}
-	for i, run := range runs {
-		n := float64(max(run.Summary.Population, 1))
-		xs := make([]float64, len(run.Series))
-		ys := make([]float64, len(run.Series))
-		start := run.Series[0].UTC
-		for j, row := range run.Series {
-			xs[j] = row.UTC.Sub(start).Hours()
-			ys[j] = 100 * float64(row.Infected) / n
-		}
-		addLine(p, fmt.Sprintf("%s, seed %d (%s)", run.Scenario.Name, run.Seed, filepath.Base(names[i])), xs, ys, colOther[i%len(colOther)], 2, i%2 == 1)
-	}
-	s.Charts = append(s.Charts, newChart("compare-infected", "The infected share of every run, in hours since its start", p))
-	return s
 }
 
 // percentTicks marks 0 to 100 in steps of 25, and nothing above.

@@ -15,40 +15,43 @@ import (
 // value with its 5-95% band (one line per value of a second key), and
 // every point's median infected curve overlaid.
 func Sweep(f *sweep.File) *Report {
-	r := &Report{Title: "Sweep of " + f.Scenario + " over " + strings.Join(f.Keys, " and "), Version: version.Version, Commit: version.Commit()}
-	r.Footer = append(r.Footer, fmt.Sprintf("wormlab sweep of %s, %d runs a point from seed %d, by wormlab %s (commit %s)", f.Scenario, f.Runs, f.BaseSeed, f.Version, f.Commit))
-	s := &Section{ID: "sweep", Title: fmt.Sprintf("Sweep: %s, %d points of %d runs", f.Scenario, len(f.Points), f.Runs)}
+	r := &Report{Title: sweepTitle(f), Version: version.Version, Commit: version.Commit()}
+	r.Footer = append(r.Footer, sweepFooter(f))
+	r.Sections = append(r.Sections, sweepSection("", f))
+	return r
+}
+
+func sweepTitle(f *sweep.File) string {
+	return "Sweep of " + f.Scenario + " over " + strings.Join(f.Keys, " and ")
+}
+
+func sweepFooter(f *sweep.File) string {
+	return fmt.Sprintf("wormlab sweep of %s, %d runs a point from seed %d, by wormlab %s (commit %s)", f.Scenario, f.Runs, f.BaseSeed, f.Version, f.Commit)
+}
+
+// sweepSection is a sweep's section; p prefixes its ID and chart files
+// when the report has other inputs.
+func sweepSection(p string, f *sweep.File) *Section {
+	s := &Section{ID: p + "sweep", Title: fmt.Sprintf("Sweep: %s, %d points of %d runs", f.Scenario, len(f.Points), f.Runs)}
 	s.Intro = "Per point, the median over its runs (line) and the 5% to 95% quantiles (shaded); every point runs the same seeds."
 	s.Facts = append(s.Facts, Fact{"Scenario", f.Scenario}, Fact{"Varied", strings.Join(f.Sets, "; ")}, Fact{"Runs a point", strconv.Itoa(f.Runs)}, Fact{"First seed", strconv.FormatUint(f.BaseSeed, 10)})
 
 	key := f.Keys[0]
 	xs, unit := sweptAxis(f, key)
-	groups := map[string][]int{} // by the second key's value
-	var order []string
-	for i, p := range f.Points {
-		g := ""
-		if len(f.Keys) > 1 {
-			g = f.Keys[1] + " = " + p.Values[f.Keys[1]]
-		}
-		if _, ok := groups[g]; !ok {
-			order = append(order, g)
-		}
-		groups[g] = append(groups[g], i)
-	}
 	share := newPlot("Infected share at the end against "+key, key+unit, "% of the population")
 	share.Y.Min = 0
-	for gi, g := range order {
+	for gi, g := range sweepGroups(f) {
 		var x, lo, mid, hi []float64
-		for _, i := range groups[g] {
+		for _, i := range g.points {
 			q := f.Points[i].FinalShare
 			x, lo, mid, hi = append(x, xs[i]), append(lo, 100*q[0]), append(mid, 100*q[1]), append(hi, 100*q[2])
 		}
 		c := colOther[gi%len(colOther)]
 		addBand(share, "", x, lo, hi, c)
 		addLine(share, "", x, mid, c, 1.5, false)
-		addBandLegend(share, orText(g, "median and 5-95%"), c)
+		addBandLegend(share, orText(g.name, "median and 5-95%"), c)
 	}
-	s.Charts = append(s.Charts, newChart("sweep-final-share", "Infected share of the population at the end of the run, against "+key+": median (line) and 5-95% of runs (shaded)", share))
+	s.Charts = append(s.Charts, newChart(p+"sweep-final-share", "Infected share of the population at the end of the run, against "+key+": median (line) and 5-95% of runs (shaded)", share))
 
 	curves := newPlot("Infected hosts (median of the runs) at each point", "hours from the start", "hosts")
 	curves.Y.Min = 0
@@ -61,7 +64,7 @@ func Sweep(f *sweep.File) *Report {
 		}
 		addLine(curves, pointName(f, i), hx, hy, colOther[i%len(colOther)], 1.2, i >= len(colOther))
 	}
-	s.Charts = append(s.Charts, newChart("sweep-curves", "Median infected count over time at every point of the sweep", curves))
+	s.Charts = append(s.Charts, newChart(p+"sweep-curves", "Median infected count over time at every point of the sweep", curves))
 
 	t := TextTable{Caption: "Per point: median (5% to 95%) of the runs", Head: append(append([]string(nil), f.Keys...), "infected share at the end", "half infected after (min)", "peak new infections a minute")}
 	for range f.Keys {
@@ -82,8 +85,7 @@ func Sweep(f *sweep.File) *Report {
 		t.Rows = append(t.Rows, row)
 	}
 	s.Tables = append(s.Tables, t)
-	r.Sections = append(r.Sections, s)
-	return r
+	return s
 }
 
 func orText(s, alt string) string {

@@ -119,13 +119,17 @@ func observersOf(o *runrec.Observers, start time.Time) []Observer {
 // each run's figures were.
 type Ensemble struct {
 	Scenario string
-	Seed     uint64 // the first run's seed
-	Runs     int
-	Version  string
-	Commit   string
-	Times    []time.Time
-	Bands    []Band  // in name order
-	Step     float64 // seconds between bins
+	// ScenarioTOML is the scenario file the runs ran, and Population its
+	// vulnerable hosts.
+	ScenarioTOML string
+	Population   int
+	Seed         uint64 // the first run's seed
+	Runs         int
+	Version      string
+	Commit       string
+	Times        []time.Time
+	Bands        []Band  // in name order
+	Step         float64 // seconds between bins
 	// Stats are the quantiles over the runs of the summary's figures, by
 	// field name; Counts its whole-number fields (reached_half, fitted).
 	Stats  map[string][3]float64
@@ -149,7 +153,9 @@ func ensembleOf(f *ensemble.File) *Ensemble {
 	}
 	if f.Scenario != nil {
 		e.Scenario = f.Scenario.Name
+		e.Population = f.Scenario.Population.Size
 	}
+	e.ScenarioTOML = f.ScenarioTOML
 	n := len(f.Bands)
 	for _, row := range f.Bands {
 		e.Times = append(e.Times, row.UTC)
