@@ -21,12 +21,19 @@ func newMergeCmd() *cobra.Command {
 	var cfg mergeConfig
 	cmd := &cobra.Command{
 		Use:   "merge SHARD.json...",
-		Short: "Merge the shards of an ensemble (simulate --shard) into its bands",
+		Short: "Merge the shards of an ensemble (simulate --shard) or a sweep (sweep --shard)",
 		Long: `Merge reads every shard of one ensemble, written by 'wormlab simulate
 --runs N --shard i/n --json FILE' for i = 0 to n-1, and writes what
 'wormlab simulate --runs N' would have written: -o the ensemble JSON, --csv
 the quantile bands, byte for byte the same. It refuses a missing or repeated
 shard and shards of different scenarios, seeds, engines or builds.
+
+The shards of a sweep, written by 'wormlab sweep --set ... --runs N
+--shard i/n --json FILE', merge the same way into what the whole sweep
+writes: -o the sweep JSON (every point's figures and infected bands), --csv
+the table of points. Merge tells the two kinds apart by the first shard's
+schema; shards of different sweeps (scenario, --set, seed, runs or build)
+are refused.
 
 Shards may be gzip-compressed (simulate --shard writes gzip when --json
 ends in .gz); merge recognises them by their first bytes. It streams: it
@@ -39,8 +46,8 @@ shards a few times instead, so 100,000 runs merge in well under 1 GiB.`,
 		},
 	}
 	f := cmd.Flags()
-	outputFlag(f, &cfg.json, "output", "o", "write the ensemble JSON to `FILE` (- for standard output)")
-	outputFlag(f, &cfg.csv, "csv", "", "write the quantile bands to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.json, "output", "o", "write the ensemble or sweep JSON to `FILE` (- for standard output)")
+	outputFlag(f, &cfg.csv, "csv", "", "write the quantile bands, or a sweep's table, to `FILE` (- for standard output)")
 	inputArgs(cmd)
 	f.BoolVarP(&cfg.quiet, "quiet", "q", false, "print nothing but errors")
 	return cmd

@@ -62,7 +62,7 @@ func keyKind(key string) (kind, error) {
 			t = t.Elem()
 		}
 		if t.Kind() != reflect.Struct || t == durationType || t == timeType {
-			return 0, fmt.Errorf("%s is not a table of the scenario", strings.Join(parts[:i], "."))
+			return 0, fmt.Errorf("%s is not a table of the scenario: want a dotted key of the scenario file, such as defence.content_filter.reaction or worm.scan_rate", strings.Join(parts[:i], "."))
 		}
 		f, ok := fieldByTag(t, part)
 		if !ok {
@@ -90,9 +90,9 @@ func keyKind(key string) (kind, error) {
 		return kindBool, nil
 	}
 	if t.Kind() == reflect.Struct {
-		return 0, fmt.Errorf("a table: sweep one of its keys, such as %s.<key>", key)
+		return 0, fmt.Errorf("a table: want one of its keys, such as %s.<key>", key)
 	}
-	return 0, errors.New("a list: a sweep sets single values (numbers, durations, words, true/false, times)")
+	return 0, errors.New("a list: want a key that holds one value (a number, a duration, a word, true/false or a time)")
 }
 
 func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {

@@ -50,14 +50,22 @@ func TestParseSet(t *testing.T) {
 		{"defence.content_filter.reaction=1h..1h/2", "empty range 1h..1h"},
 		{"worm.strategy=a..b/2", "a range of a key that is not a number or a duration"},
 		{"worm.mix=1", "worm.mix: a list"},
-		{"worm=1", "worm: a table: sweep one of its keys"},
+		{"worm=1", "worm: a table: want one of its keys"},
 		{"worm.scan_rate.x=1", "worm.scan_rate is not a table"},
 		{"scan_rate", "want key=v1,v2,..."},
+		{"worm.skip_zero_255=maybe", `worm.skip_zero_255: "maybe": want true,false`},
+		{"run.start=yesterday", `run.start: "yesterday": want UTC times`},
+		{"defence.deployment.share=", "defence.deployment.share: no values: want numbers"},
 	}
 	for _, c := range bad {
 		_, err := ParseSet(c.arg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.arg, err, c.want)
+			continue
+		}
+		// Every error names the key first, and says what it wants.
+		if key, _, ok := strings.Cut(c.arg, "="); ok && (!strings.HasPrefix(err.Error(), key+": ") || !strings.Contains(err.Error(), ": want ")) {
+			t.Errorf("%s: error %q does not start with the key and say what it wants", c.arg, err)
 		}
 	}
 }
