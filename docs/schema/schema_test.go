@@ -34,6 +34,7 @@ import (
 	"github.com/wormlab/wormlab/internal/series"
 	"github.com/wormlab/wormlab/internal/shield"
 	"github.com/wormlab/wormlab/internal/sim"
+	"github.com/wormlab/wormlab/internal/sweep"
 )
 
 // records are the published formats: the Go constant naming each version,
@@ -47,6 +48,8 @@ var records = []struct {
 	{ensemble.Schema, reflect.TypeFor[ensemble.File]()},
 	{ensemble.ShardSchema, reflect.TypeFor[ensemble.ShardFile]()},
 	{detect.Schema, reflect.TypeFor[detect.Report]()},
+	{sweep.Schema, reflect.TypeFor[sweep.File]()},
+	{sweep.ShardSchema, reflect.TypeFor[sweep.ShardFile]()},
 	{series.Schema, nil},
 }
 
@@ -168,7 +171,8 @@ func builtin(t *testing.T, name string) *scenario.Scenario {
 // TestOutputsMatchSchemas makes each record the way the commands do and
 // validates it: a run record with every observer (flood, census,
 // telescope and the load on a block),
-// an ensemble and a shard with the telescope's columns, a detection
+// an ensemble and a shard with the telescope's columns, a sweep over two
+// keys and a shard of it, a detection
 // report with countries and a missing file, and the observed series of a
 // telescope with 10-second bins, of detect and of the shield.
 func TestOutputsMatchSchemas(t *testing.T) {
@@ -230,6 +234,40 @@ func TestOutputsMatchSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	validate(t, sch, ensemble.ShardSchema, "ensemble shard", buf.Bytes())
+
+	// A sweep of the scaled day over two keys, whole and one shard: a
+	// late reaction lets some runs reach half (a time to half), an early
+	// one none (null quantiles).
+	sp := sweep.Spec{Base: builtin(t, "codered-v2-scaled"), BaseSeed: seed, Runs: 4, Workers: 2,
+		Engine: func(*scenario.Scenario) (string, error) { return "event", nil }}
+	for _, arg := range []string{"defence.content_filter.reaction=1h,12h", "worm.scan_rate=4..8/2"} {
+		p, err := sweep.ParseSet(arg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp.Params = append(sp.Params, p)
+	}
+	sw, err := sweep.Run(context.Background(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := sw.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`"minutes_to_half":[null,null,null]`)) || !bytes.Contains(buf.Bytes(), []byte(`"reached_half":4`)) {
+		t.Fatalf("the sweep lacks a point that never reaches half or one whose runs all do:\n%s", buf.Bytes())
+	}
+	validate(t, sch, sweep.Schema, "sweep", buf.Bytes())
+	sp.Shard = ensemble.Shard{Index: 1, Count: 3}
+	if sw, err = sweep.Run(context.Background(), sp); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := sw.WriteShard(&buf); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, sch, sweep.ShardSchema, "sweep shard", buf.Bytes())
 
 	// The slammer runs' telescope writes 10-second bins.
 	c, err = slammer.Build(seed)
@@ -381,6 +419,9 @@ func TestSchemaCheckCanFail(t *testing.T) {
 var (
 	timeType     = reflect.TypeFor[time.Time]()
 	durationType = reflect.TypeFor[scenario.Duration]()
+	// rawType holds a whole record of its own (a sweep shard's points are
+	// ensemble shards), whose schema the $ref names.
+	rawType = reflect.TypeFor[json.RawMessage]()
 )
 
 // mismatches compares type t with schema node s of file f, following $ref
@@ -410,7 +451,7 @@ func walk(docs map[string]map[string]any, f string, s map[string]any, t reflect.
 		return walk(docs, f, s, t, at, seen)
 	}
 	switch {
-	case t == timeType || t == durationType:
+	case t == timeType || t == durationType || t == rawType:
 		return nil
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
 		items, ok := s["items"].(map[string]any)

@@ -158,9 +158,10 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// shardFile is a sweep shard: the sweep's header and, per point, the
-// ensemble shard of its runs.
-type shardFile struct {
+// ShardFile is a sweep shard (schema wormlab.sweep-shard/v1): the sweep's
+// header and, per point, the ensemble shard of its runs
+// (wormlab.ensemble-shard/v1).
+type ShardFile struct {
 	Schema string `json:"schema"`
 	Header
 	Shard  ensemble.Shard    `json:"shard"`
@@ -169,7 +170,7 @@ type shardFile struct {
 
 // WriteShard writes the shard of a sweep run with Spec.Shard set.
 func (r *Result) WriteShard(w io.Writer) error {
-	f := shardFile{Schema: ShardSchema, Header: r.header(), Shard: ensemble.Shard{Index: r.Spec.Shard.Index, Count: max(r.Spec.Shard.Count, 1)}}
+	f := ShardFile{Schema: ShardSchema, Header: r.header(), Shard: ensemble.Shard{Index: r.Spec.Shard.Index, Count: max(r.Spec.Shard.Count, 1)}}
 	for _, set := range r.Sets {
 		var buf bytes.Buffer
 		if err := set.WriteShard(&buf); err != nil {
@@ -191,7 +192,7 @@ func StartsShard(head []byte) bool {
 // data[i] in errors. The result writes the bytes the unsharded sweep
 // writes.
 func Merge(data [][]byte, names []string) (*Result, error) {
-	files := make([]shardFile, len(data))
+	files := make([]ShardFile, len(data))
 	for i, d := range data {
 		if err := json.Unmarshal(d, &files[i]); err != nil {
 			return nil, fmt.Errorf("%s: %w", names[i], err)
