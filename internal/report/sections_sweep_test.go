@@ -3,8 +3,8 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 	"unsafe"
 
