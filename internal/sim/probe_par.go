@@ -4,8 +4,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
+
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/wormlab/wormlab/internal/ipspace"
 	"github.com/wormlab/wormlab/internal/worm"
@@ -14,41 +17,50 @@ import (
 // The probe engine on all cores.
 //
 // For the configurations parallelProbe accepts, every spreading copy has
-// its own Poisson stream of probes and its own generator, seeded from the
-// run's seed, the host, and how many copies started before it. The run
-// advances in windows of simulated time that never cross a bin edge, a
-// timer, a calendar change or the end. In a window, the copies spreading
-// at its start draw all their probes up to the window's end on their own,
-// in parallel over fixed chunks of copies, and keep the probes that land
-// on a host susceptible at the window's start. Those hits are then applied
-// one at a time in time order: a hit infects if its target is still
-// susceptible and the filters let the probe through; the new copy draws
-// its own probes from the instant of its infection to the window's end (or
-// its lifetime's, whichever is first) at once, and its hits join the
-// queue, so a copy infected during a window scans in that window exactly
-// as in the sequential engine.
+// its own random stream, seeded from the run's seed, the host, and how
+// many copies started before it. The run advances in windows of simulated
+// time that never cross a bin edge, a timer, a calendar change or the
+// end. In a window, each copy spreading at its start draws its probes on
+// its own, in parallel over fixed chunks of copies: a Poisson number of
+// them for the window's length, their targets in order from its
+// generator, and keeps those that land on a host susceptible at the
+// window's start. Only a probe that lands needs a time: given their
+// number, the times of a Poisson process's points in an interval are the
+// order statistics of that many uniform draws, so a copy with a hit draws
+// that many uniforms, sorts them, and gives its k-th probe the k-th. The
+// hits are then applied one at a time in time order: a hit infects if its
+// target is still susceptible, switched on, and reached through the
+// filters; the new copy draws its own probes from the instant of its
+// infection to the window's end (or its lifetime's, whichever is first)
+// at once, and its hits join the queue, so a copy infected during a
+// window scans in that window exactly as in the sequential engine.
 //
 // This is exact because in these configurations nothing a copy finds
 // changes what it or any other copy sends: no strategy changes course on
 // a hit (worm.Jumper) or hands part of a list on (worm.HitList), no rate
 // depends on the state (congestion, capacity), and no life-cycle event can
 // stop a copy within a window. Since nothing drawn depends on the chunks,
-// the number of workers or the window length, the output is the same
-// bytes for any GOMAXPROCS (TestParallelProbeSameBytes).
+// or the number of workers, the output is the same bytes for any
+// GOMAXPROCS (TestParallelProbeSameBytes).
 
 // parWindowProbes is about how many probes a window holds when enough
 // copies spread: large enough that starting the workers costs little,
 // small enough that copies infected in a window (drawn by one core) send
-// few of the probes.
-var parWindowProbes = 1 << 18
-
+// few of the probes. A window also lasts long enough for each copy to
+// send about parCopyProbes, so that the Poisson draw that starts each
+// copy's share costs little per probe.
 const (
-	// parChunkHosts is how many copies a worker takes at a time.
-	parChunkHosts = 256
-	// parMinProbes is the fewest probes a window must expect before its
-	// copies are drawn on more than one core.
-	parMinProbes = 2048
+	parWindowProbes = 1 << 18
+	parCopyProbes   = 64
 )
+
+// parChunkHosts is how many copies a worker takes at a time (a variable
+// for the test that changes it).
+var parChunkHosts = 256
+
+// parMinProbes is the fewest probes a window must expect before its
+// copies are drawn on more than one core.
+const parMinProbes = 2048
 
 // parallelWindows counts the windows drawn on more than one worker, for
 // the tests to see that the parallel path ran.
@@ -65,19 +77,20 @@ func (e *probeEngine) parallelProbe() bool {
 // parSpreader is a spreading copy with its own probe stream.
 type parSpreader struct {
 	pcg    rand.PCG // the copy's random stream
-	next   float64  // when it sends its next probe
-	inv    float64  // 1/rate: mean seconds between its probes
-	cursor uint64   // its generator state
+	rate   float64
+	cursor uint64 // its generator state
 	addr   ipspace.Addr
 	site   int32
 	host   int32
 	seenIn int32 // the last window in which it probed the telescope
 }
 
-// parHit is a probe from src landing on dst at t.
+// parHit is a probe from src landing on dst at t, the k-th of the n its
+// source sent in the window (k and n serve to find t).
 type parHit struct {
 	t        float64
 	src, dst int32
+	k, n     int32
 }
 
 func (a parHit) before(b parHit) bool {
@@ -99,16 +112,19 @@ type parChunk struct {
 type parDrawer struct {
 	pcg     rand.PCG
 	rng     *rand.Rand
+	count   distuv.Poisson
 	n       int
-	times   [probeBatch]float64
 	srcs    [probeBatch]int32 // index into the copies being drawn
+	ks, ns  [probeBatch]int32 // the probe's place k among the n its copy sent
 	targets [probeBatch]ipspace.Addr
 	hits    [probeBatch]int32
+	times   []float64 // uniform draws for the times of one copy's hits
 }
 
 func newParDrawer() *parDrawer {
 	d := &parDrawer{}
 	d.rng = rand.New(&d.pcg)
+	d.count.Src = &d.pcg
 	return d
 }
 
@@ -121,13 +137,12 @@ type parProbe struct {
 	late    parChunk // what a copy infected during the merge sent
 	queue   hitHeap
 	drawers []*parDrawer // one per worker; drawers[0] is the caller's
-	stale   bool         // the calendar paused: every copy's next probe is redrawn
 	now     float64      // the time of the change being applied
 	merging bool         // applying a window's hits: new copies scan at once
 
 	// the window being drawn
 	windows int32 // windows so far
-	t1      float64
+	t0, t1  float64
 	row     int
 	n0      int // copies spreading at its start
 	chunk   atomic.Int64
@@ -155,12 +170,8 @@ func (p *parProbe) start(h int32) {
 	e := p.e
 	c := e.cfg
 	p.starts++
-	s := parSpreader{inv: 1 / c.Rates[h], cursor: e.cursor[h], addr: c.Hosts[h], site: c.siteOf(h), host: h}
+	s := parSpreader{rate: c.Rates[h], cursor: e.cursor[h], addr: c.Hosts[h], site: c.siteOf(h), host: h}
 	s.pcg.Seed(mix64(p.seed^mix64(uint64(h))), mix64(p.starts^p.seed<<1))
-	d := p.drawers[0]
-	d.pcg = s.pcg
-	s.next = p.now + d.rng.ExpFloat64()*s.inv
-	s.pcg = d.pcg
 	slot := len(p.hosts)
 	e.slotOf[h] = int32(slot)
 	p.hosts = append(p.hosts, s)
@@ -176,7 +187,7 @@ func (p *parProbe) start(h int32) {
 	// lands (a lifetime ending in Susceptible), so hits on infected hosts
 	// are kept too.
 	p.late.probes, p.late.tele, p.late.seen, p.late.hits = 0, 0, p.late.seen[:0], p.late.hits[:0]
-	p.draw(p.hosts[slot:slot+1], stop, d, 1<<Susceptible|1<<Infected, &p.late)
+	p.draw(p.hosts[slot:slot+1], p.now, stop, p.drawers[0], 1<<Susceptible|1<<Infected, &p.late)
 	p.commit(&p.late)
 }
 
@@ -200,31 +211,53 @@ func (p *parProbe) stop(h int32) {
 	e.slotOf[h] = -1
 }
 
-// draw sends the probes of copies ss up to time stop, counting them in
+// draw sends the probes of copies ss in (from, stop], counting them in
 // out and keeping those that land on a host whose state is in the set
 // want.
-func (p *parProbe) draw(ss []parSpreader, stop float64, d *parDrawer, want uint8, out *parChunk) {
+func (p *parProbe) draw(ss []parSpreader, from, stop float64, d *parDrawer, want uint8, out *parChunk) {
 	gen, rng := p.e.gen, d.rng
+	first := len(out.hits)
+	span := stop - from
 	d.n = 0
 	for i := range ss {
 		s := &ss[i]
-		if s.next > stop {
-			continue
-		}
 		d.pcg = s.pcg
-		next := s.next
-		for next <= stop {
+		d.count.Lambda = s.rate * span
+		n := 0
+		if d.count.Lambda > 0 {
+			n = int(d.count.Rand())
+		}
+		for k := range n {
 			if d.n == probeBatch {
 				p.lookUp(ss, d, want, out)
 			}
-			d.times[d.n], d.srcs[d.n] = next, int32(i)
+			d.srcs[d.n], d.ks[d.n], d.ns[d.n] = int32(i), int32(k), int32(n)
 			d.targets[d.n] = gen.Next(s.addr, &s.cursor, rng)
 			d.n++
-			next += rng.ExpFloat64() * s.inv
 		}
-		s.next, s.pcg = next, d.pcg
+		s.pcg = d.pcg
 	}
 	p.lookUp(ss, d, want, out)
+	p.timeHits(out.hits[first:], from, span, d)
+}
+
+// timeHits gives hits their times in (from, from+span]. A copy's hits
+// come together, in the order it sent them.
+func (p *parProbe) timeHits(hits []parHit, from, span float64, d *parDrawer) {
+	for i := 0; i < len(hits); {
+		src, n := hits[i].src, int(hits[i].n)
+		s := &p.hosts[p.e.slotOf[src]]
+		d.pcg = s.pcg
+		d.times = d.times[:0]
+		for range n {
+			d.times = append(d.times, d.rng.Float64())
+		}
+		s.pcg = d.pcg
+		slices.Sort(d.times)
+		for ; i < len(hits) && hits[i].src == src; i++ {
+			hits[i].t = from + span*d.times[hits[i].k]
+		}
+	}
 }
 
 // lookUp looks up the batch in d, drawn from copies ss, and empties it.
@@ -245,7 +278,7 @@ func (p *parProbe) lookUp(ss []parSpreader, d *parDrawer, want uint8, out *parCh
 	state := e.sets.state
 	for j := range n {
 		if h := d.hits[j]; h >= 0 && want>>state[h]&1 != 0 {
-			out.hits = append(out.hits, parHit{d.times[j], ss[d.srcs[j]].host, h})
+			out.hits = append(out.hits, parHit{src: ss[d.srcs[j]].host, dst: h, k: d.ks[j], n: d.ns[j]})
 		}
 	}
 	if e.tele == nil {
@@ -290,25 +323,15 @@ func (p *parProbe) drawChunks(w int) {
 			return
 		}
 		ch := &p.chunks[i]
-		p.draw(p.hosts[i*parChunkHosts:min((i+1)*parChunkHosts, p.n0)], p.t1, d, 1<<Susceptible, ch)
+		p.draw(p.hosts[i*parChunkHosts:min((i+1)*parChunkHosts, p.n0)], p.t0, p.t1, d, 1<<Susceptible, ch)
 	}
 }
 
 // window runs the window (t0, t1], which lies within one bin.
 func (p *parProbe) window(t0, t1 float64) {
 	e := p.e
-	if p.stale {
-		d := p.drawers[0]
-		for i := range p.hosts {
-			s := &p.hosts[i]
-			d.pcg = s.pcg
-			s.next = t0 + d.rng.ExpFloat64()*s.inv
-			s.pcg = d.pcg
-		}
-		p.stale = false
-	}
 	p.windows++
-	p.t1, p.row, p.n0 = t1, e.rec.row(t1), len(p.hosts)
+	p.t0, p.t1, p.row, p.n0 = t0, t1, e.rec.row(t1), len(p.hosts)
 	nch := (p.n0 + parChunkHosts - 1) / parChunkHosts
 	for len(p.chunks) < nch {
 		p.chunks = append(p.chunks, parChunk{})
@@ -371,8 +394,8 @@ func (p *parProbe) apply(x parHit) {
 }
 
 // windowEnd returns the end of the window that starts at t: the next bin
-// edge, the boundary, or about parWindowProbes probes on, whichever is
-// first.
+// edge, the boundary, or about max(parWindowProbes, parCopyProbes per
+// copy) probes on, whichever is first.
 func (p *parProbe) windowEnd(t, boundary float64) float64 {
 	step := p.e.rec.step
 	edge := (math.Floor(t/step) + 1) * step
@@ -381,7 +404,7 @@ func (p *parProbe) windowEnd(t, boundary float64) float64 {
 	}
 	t1 := min(boundary, edge)
 	if r := p.e.spreadRate; r > 0 {
-		if w := t + float64(parWindowProbes)/r; w > t {
+		if w := t + float64(max(parWindowProbes, parCopyProbes*len(p.hosts)))/r; w > t {
 			t1 = min(t1, w)
 		}
 	}
@@ -416,7 +439,6 @@ func (e *probeEngine) runParallel() {
 			e.fireTimer(t, e.timers.pop())
 		} else {
 			k.cross(t)
-			p.stale = true // probes drawn before a pause are stale after it
 		}
 	}
 	e.rec.snapshot(end, &e.sets.counts)

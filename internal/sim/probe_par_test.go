@@ -56,18 +56,17 @@ func parallelConfigs(t *testing.T) map[string]*Config {
 }
 
 // TestParallelProbeSameBytes runs the parallel probe engine with 1, 2 and
-// 4 workers and two window lengths: the results must be the same bytes,
-// and the runs with more than one worker must have drawn windows on
-// several.
+// 4 workers and two chunk sizes: the results must be the same bytes, and
+// the runs with more than one worker must have drawn windows on several.
 func TestParallelProbeSameBytes(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	defer func(w int) { parWindowProbes = w }(parWindowProbes)
+	defer func(n int) { parChunkHosts = n }(parChunkHosts)
 	for name, c := range parallelConfigs(t) {
 		var want []byte
 		for _, procs := range []int{1, 2, 4} {
-			for _, window := range []int{1 << 16, 1 << 12} {
+			for _, chunk := range []int{256, 37} {
 				runtime.GOMAXPROCS(procs)
-				parWindowProbes = window
+				parChunkHosts = chunk
 				before := parallelWindows.Load()
 				r, err := RunProbe(c, 7)
 				if err != nil {
@@ -90,7 +89,7 @@ func TestParallelProbeSameBytes(t *testing.T) {
 					continue
 				}
 				if !bytes.Equal(got, want) {
-					t.Errorf("%s: %d workers, windows of %d probes: result differs from 1 worker's", name, procs, window)
+					t.Errorf("%s: %d workers, chunks of %d copies: result differs from 1 worker's", name, procs, chunk)
 				}
 			}
 		}
