@@ -419,7 +419,9 @@ func (e *probeEngine) runParallel() {
 	t := 0.0
 	k := newClock(c, false)
 	for t < end {
-		if k.stopped() {
+		// A window can hold millions of probes: Stop is looked at before
+		// each, not every stopEvery turns.
+		if c.Stop != nil && c.stopRequested() {
 			return
 		}
 		boundary, timerDue := k.boundary(end, e.timers)
