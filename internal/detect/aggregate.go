@@ -3,7 +3,6 @@ package detect
 import (
 	"fmt"
 	"math"
-	"net/netip"
 	"strings"
 	"unicode/utf8"
 
@@ -14,134 +13,14 @@ import (
 // The aggregate keeps what the report needs in memory that grows with the
 // distinct sources and the distinct (bin, source) pairs, never with the
 // lines. Its layout is chosen for logs with hundreds of thousands of
-// sources (a /16 telescope's worth of Code Red): a source is a 40-byte
-// record in fixed-size chunks (no copy when they grow), found through a
-// map from its IPv4 address as a uint32; its signatures are a bit set, so
-// per-signature and per-family source counts need no set of their own;
-// and the (bin, source) pairs are uint64 keys of one map, whose values are
-// the families the source probed for in the bin, as bits. The figure to keep is docs/PERFORMANCE.md's
-// bytes per distinct source.
+// sources (a /16 telescope's worth of Code Red): see sources.go. A
+// source's signatures are a bit set in its record, so per-signature and
+// per-family source counts need no set of their own. The figure to keep
+// is docs/PERFORMANCE.md's bytes per distinct source.
 
 // maxSignatures bounds the signatures a run can tell apart: each source
 // records its signatures as bits of a uint64.
 const maxSignatures = 64
-
-// srcRec is one source's figures, in 40 bytes.
-type srcRec struct {
-	first, last int64  // first and last probe time (valid when timed)
-	sigs        uint64 // bit i: sent a probe of signature i
-	probes      uint32 // probes, timed or not (saturating)
-	v4          uint32 // the address, for an IPv4 source
-	lastBin     int32  // the bin whose pairs binFams records, as an offset from binBase
-	binFams     uint32 // bit f: the pair (lastBin, this source) holds family f in aggregate.pairs; bit 31: see timedBit
-}
-
-const (
-	timedBit = 31 // the source has a timed probe: first and last are set
-	pairBits = 1<<timedBit - 1
-	maxFams  = timedBit
-)
-
-func (s *srcRec) timed() bool { return s.binFams&(1<<timedBit) != 0 }
-
-// chunkSize is the number of records in one chunk of the source table.
-const chunkSize = 4096
-
-// sourceTable gives each distinct source an index and a record.
-type sourceTable struct {
-	v4     map[uint32]uint32 // IPv4 address to index
-	other  map[string]uint32 // IPv6 addresses and host names, as text, to index
-	text   map[uint32]string // index to text, for the sources in other
-	n      uint32
-	chunks []*[chunkSize]srcRec
-}
-
-// sourceKey is a source's identity: an IPv4 address, or text (an IPv6
-// address or a host name as logged, escaped for printing).
-type sourceKey struct {
-	v4   uint32
-	text string // "" for IPv4
-}
-
-func newSourceTable() *sourceTable {
-	return &sourceTable{v4: map[uint32]uint32{}, other: map[string]uint32{}, text: map[uint32]string{}}
-}
-
-func (t *sourceTable) len() int { return int(t.n) }
-
-func (t *sourceTable) rec(i uint32) *srcRec { return &t.chunks[i/chunkSize][i%chunkSize] }
-
-// key returns source i's identity.
-func (t *sourceTable) key(i uint32) sourceKey {
-	if text, ok := t.text[i]; ok {
-		return sourceKey{text: text}
-	}
-	return sourceKey{v4: t.rec(i).v4}
-}
-
-func (t *sourceTable) add() uint32 {
-	i := t.n
-	if i%chunkSize == 0 {
-		t.chunks = append(t.chunks, new([chunkSize]srcRec))
-	}
-	t.n++
-	return i
-}
-
-func (t *sourceTable) addV4(v uint32) uint32 {
-	i, ok := t.v4[v]
-	if !ok {
-		i = t.add()
-		t.rec(i).v4 = v
-		t.v4[v] = i
-	}
-	return i
-}
-
-// lookup returns the index of the source a record names, adding it if
-// new, and false when the line names no client.
-func (t *sourceTable) lookup(rec *logformat.Record) (uint32, bool) {
-	if rec.IsV4 {
-		return t.addV4(rec.V4), true
-	}
-	h := rec.Host
-	if len(h) == 0 || (len(h) == 1 && h[0] == '-') {
-		return 0, false
-	}
-	var text string
-	if a, err := netip.ParseAddr(string(h)); err == nil {
-		a = a.Unmap()
-		if a.Is4() {
-			b := a.As4()
-			return t.addV4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])), true
-		}
-		text = a.String()
-	} else {
-		text = printable([]byte(strings.ToLower(string(h))))
-	}
-	i, ok := t.other[text]
-	if !ok {
-		i = t.add()
-		t.other[text] = i
-		t.text[i] = text
-	}
-	return i, true
-}
-
-func (k sourceKey) String() string {
-	if k.text != "" {
-		return k.text
-	}
-	return k.addr().String()
-}
-
-func (k sourceKey) addr() netip.Addr {
-	if k.text != "" {
-		a, _ := netip.ParseAddr(k.text)
-		return a
-	}
-	return netip.AddrFrom4([4]byte{byte(k.v4 >> 24), byte(k.v4 >> 16), byte(k.v4 >> 8), byte(k.v4)})
-}
 
 // span is a first and last time, in seconds since the epoch.
 type span struct {
@@ -179,15 +58,6 @@ type famAgg struct {
 	binProbe map[int64]int64
 }
 
-// pairKey packs a bin and a source index: bins are offsets from the first
-// timed probe's bin, biased into 32 bits (a log would need 40,000 years
-// of one-minute bins to overflow them).
-func (a *aggregate) pairKey(bin int64, src uint32) uint64 {
-	return uint64(uint32(bin-a.binBase+1<<31))<<32 | uint64(src)
-}
-
-func (a *aggregate) pairBin(k uint64) int64 { return int64(k>>32) - 1<<31 + a.binBase }
-
 // aggregate accumulates everything the report needs.
 type aggregate struct {
 	cfg     Config
@@ -200,8 +70,8 @@ type aggregate struct {
 	keep     []bool // by signature: its family was asked for
 
 	srcs       *sourceTable
-	all        famAgg            // every family asked for, together
-	pairs      map[uint64]uint32 // (bin, source) pairs (see pairKey) to the families the source probed for in the bin, as bits
+	all        famAgg // every family asked for, together
+	pairs      pairLog
 	binBase    int64
 	hasBase    bool
 	untimed    int64
@@ -226,7 +96,6 @@ func newAggregate(cfg Config) (*aggregate, error) {
 		sigIndex: map[*signature.Signature]int{},
 		srcs:     newSourceTable(),
 		all:      famAgg{binProbe: map[int64]int64{}},
-		pairs:    map[uint64]uint32{},
 	}
 	sigs := cfg.Rules.Signatures()
 	if len(sigs) > maxSignatures {
@@ -283,20 +152,19 @@ func floorDiv(a, b int64) int64 {
 }
 
 // probe counts one probe of signature sig (an index) and returns its
-// source's index, or false if the line names no client. The caller has
-// checked that the family was asked for. It runs for probes only, a small share of the lines of
-// most logs, but all of them on a server under attack, so it keeps to
-// map lookups on small keys.
-func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
+// source's record, or nil if the line names no client. The caller has
+// checked that the family was asked for. It runs for probes only, a small
+// share of the lines of most logs, but all of them on a server under
+// attack, so a probe costs one access to its source's slot and, once per
+// (bin, source) pair, an entry appended to the pair log.
+func (a *aggregate) probe(sig int, rec *logformat.Record) *srcRec {
 	sa := a.sigs[sig]
 	fa := a.fams[sa.fam]
 	sa.probes++
 	fa.probes++
 	a.all.probes++
-	src, hasSrc := a.srcs.lookup(rec)
-	var s *srcRec
+	s, hasSrc := a.srcs.lookup(rec)
 	if hasSrc {
-		s = a.srcs.rec(src)
 		if s.probes < math.MaxUint32 {
 			s.probes++
 		}
@@ -308,7 +176,7 @@ func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
 		sa.untimed++
 		fa.untimed++
 		a.untimed++
-		return src, hasSrc
+		return s
 	}
 	t := rec.Time
 	sa.seen.add(t)
@@ -320,26 +188,54 @@ func (a *aggregate) probe(sig int, rec *logformat.Record) (uint32, bool) {
 	}
 	a.count(sig, sa.fam, bin, floorDiv(t, 3600))
 	if !hasSrc {
-		return src, false
+		return nil
 	}
-	if !s.timed() || t < s.first {
+	fam := uint32(1) << sa.fam
+	lastBin := bin
+	if s.timed() {
+		lastBin = floorDiv(s.last, a.binSecs)
+	}
+	switch {
+	case !s.timed() || t > s.last:
+		if bin != lastBin {
+			s.binFams = 0
+		}
+		if !s.timed() {
+			s.first = t
+		}
+		s.last = t
+	case t < s.first:
 		s.first = t
 	}
-	if !s.timed() || t > s.last {
-		s.last = t
+	p := pair{src: s.key, bin: int32(bin - a.binBase), fams: fam}
+	if s.text() {
+		p.fams |= pairText
 	}
-	// The pair sets are the truth; binFams only skips inserting a pair
-	// already there, which in a log written in time order is almost
-	// every probe after a source's first in a bin.
-	if rel := int32(bin - a.binBase); s.lastBin != rel || s.binFams&pairBits == 0 {
-		s.lastBin, s.binFams = rel, 0
+	if bin < lastBin {
+		// Back to an earlier bin: binFams is about the last bin, and
+		// the report sorts the log out (see pairLog).
+		a.pairs.unordered = true
+		a.pairs.add(p)
+		s.timedFams |= fam
+		return s
 	}
-	s.binFams |= 1 << timedBit
-	if s.binFams&(1<<sa.fam) == 0 {
-		a.pairs[a.pairKey(bin, src)] |= 1 << sa.fam
-		s.binFams |= 1 << sa.fam
+	// In a log written in time order almost every probe after a source's
+	// first in a bin finds its family logged for the bin already.
+	if s.binFams&fam == 0 {
+		if s.binFams == 0 {
+			p.fams |= pairFirst
+		}
+		if s.timedFams&fam == 0 {
+			p.news = fam
+			if !s.timed() {
+				p.news |= srcFirst
+			}
+		}
+		s.binFams |= fam
+		s.timedFams |= fam
+		a.pairs.add(p)
 	}
-	return src, true
+	return s
 }
 
 // count adds a probe to its bin and hour. A log is written in time order,

@@ -155,8 +155,9 @@ type scanner struct {
 	why    string
 
 	// onProbe, if set, is called for each probe counted, with its
-	// signature index and source (follow mode's per-bin figures).
-	onProbe func(sig int, src uint32, hasSrc bool, rec *logformat.Record)
+	// signature index and its source's record, nil if none (follow
+	// mode's per-bin figures). The record is valid until the next line.
+	onProbe func(sig int, src *srcRec, rec *logformat.Record)
 	// onTime, if set, is called with each request's time before it is
 	// counted (follow mode closes bins on it).
 	onTime func(t int64)
@@ -206,9 +207,9 @@ func (s *scanner) line(line []byte) {
 		return
 	}
 	in.Probes++
-	src, hasSrc := s.a.probe(i, rec)
+	src := s.a.probe(i, rec)
 	if s.onProbe != nil {
-		s.onProbe(i, src, hasSrc, rec)
+		s.onProbe(i, src, rec)
 	}
 }
 

@@ -58,7 +58,7 @@ func Follow(ctx context.Context, path string, cfg Config, opt FollowOptions, out
 	fw.s.onTime = fw.onTime
 	fw.s.onProbe = fw.onProbe
 	fw.famProbes = make([]int64, len(a.fams))
-	fw.binSrc = map[uint32]struct{}{}
+	fw.binSrc = map[uint64]struct{}{}
 	if err := fw.open(); err != nil {
 		return &FileError{path, err}
 	}
@@ -107,7 +107,7 @@ type follower struct {
 	requests  int64
 	probes    int64
 	famProbes []int64
-	binSrc    map[uint32]struct{}
+	binSrc    map[uint64]struct{}
 	newSrc    int64
 }
 
@@ -237,14 +237,12 @@ func (fw *follower) onTime(t int64) {
 	fw.requests++
 }
 
-func (fw *follower) onProbe(sig int, src uint32, hasSrc bool, rec *logformat.Record) {
+func (fw *follower) onProbe(sig int, src *srcRec, rec *logformat.Record) {
 	fw.probes++
 	fw.famProbes[fw.a.sigs[sig].fam]++
-	if hasSrc {
-		if _, ok := fw.binSrc[src]; !ok {
-			fw.binSrc[src] = struct{}{}
-		}
-		if fw.a.srcs.rec(src).probes == 1 {
+	if src != nil {
+		fw.binSrc[src.id()] = struct{}{}
+		if src.probes == 1 {
 			fw.newSrc++
 		}
 	}

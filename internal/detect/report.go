@@ -217,8 +217,8 @@ func (a *aggregate) report() *Report {
 	// Sources per signature and per family, from each source's bits.
 	sigSrc := make([]int, len(a.sigs))
 	famSrc := make([]int, len(a.fams))
-	for i := range a.srcs.len() {
-		bits := a.srcs.rec(uint32(i)).sigs
+	for _, src := range a.srcs.each() {
+		bits := src.sigs
 		for j := range a.sigs {
 			if bits&(1<<j) != 0 {
 				sigSrc[j]++
@@ -247,7 +247,7 @@ func (a *aggregate) report() *Report {
 		fs.First, fs.Last = f.seen.stamps()
 		r.Families = append(r.Families, fs)
 		if len(f.binProbe) > 0 {
-			r.FamilySeries = append(r.FamilySeries, FamilySeries{Family: f.name, Series: a.series(f, 1<<j)})
+			r.FamilySeries = append(r.FamilySeries, FamilySeries{Family: f.name, Series: a.series(f, j)})
 		}
 	}
 	for i, sa := range a.sigs {
@@ -268,7 +268,7 @@ func (a *aggregate) report() *Report {
 		r.Signatures = append(r.Signatures, st)
 	}
 	r.TopSources, r.TopBlocks, r.Countries = a.tops()
-	r.Series = a.series(&a.all, pairBits)
+	r.Series = a.series(&a.all, -1)
 	return r
 }
 
@@ -289,27 +289,38 @@ func (a *aggregate) names(bits uint64) (sigs, fams []string) {
 }
 
 func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
-	n := a.srcs.len()
-	order := make([]uint32, n)
-	blocks := map[netip.Prefix]*Block{}
+	// Most probes first; ties by address so the report is deterministic.
+	better := func(x, y *srcRec) bool {
+		if x.probes != y.probes {
+			return x.probes > y.probes
+		}
+		return a.srcs.key(x).compare(a.srcs.key(y)) < 0
+	}
+	var best []*srcRec // the top sources so far, best first
+	var blocks []Block // by the first 16 bits of the address, made at the first IPv4 source
 	countries := map[string]*CountryN{}
-	for i := range n {
-		order[i] = uint32(i)
-		k, s := a.srcs.key(uint32(i)), a.srcs.rec(uint32(i))
-		addr := k.addr()
-		if k.text == "" {
-			p, _ := addr.Prefix(16)
-			b := blocks[p]
-			if b == nil {
-				b = &Block{Prefix: p.String(), p: p}
-				blocks[p] = b
+	for _, s := range a.srcs.each() {
+		if k := a.cfg.Top; len(best) < k || better(s, best[k-1]) {
+			i, _ := slices.BinarySearchFunc(best, s, func(x, y *srcRec) int {
+				if better(x, y) {
+					return -1
+				}
+				return 1
+			})
+			best = slices.Insert(best, i, s)
+			best = best[:min(len(best), k)]
+		}
+		if !s.text() {
+			if blocks == nil {
+				blocks = make([]Block, 1<<16)
 			}
+			b := &blocks[s.key>>16]
 			b.Probes += int64(s.probes)
 			b.Sources++
 		}
 		if a.cfg.Country != nil {
 			cc := ""
-			if addr.IsValid() {
+			if addr := a.srcs.key(s).addr(); addr.IsValid() {
 				cc = a.cfg.Country(addr)
 			}
 			c := countries[cc]
@@ -321,16 +332,9 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 			c.Probes += int64(s.probes)
 		}
 	}
-	// Most probes first; ties by address so the report is deterministic.
-	slices.SortFunc(order, func(x, y uint32) int {
-		if c := cmp.Compare(a.srcs.rec(y).probes, a.srcs.rec(x).probes); c != 0 {
-			return c
-		}
-		return a.srcs.key(x).compare(a.srcs.key(y))
-	})
 	top := []SrcStats{}
-	for _, i := range order[:min(n, a.cfg.Top)] {
-		k, s := a.srcs.key(i), a.srcs.rec(i)
+	for _, s := range best {
+		k := a.srcs.key(s)
 		st := SrcStats{Source: k.String(), Probes: int64(s.probes)}
 		st.Signatures, st.Families = a.names(s.sigs)
 		if s.timed() {
@@ -341,9 +345,13 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 		}
 		top = append(top, st)
 	}
-	bl := make([]*Block, 0, len(blocks))
-	for _, b := range blocks {
-		bl = append(bl, b)
+	var bl []*Block
+	for i := range blocks {
+		if b := &blocks[i]; b.Sources > 0 {
+			b.p = netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(i >> 8), byte(i)}), 16)
+			b.Prefix = b.p.String()
+			bl = append(bl, b)
+		}
 	}
 	slices.SortFunc(bl, func(x, y *Block) int {
 		if c := cmp.Compare(y.Probes, x.Probes); c != 0 {
@@ -368,25 +376,11 @@ func (a *aggregate) tops() ([]SrcStats, []Block, []CountryN) {
 	return top, tb, cs
 }
 
-// compare orders IPv4 sources by address, before the others by text.
-func (k sourceKey) compare(o sourceKey) int {
-	if (k.text == "") != (o.text == "") {
-		if k.text == "" {
-			return -1
-		}
-		return 1
-	}
-	if k.text == "" {
-		return cmp.Compare(k.v4, o.v4)
-	}
-	return strings.Compare(k.text, o.text)
-}
-
-// series returns a family's observed series (or all families', for
-// a.all), whose pairs have a bit of fams set, from its first bin with a probe to its last, empty bins
-// included, so that minute advances by the bin width. A source is new in
-// the bin of its first probe of the family.
-func (a *aggregate) series(f *famAgg, fams uint32) []BinPoint {
+// series returns family fam's observed series (or, for fam -1, that of
+// every family asked for, a.all), from its first bin with a probe to its
+// last, empty bins included, so that minute advances by the bin width. A
+// source is new in the bin of its first probe of the family.
+func (a *aggregate) series(f *famAgg, fam int) []BinPoint {
 	pts := []BinPoint{}
 	if len(f.binProbe) == 0 {
 		return pts
@@ -402,26 +396,28 @@ func (a *aggregate) series(f *famAgg, fams uint32) []BinPoint {
 		}
 		first = false
 	}
+	if a.pairs.unordered {
+		a.pairs.normalise()
+	}
+	// In an ordered log the entries of a pair hold disjoint families, and
+	// the first carries pairFirst; news marks a source's first pair of a
+	// family (see pairLog).
+	inPair, isNew := uint32(pairFirst), uint32(srcFirst)
+	if fam >= 0 {
+		inPair, isNew = 1<<fam, 1<<fam
+	}
 	n := hi - lo + 1
 	sources := make([]int64, n)
-	firstBin := make([]int64, a.srcs.len())
-	for i := range firstBin {
-		firstBin[i] = hi + 1
-	}
-	for k, bits := range a.pairs {
-		if bits&fams == 0 {
-			continue
-		}
-		b := a.pairBin(k)
-		sources[b-lo]++
-		if src := uint32(k); b < firstBin[src] {
-			firstBin[src] = b
-		}
-	}
 	newSrc := make([]int64, n)
-	for _, b := range firstBin {
-		if b <= hi {
-			newSrc[b-lo]++
+	for _, c := range a.pairs.chunks {
+		for _, p := range c {
+			b := int64(p.bin) + a.binBase - lo
+			if p.fams&inPair != 0 {
+				sources[b]++
+			}
+			if p.news&isNew != 0 {
+				newSrc[b]++
+			}
 		}
 	}
 	for i := int64(0); i < n; i++ {
@@ -485,11 +481,8 @@ func (r *Report) WriteSources(w io.Writer) error {
 	if a == nil {
 		return errors.New("detect: the report does not hold its sources (it was not made by Run)")
 	}
-	order := make([]uint32, a.srcs.len())
-	for i := range order {
-		order[i] = uint32(i)
-	}
-	slices.SortFunc(order, func(x, y uint32) int { return a.srcs.key(x).compare(a.srcs.key(y)) })
+	order := a.srcs.each()
+	slices.SortFunc(order, func(x, y *srcRec) int { return a.srcs.key(x).compare(a.srcs.key(y)) })
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
 	head := SourcesHeader
@@ -500,8 +493,8 @@ func (r *Report) WriteSources(w io.Writer) error {
 		return err
 	}
 	row := make([]string, len(head))
-	for _, i := range order {
-		k, s := a.srcs.key(i), a.srcs.rec(i)
+	for _, s := range order {
+		k := a.srcs.key(s)
 		sigs, fams := a.names(s.sigs)
 		row[0] = k.String()
 		row[1] = strings.Join(fams, ";")
