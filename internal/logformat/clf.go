@@ -39,28 +39,44 @@ func (p *clfParser) Parse(line []byte, rec *Record) Result {
 	if len(line) == 0 {
 		return Skip
 	}
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 {
-		p.why = "not common log format (no client field)"
-		return Bad
-	}
+	// Most lines start "a.b.c.d - - [": read the address as the field is
+	// scanned, and find the bracket without a search.
+	var sp int
 	if p.vhost {
 		// "%v:%p %h ...": the client is the second field.
-		line = line[sp+1:]
 		if sp = bytes.IndexByte(line, ' '); sp <= 0 {
-			p.why = "not vhost_combined (no client field)"
+			p.why = "not common log format (no client field)"
 			return Bad
 		}
+		line = line[sp+1:]
 	}
-	setHost(rec, line[:sp])
+	v4, n := scanV4(line)
+	if n > 0 && n < len(line) && line[n] == ' ' {
+		sp = n
+		rec.Host, rec.V4, rec.IsV4 = line[:sp], v4, true
+	} else {
+		if sp = bytes.IndexByte(line, ' '); sp <= 0 {
+			if p.vhost {
+				p.why = "not vhost_combined (no client field)"
+			} else {
+				p.why = "not common log format (no client field)"
+			}
+			return Bad
+		}
+		setHost(rec, line[:sp])
+	}
 	// ident and user come before the '[' of the time; a user name could hold
 	// a space, so search for the bracket rather than counting fields.
-	lb := bytes.IndexByte(line[sp:], '[')
-	if lb < 0 {
-		p.why = "no [time]"
-		return Bad
+	var lb int
+	if len(line) > sp+5 && string(line[sp:sp+5]) == " - - " && line[sp+5] == '[' {
+		lb = sp + 5
+	} else {
+		if lb = bytes.IndexByte(line[sp:], '['); lb < 0 {
+			p.why = "no [time]"
+			return Bad
+		}
+		lb += sp
 	}
-	lb += sp
 	if len(line) < lb+1+clfTimeLen+1 || line[lb+1+clfTimeLen] != ']' {
 		p.why = clfBadTime
 		return Bad

@@ -139,3 +139,34 @@ func strictCLFShape(s string) bool {
 	}
 	return true
 }
+
+// FuzzScanV4 checks the address scan that every format's client field
+// goes through (parseV4 is the scan of a whole field) against net/netip:
+// what it reads is an IPv4 address netip reads the same, and a field that
+// netip reads as one is read to its end.
+func FuzzScanV4(f *testing.F) {
+	for _, s := range []string{"10.1.2.3 -", "0.0.0.0", "255.255.255.255 x", "256.1.1.1 ", "01.2.3.4 ", "1.2.3.4.5 ",
+		"1.2.3.4x ", "1.2.3 ", "1..2.3 ", "1.2.3.0004 ", "::1 ", "a.b.c.d ", "1.2.3.255", "1.2.3.256", "9.99.199.249"} {
+		f.Add(s)
+	}
+	asV4 := func(a netip.Addr) uint32 { b := a.As4(); return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		v, n := scanV4(b)
+		if n > len(b) {
+			t.Fatalf("scanV4(%q) read %d bytes", s, n)
+		}
+		if n > 0 {
+			a, err := netip.ParseAddr(s[:n])
+			if err != nil || !a.Is4() || asV4(a) != v {
+				t.Fatalf("scanV4(%q) = %08x, %d; netip says %v, %v", s, v, n, a, err)
+			}
+		}
+		if a, err := netip.ParseAddr(s); err == nil && a.Is4() && (n != len(b) || v != asV4(a)) {
+			t.Fatalf("scanV4(%q) = %08x, %d; netip says %v", s, v, n, a)
+		}
+		if w, ok := parseV4(b); ok != (n == len(b) && n > 0) || (ok && w != v) {
+			t.Fatalf("parseV4(%q) = %08x, %v; scanV4 read %d of %d bytes", s, w, ok, n, len(b))
+		}
+	})
+}

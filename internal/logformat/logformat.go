@@ -167,34 +167,48 @@ func isVHostLine(l []byte) bool {
 // parseV4 parses a dotted-quad IPv4 address as net/netip does (no leading
 // zeros, each part at most 255).
 func parseV4(b []byte) (uint32, bool) {
-	var a, part uint32
-	digits, dots := 0, 0
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && part == 0 {
-				return 0, false
+	a, n := scanV4(b)
+	return a, n > 0 && n == len(b)
+}
+
+// scanV4 reads a dotted-quad IPv4 address at the start of b and returns
+// it and its length, or a length of 0 if b does not start with one. The
+// byte after it is not looked at: "1.2.3.4.5" starts with 1.2.3.4, and a
+// caller that wants a whole field checks what follows. The digits are
+// read one by one, without a loop, which makes it several times faster
+// than a loop over the bytes (it runs once for every line of a log).
+func scanV4(b []byte) (uint32, int) {
+	var a uint32
+	i := 0
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return 0, 0
 			}
-			part = part*10 + uint32(c-'0')
-			digits++
-			if part > 255 {
-				return 0, false
-			}
-		case c == '.':
-			if digits == 0 || dots == 3 {
-				return 0, false
-			}
-			a = a<<8 | part
-			part, digits = 0, 0
-			dots++
-		default:
-			return 0, false
+			i++
 		}
+		if i >= len(b) || b[i]-'0' > 9 {
+			return 0, 0
+		}
+		v := uint32(b[i] - '0')
+		i++
+		if i < len(b) && b[i]-'0' <= 9 {
+			if v == 0 {
+				return 0, 0 // a leading zero
+			}
+			v = v*10 + uint32(b[i]-'0')
+			i++
+			if i < len(b) && b[i]-'0' <= 9 {
+				v = v*10 + uint32(b[i]-'0')
+				i++
+				if v > 255 {
+					return 0, 0
+				}
+			}
+		}
+		a = a<<8 | v
 	}
-	if dots != 3 || digits == 0 {
-		return 0, false
-	}
-	return a<<8 | part, true
+	return a, i
 }
 
 func setHost(rec *Record, host []byte) {

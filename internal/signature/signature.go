@@ -185,13 +185,21 @@ type Set struct {
 	rules []*rule
 
 	// tails, when tailsOK, holds the last four bytes (ASCII-lowered, as a
-	// uint32) of the path every rule requires: each rule has a path
-	// matcher for a suffix or an exact path of at least four bytes. A
-	// request whose path ends otherwise matches no rule, which Match
-	// learns with one comparison per entry instead of trying each rule:
-	// that is the fate of almost every request a server logs.
-	tails   []uint32
+	// uint32) of the path some rule requires, each with those rules in
+	// order: every rule has a path matcher for a suffix or an exact path
+	// of at least four bytes. A request whose path ends otherwise matches
+	// no rule, which Match learns with one comparison per tail instead
+	// of trying each rule: that is the fate of almost every request a
+	// server logs. One that does end in a tail (a download of some
+	// .exe) is tried against that tail's rules only.
+	tails   []tailRules
 	tailsOK bool
+}
+
+// tailRules are the rules that require a path ending in tail.
+type tailRules struct {
+	tail  uint32
+	rules []*rule
 }
 
 // indexTails fills tails and tailsOK from the rules.
@@ -205,9 +213,12 @@ func (s *Set) indexTails() {
 				continue
 			}
 			t := tail4(m.lit)
-			if !slices.Contains(s.tails, t) {
-				s.tails = append(s.tails, t)
+			j := slices.IndexFunc(s.tails, func(tr tailRules) bool { return tr.tail == t })
+			if j < 0 {
+				j = len(s.tails)
+				s.tails = append(s.tails, tailRules{tail: t})
 			}
+			s.tails[j].rules = append(s.tails[j].rules, r)
 			found = true
 			break
 		}
@@ -297,8 +308,20 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 // otherwise the path and query joined by '?'.
 func (s *Set) Match(req Request) (*Signature, bool) {
 	path, query := split(req)
+	candidates := s.rules
 	if s.tailsOK {
-		if len(path) < 4 || !slices.Contains(s.tails, tail4(path)) {
+		if len(path) < 4 {
+			return nil, false
+		}
+		t := tail4(path)
+		candidates = nil
+		for i := range s.tails {
+			if s.tails[i].tail == t {
+				candidates = s.tails[i].rules
+				break
+			}
+		}
+		if candidates == nil {
 			return nil, false
 		}
 	}
@@ -306,7 +329,7 @@ func (s *Set) Match(req Request) (*Signature, bool) {
 	var line []byte
 	var sig *Signature
 rules:
-	for _, r := range s.rules {
+	for _, r := range candidates {
 		for i := range r.matchers {
 			m := &r.matchers[i]
 			var b []byte
