@@ -149,7 +149,10 @@ func FuzzScanV4(f *testing.F) {
 		"1.2.3.4x ", "1.2.3 ", "1..2.3 ", "1.2.3.0004 ", "::1 ", "a.b.c.d ", "1.2.3.255", "1.2.3.256", "9.99.199.249"} {
 		f.Add(s)
 	}
-	asV4 := func(a netip.Addr) uint32 { b := a.As4(); return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+	asV4 := func(a netip.Addr) uint32 {
+		b := a.As4()
+		return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		b := []byte(s)
 		v, n := scanV4(b)
