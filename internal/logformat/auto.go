@@ -27,7 +27,7 @@ type autoParser struct {
 	fallback fallbackParser
 
 	cur    Parser
-	last   string // format of the last line read
+	last   int // format of the last line read, by countedFormats index; -1 before the first
 	why    string
 	counts [nCounted]int64 // lines per format, by countedFormats index
 }
@@ -41,7 +41,7 @@ var countedFormats = [...]string{Combined, Common, VHost, IIS, IISComma, IISBare
 const nCounted = len(countedFormats)
 
 func newAuto() *autoParser {
-	p := &autoParser{}
+	p := &autoParser{last: -1}
 	p.clf.format = Combined
 	p.vhost.format, p.vhost.vhost = VHost, true
 	p.syslog.inner = newInner()
@@ -54,7 +54,12 @@ func (p *autoParser) Why() string    { return p.why }
 
 // Last returns the format that read the last line: a format name, or
 // "syslog+" one.
-func (p *autoParser) Last() string { return p.last }
+func (p *autoParser) Last() string {
+	if p.last < 0 {
+		return ""
+	}
+	return countedFormats[p.last]
+}
 
 // Formats returns how many lines each format has read so far.
 func (p *autoParser) Formats() map[string]int64 {
@@ -89,7 +94,13 @@ func (p *autoParser) Parse(line []byte, rec *Record) Result {
 	// offered to the strict formats first.
 	var why string
 	if p.cur != &p.fallback {
-		if res := p.cur.Parse(line, rec); res != Bad {
+		var res Result
+		if p.cur == &p.clf {
+			res = p.clf.Parse(line, rec) // most lines, without the dynamic call
+		} else {
+			res = p.cur.Parse(line, rec)
+		}
+		if res != Bad {
 			if res == OK && p.cur == &p.clf && !rec.IsV4 {
 				return p.checkCLF(line, rec)
 			}
@@ -202,7 +213,7 @@ func (p *autoParser) count(q Parser) {
 			i = 11
 		}
 	}
-	p.last = countedFormats[i]
+	p.last = i
 	p.counts[i]++
 }
 

@@ -1,6 +1,9 @@
 package logformat
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // clfParser reads the common log format and its combined extension,
 // written by Apache (%h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"])
@@ -82,7 +85,7 @@ func (p *clfParser) Parse(line []byte, rec *Record) Result {
 		return Bad
 	}
 	stamp := line[lb+1 : lb+1+clfTimeLen]
-	if string(stamp) == string(p.lastStamp[:]) {
+	if sameStamp(stamp, &p.lastStamp) {
 		rec.Time = p.lastTime
 	} else {
 		t, ok := parseCLFTime(stamp)
@@ -114,6 +117,15 @@ func (p *clfParser) Parse(line []byte, rec *Record) Result {
 		p.tail = true
 	}
 	return OK
+}
+
+// sameStamp reports whether the time stamp a equals b, in four loads a
+// side: the seconds, which change most often, first.
+func sameStamp(a []byte, b *[clfTimeLen]byte) bool {
+	_ = a[clfTimeLen-1]
+	le := binary.LittleEndian
+	return le.Uint64(a[16:]) == le.Uint64(b[16:]) && le.Uint64(a[8:]) == le.Uint64(b[8:]) &&
+		le.Uint64(a) == le.Uint64(b[:]) && le.Uint16(a[24:]) == le.Uint16(b[24:])
 }
 
 // closingQuote returns the index of the first '"' in b not escaped by a

@@ -96,9 +96,31 @@ func TestIndexFold(t *testing.T) {
 		want   int
 	}{
 		{"abc", "", 0}, {"ABC", "bc", 1}, {"ab", "abc", -1}, {"xxAbAbC", "abc", 4}, {"%U9090", "%u9090", 0},
+		{"a%%u9090", "%u9090", 2}, {"%u909%u9090", "%u9090", 5}, {"x%u909", "%u9090", -1}, {"%", "%u", -1},
 	} {
 		if got := indexFold([]byte(c.b), []byte(c.lit)); got != c.want {
 			t.Errorf("indexFold(%q, %q) = %d, want %d", c.b, c.lit, got, c.want)
 		}
 	}
+}
+
+// FuzzIndexFold checks indexFold against a search in the ASCII-lowered
+// text, for a pattern led by a letter and one led by another byte.
+func FuzzIndexFold(f *testing.F) {
+	f.Add("xx%U9090%u9090", "%u9090")
+	f.Add("/Default.IDA", "default.ida")
+	f.Fuzz(func(t *testing.T, b, lit string) {
+		lit = asciiLower(lit)
+		if got, want := indexFold([]byte(b), []byte(lit)), strings.Index(asciiLower(b), lit); got != want {
+			t.Fatalf("indexFold(%q, %q) = %d, want %d", b, lit, got, want)
+		}
+	})
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lower(c)
+	}
+	return string(b)
 }

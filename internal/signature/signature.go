@@ -141,19 +141,38 @@ func indexFold(b, lit []byte) int {
 		return 0
 	}
 	first := lit[0]
+	if first < 'a' || first > 'z' {
+		// A first byte that is not a letter has no other case: jump
+		// from one to the next with a search ("%u9090" in a long query).
+		for off := 0; ; {
+			i := bytes.IndexByte(b[off:], first)
+			if i < 0 || off+i+len(lit) > len(b) {
+				return -1
+			}
+			i += off
+			if eqFold(b[i+1:i+len(lit)], lit[1:]) {
+				return i
+			}
+			off = i + 1
+		}
+	}
 	for i := 0; i+len(lit) <= len(b); i++ {
-		if lower(b[i]) != first {
-			continue
-		}
-		j := 1
-		for j < len(lit) && lower(b[i+j]) == lit[j] {
-			j++
-		}
-		if j == len(lit) {
+		if lower(b[i]) == first && eqFold(b[i+1:i+len(lit)], lit[1:]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// eqFold reports whether b equals the lower-case lit under ASCII case
+// folding; they have the same length.
+func eqFold(b, lit []byte) bool {
+	for j, c := range b {
+		if lower(c) != lit[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // rule is one [[signature]] entry: all of its matchers must match, and the
@@ -313,10 +332,14 @@ func (s *Set) Match(req Request) (*Signature, bool) {
 		if len(path) < 4 {
 			return nil, false
 		}
-		t := tail4(path)
+		// A byte and its lower case agree once bit 5 is set in both, so
+		// a comparison with it set turns most paths away cheaply; the
+		// exact one follows.
+		n := len(path)
+		raw := uint32(path[n-4])<<24 | uint32(path[n-3])<<16 | uint32(path[n-2])<<8 | uint32(path[n-1])
 		candidates = nil
 		for i := range s.tails {
-			if s.tails[i].tail == t {
+			if s.tails[i].tail|0x20202020 == raw|0x20202020 && s.tails[i].tail == tail4(path) {
 				candidates = s.tails[i].rules
 				break
 			}
@@ -407,7 +430,12 @@ func split(req Request) (path, query []byte) {
 func target(uri []byte) []byte {
 	t := uri
 	if len(t) > 0 && t[0] != '/' {
-		if i := bytes.IndexByte(t, ' '); i >= 0 {
+		// Most requests are GETs: skip their method without a search.
+		i := 3
+		if len(t) < 4 || string(t[:4]) != "GET " {
+			i = bytes.IndexByte(t, ' ')
+		}
+		if i >= 0 {
 			t = t[i+1:]
 			// The protocol is the last word; a target may itself hold spaces
 			// when a server logs it decoded. Most lines end in " HTTP/1.0"
