@@ -326,7 +326,7 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 // split when the query is empty. A rule on the line sees URI when given and
 // otherwise the path and query joined by '?'.
 func (s *Set) Match(req Request) (*Signature, bool) {
-	path, query := split(req)
+	path, query := split(&req)
 	candidates := s.rules
 	if s.tailsOK {
 		if len(path) < 4 {
@@ -403,7 +403,7 @@ func buildLine(uri, path, query []byte) ([]byte, *[]byte) {
 
 // split returns the request's path and query, completing them from URI
 // (and a path with a '?') where they are missing.
-func split(req Request) (path, query []byte) {
+func split(req *Request) (path, query []byte) {
 	path, query = req.Path, req.Query
 	if len(path) == 0 && len(req.URI) > 0 {
 		p, q := splitTarget(target(req.URI))
