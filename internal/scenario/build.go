@@ -29,6 +29,10 @@ const streamLayout = 0x6c61796f7574 // "layout"
 // they were.
 const streamDefence = 0x646566656e6365 // "defence"
 
+// streamDiurnal draws the hosts' time zones and which hosts are switched
+// off at night, apart from the layout for the same reason.
+const streamDiurnal = 0x646975726e616c // "diurnal"
+
 // Build returns the simulation input for one run with the given seed: the
 // hosts, their scan rates and the initially infected ones are drawn from
 // the seed, so each run of an ensemble has its own layout.
@@ -113,6 +117,7 @@ func (s *Scenario) Build(seed uint64) (*sim.Config, error) {
 	}
 	c.ScanCapacity = s.Network.ScanCapacity
 	s.applyContainment(c, seed)
+	s.applyDiurnal(c, seed)
 	// The permutation all copies share: the scenario's, or one per run
 	// (drawn only when needed, so that other strategies' layouts stay as
 	// they were).
@@ -228,6 +233,34 @@ func AttachTelescope(c *sim.Config, block string, seed uint64) (*observe.Telesco
 	}
 	c.Observers = append(c.Observers, t)
 	return t, nil
+}
+
+// applyDiurnal draws each host's time zone by the zones' shares and
+// whether it is switched off at night; the initial copies' hosts stay on.
+func (s *Scenario) applyDiurnal(c *sim.Config, seed uint64) {
+	d := s.Population.Diurnal
+	if d == nil {
+		return
+	}
+	rng := rand.New(rand.NewPCG(seed, streamDiurnal))
+	n := len(c.Hosts)
+	k := &sim.Diurnal{Zone: make([]float64, n), Cycles: make([]bool, n), On: d.On.Seconds(), Off: d.Off.Seconds(), AfterOff: sim.Susceptible}
+	if d.AfterOff == "removed" {
+		k.AfterOff = sim.Removed
+	}
+	for i := range n {
+		u, z := rng.Float64(), 0
+		for z < len(d.Zones)-1 && u >= d.Zones[z].Share {
+			u -= d.Zones[z].Share
+			z++
+		}
+		k.Zone[i] = d.Zones[z].UTCOffset.Seconds()
+		k.Cycles[i] = rng.Float64() < d.Share
+	}
+	for _, h := range c.Initial {
+		k.Cycles[h] = false
+	}
+	c.Diurnal = k
 }
 
 // placePublic lays out n public hosts by the population's layout.

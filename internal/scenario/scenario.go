@@ -84,6 +84,30 @@ type Population struct {
 	// those states (a run that starts from a known state).
 	InitialPatched int `toml:"initial_patched" json:"initial_patched,omitempty"`
 	InitialRemoved int `toml:"initial_removed" json:"initial_removed,omitempty"`
+	// Diurnal switches a share of the hosts off at night by their own
+	// time zone's clock.
+	Diurnal *Diurnal `toml:"diurnal" json:"diurnal,omitempty"`
+}
+
+// Diurnal is a day/night cycle: a Share of the hosts, drawn at random,
+// are on from On to Off local time and off otherwise (home and office
+// machines); the others stay on (servers). A host switched off neither
+// scans nor can be reached, and a copy running on it ends: the host
+// becomes AfterOff ("susceptible": the worm lived in memory; "removed").
+// Each host's time zone is drawn from Zones by share. The initial copies
+// sit on hosts that stay on.
+type Diurnal struct {
+	Share    float64  `toml:"share" json:"share"`
+	On       Duration `toml:"on" json:"on"`
+	Off      Duration `toml:"off" json:"off"`
+	AfterOff string   `toml:"after_off" json:"after_off,omitempty"`
+	Zones    []Zone   `toml:"zones" json:"zones"`
+}
+
+// Zone is a share of hosts whose local time is UTC plus UTCOffset.
+type Zone struct {
+	UTCOffset Duration `toml:"utc_offset" json:"utc_offset"`
+	Share     float64  `toml:"share" json:"share"`
 }
 
 // Defence sets patching, clean-up, reboots and congestion. Rates are per
@@ -380,6 +404,9 @@ func (s *Scenario) applyDefaults(md toml.MetaData) {
 	if s.Worm.AfterLifetime == "" {
 		s.Worm.AfterLifetime = "removed"
 	}
+	if d := s.Population.Diurnal; d != nil && d.AfterOff == "" {
+		d.AfterOff = "susceptible"
+	}
 	if !md.IsDefined("population", "slash8_zipf") {
 		s.Population.Slash8Zipf = 1
 	}
@@ -528,6 +555,9 @@ func (s *Scenario) Validate() error {
 			return s.errAt("worm.flood_target", "%v", err)
 		}
 	}
+	if err := s.validateDiurnal(); err != nil {
+		return err
+	}
 	if c := w.Clock; c != nil && !(c.Share >= 0 && c.Share <= 1) {
 		return s.errAt("worm.clock.share", "%v: want a share in [0, 1]", c.Share)
 	}
@@ -614,6 +644,42 @@ func (s *Scenario) Validate() error {
 		if uint64(p.Size) > n/2 {
 			return s.errAt("population.size", "%d hosts do not fit in the %d addresses allocated by %s", p.Size, n, p.AllocatedBy.Format("2006-01-02"))
 		}
+	}
+	return nil
+}
+
+// validateDiurnal checks the day/night cycle.
+func (s *Scenario) validateDiurnal() error {
+	d := s.Population.Diurnal
+	if d == nil {
+		return nil
+	}
+	const key = "population.diurnal."
+	switch {
+	case !(d.Share >= 0 && d.Share <= 1):
+		return s.errAt(key+"share", "%v: want a share in [0, 1]", d.Share)
+	case d.On.Duration < 0 || d.On.Duration >= 24*time.Hour:
+		return s.errAt(key+"on", "%v: want a local time of day from 0s to 24h", d.On.Duration)
+	case d.Off.Duration <= d.On.Duration || d.Off.Duration > 24*time.Hour:
+		return s.errAt(key+"off", "%v: want a local time of day after on (%v), at most 24h", d.Off.Duration, d.On.Duration)
+	case d.AfterOff != "susceptible" && d.AfterOff != "removed":
+		return s.errAt(key+"after_off", "%q: want \"susceptible\" or \"removed\"", d.AfterOff)
+	case len(d.Zones) == 0:
+		return s.errAt(key+"zones", "missing: the hosts' time zones, each with its share")
+	}
+	switch s.Worm.Strategy {
+	case "sequential", "permutation", "hit-list":
+		return s.errAt(key+"share", "the %s strategy reaches hosts by address, without the day/night cycle", s.Worm.Strategy)
+	}
+	var sum float64
+	for i, z := range d.Zones {
+		if !(z.Share >= 0) || z.UTCOffset.Duration < -14*time.Hour || z.UTCOffset.Duration > 14*time.Hour {
+			return s.errAt(key+"zones", "zone %d: want a share >= 0 and an offset from UTC within 14h", i+1)
+		}
+		sum += z.Share
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		return s.errAt(key+"zones", "shares sum to %v, want 1", sum)
 	}
 	return nil
 }

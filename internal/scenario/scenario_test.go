@@ -233,3 +233,65 @@ func TestContainmentBuild(t *testing.T) {
 		t.Errorf("%d of %d providers filter (want a fifth); the smallest holds %d hosts, the largest open one %d", deployed, held, minIn, maxOut)
 	}
 }
+
+// TestDiurnalBuild: the day/night cycle's draws follow the shares, and
+// the initial copies sit on hosts that stay on. Over 20,000 hosts a share
+// of 0.3 has a binomial sd of 0.0032; 4 sd (0.013) is the bound, which a
+// share drawn from the wrong parameter (0.5, or the zone's 0.25) exceeds
+// many times over.
+func TestDiurnalBuild(t *testing.T) {
+	src := `name = "diurnal"
+[run]
+start = 2001-07-19T10:00:00Z
+end = 2001-07-20T00:00:00Z
+[space]
+bits = 20
+[population]
+size = 20000
+[worm]
+scan_rate = 1.0
+initial_infected = 50
+[population.diurnal]
+share = 0.3
+on = "8h"
+off = "18h"
+zones = [{ utc_offset = "-4h", share = 0.25 }, { utc_offset = "9h", share = 0.75 }]
+`
+	s, err := Parse([]byte(src), "diurnal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Build(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Diurnal
+	if d == nil || d.On != 8*3600 || d.Off != 18*3600 || d.AfterOff != sim.Susceptible {
+		t.Fatalf("cycle %+v", d)
+	}
+	var cycling, east float64
+	for i := range c.Hosts {
+		if d.Cycles[i] {
+			cycling++
+		}
+		switch d.Zone[i] {
+		case -4 * 3600:
+			east++
+		case 9 * 3600:
+		default:
+			t.Fatalf("host %d in zone %v s", i, d.Zone[i])
+		}
+	}
+	n := float64(len(c.Hosts))
+	if got := cycling / n; math.Abs(got-0.3) > 0.013 {
+		t.Errorf("%.3f of the hosts cycle, want 0.3", got)
+	}
+	if got := east / n; math.Abs(got-0.25) > 4*math.Sqrt(0.25*0.75/n) {
+		t.Errorf("%.3f of the hosts in UTC-4, want 0.25", got)
+	}
+	for _, h := range c.Initial {
+		if d.Cycles[h] {
+			t.Errorf("initial host %d is switched off at night", h)
+		}
+	}
+}

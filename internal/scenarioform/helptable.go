@@ -22,6 +22,7 @@ var fieldHelp = map[string]string{
 	"Network.ProviderBits":       "customer_bits and provider_bits cut the address space into networks for containment: a customer network is a /customer_bits block (16 in IPv4; in a smaller space bits counted from its top, by default half of them), a provider the /provider_bits block holding it (by default half of customer_bits).",
 	"Network.ScanCapacity":       "scan_capacity caps the probes a second all infected hosts together can send: above it every host's rate shrinks in proportion (Slammer filled the links it crossed; Moore et al., IEEE S&P 2003, measured a peak of about 55 million scans a second). 0: no cap.",
 	"Population.AllocatedBy":     "Layout: \"uniform\" places hosts uniformly over the whole space; \"allocated\" uniformly over the /8 blocks the IANA registry lists as allocated by allocated_by (IPv4 only); \"clustered\" over the same /8s with heavy-tailed weights for /8s and /16s (see ipspace.Clustered); \"file\" reads file, lines of \"prefix,hosts\".",
+	"Population.Diurnal":         "Diurnal switches a share of the hosts off at night by their own time zone's clock.",
 	"Population.File":            "File is the layout file of layout \"file\", relative to the scenario.",
 	"Population.InitialPatched":  "initial_patched and initial_removed hosts, drawn at random, start in those states (a run that starts from a known state).",
 	"Population.InitialRemoved":  "initial_patched and initial_removed hosts, drawn at random, start in those states (a run that starts from a known state).",
@@ -73,6 +74,7 @@ var typeHelp = map[string]string{
 	"ContentFilter": "content_filter blocks every probe carrying the worm from reaction after the run's start (\"start\") or after the first infection beyond the initial hosts (\"first-infection\") on.",
 	"Defence":       "Defence sets patching, clean-up, reboots and congestion. Rates are per day, for people; the engines take them per second.",
 	"Deployment":    "Deployment says where the filters sit: \"everywhere\" (the idealised universal deployment: a blocked probe never arrives), \"customer\" (each customer network filters its own traffic in and out with probability share) or \"backbone\" (the providers with the most vulnerable hosts, a share of those that hold any, filter the traffic between their customers and other providers; traffic within one provider passes).",
+	"Diurnal":       "Diurnal is a day/night cycle: a share of the hosts, drawn at random, are on from on to off local time and off otherwise (home and office machines); the others stay on (servers). A host switched off neither scans nor can be reached, and a copy running on it ends: the host becomes after_off (\"susceptible\": the worm lived in memory; \"removed\"). Each host's time zone is drawn from zones by share. The initial copies sit on hosts that stay on.",
 	"Duration":      "Duration is a time.Duration written as a Go duration string (\"1m\").",
 	"Egress":        "Egress: each customer network drops its own hosts' probes to other networks with probability share.",
 	"Error":         "Error is a problem in a scenario file.",
@@ -88,4 +90,5 @@ var typeHelp = map[string]string{
 	"Uplink":        "Uplink is a class of hosts by uplink speed, for a bandwidth cap.",
 	"Variant":       "Variant is a class of hosts on which the worm runs differently: Code Red II starts 600 threads instead of 300 on Chinese-language systems and spreads for 48 hours instead of 24.",
 	"Worm":          "Worm sets the worm's behaviour.",
+	"Zone":          "Zone is a share of hosts whose local time is UTC plus utc_offset.",
 }
