@@ -71,8 +71,11 @@ var catalogue = []*Experiment{
 			Published: 37, Text: "doubled in size about every 37 minutes", Kind: About,
 			Source:  at(moore2003, "comparing Slammer with Code Red"),
 			Measure: func(o *Outcome) float64 { return 60 * math.Ln2 / fittedK(o) },
-			Omits: "the model grows at one rate, the K = 1.8 per hour that fits the whole day (Staniford et al.), " +
-				"a doubling every 23 minutes; a 37-minute doubling and that K cannot both describe one logistic curve",
+			Omits: "the 37 minutes is Moore et al.'s reading of their own telescope's record, set beside Slammer's 8.5 s; " +
+				"the model's inputs (360,000 hosts, 358 scans a minute) give the K = 1.8 an hour that Staniford et al. fitted " +
+				"to another record (hourly probes at one /16), a doubling every 23 minutes. A 37-minute doubling (K = 1.12 an " +
+				"hour) from one copy at 10:00 would leave about 23,000 infected at 19:00, not CERT's 250,000: the records " +
+				"disagree, and the model keeps its inputs",
 		}),
 	},
 	{
@@ -150,13 +153,18 @@ var catalogue = []*Experiment{
 		Scenario: "zou-2002-two-factor", Engine: "event", Runs: 20, Small: 3,
 		Series: "ever",
 		Model: func(hs []float64) ([]float64, error) {
-			p := model.TwoFactor{N: model.CodeRedN, Beta0: 5.9667 * 3600 / (1 << 32), Gamma: 0.05, Mu: 0.06 / model.CodeRedN, Eta: 3, I0: 1}
+			// The numerical example's rates at Code Red's pace, as the
+			// scenario says: a unit of the example is 0.8/1.8 hours.
+			const perUnit = 1.8 / 0.8
+			p := model.TwoFactor{N: model.CodeRedN, Beta0: 5.9667 * 3600 / (1 << 32), Gamma: 0.05 * perUnit, Mu: 0.06 / model.CodeRedN * perUnit, Eta: 3, I0: 1}
 			c, err := p.Solve(hs)
 			return c.Ever, err
 		},
 		ModelName: "two-factor ODE, hosts infected so far",
 		Figures: crv2Day("the two-factor constants are the paper's numerical example, not a fit to the day: with eta = 3 " +
-			"congestion slows the spread as it grows, and the day ends before the model's outbreak does"),
+			"congestion halves every scan rate once a fifth of the hosts are infected, and the day ends near 236,000. " +
+			"Reading the example's rates per hour instead changes little (239,000); the day's counts would need constants " +
+			"fitted to them"),
 	},
 	{
 		Name:     "codered-2001-wave2",
@@ -183,9 +191,11 @@ var catalogue = []*Experiment{
 			ID: "first-week", What: "hosts infected in the first week", Unit: "hosts",
 			Published: 150000, Text: "at least 150,000 infections confirmed since Saturday", Kind: AtLeast,
 			Source: at(certII, "Lindner"),
-			Omits: "the model saturates the reachable hosts in hours: copies in dense /16s find a neighbour every few " +
-				"seconds. It leaves out that by 4 August most hosts Code Red had reached were patched (CAIDA's survey of " +
-				"31 July), that many were crippled by Code Red I or rebooted daily, and that CERT counted confirmed reports",
+			Omits: "the model infects nearly every public vulnerable host within about a day, day/night cycle and patching " +
+				"included: copies in dense /16s find a neighbour every few seconds, and the 1/8 of probes sent anywhere reach " +
+				"every /16 within hours. So the week's count is the pool, the census's 369,000 (6.15% of 6 million IIS servers), " +
+				"over twice CERT's count of confirmed reports. CAIDA's survey of 31 July found about a third of Code Red's " +
+				"victims unpatched (some 120,000); no source gives the pool Code Red II met, so the census stays",
 		})},
 	},
 	{
@@ -306,10 +316,12 @@ func wave2Figures(aug1 time.Duration) []Figure {
 			Published: 5964.0 / 5204.5, Text: "Akamai's sampled hosts: 5,204 new an hour from 11:00 to 15:00, 5,964 from 17:25 to 18:23 (US Eastern): still growing",
 			Kind: Point, Source: at(akamai, "table of hosts by time"),
 			Measure: ratio(activeBetween(day(21, 25), day(22, 23)), activeBetween(day(15, 0), day(19, 0))),
-			Omits: "the model's second wave is all but over by the afternoon: every copy that wakes, and every copy it makes, " +
-				"scans at full rate into the unpatched pool. Growth through the US afternoon points at what it leaves out: home and " +
-				"small-business machines (most of Code Red's victims, Moore et al. 2002) switched on by day, so that the " +
-				"susceptible pool and the copies follow the sun; and ISPs' port-80 filters after 19 July",
+			Omits: "with the day/night cycle (half the hosts off from 23:00 to 08:00 local time) new hosts come in bursts as " +
+				"each region's machines come on (Asia from 23:00 UTC, the US East from 12:00) and fall away by the afternoon; " +
+				"without it the wave declines slowly. Nor does the number of hosts scanning grow between the two windows, so no " +
+				"sample of sources like Akamai's would see growth in the model. Left out: DHCP, which gives a machine new " +
+				"addresses through the day (Moore et al. 2002), so that a count of new addresses grows with the hours machines " +
+				"are on; ISPs' port-80 filters after 19 July; and whom Akamai's sample saw",
 		},
 	}
 }
