@@ -14,6 +14,7 @@ import (
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/series"
 	"github.com/wormlab/wormlab/internal/sim"
+	"github.com/wormlab/wormlab/internal/simrun"
 )
 
 // defaultSeed is the seed of a run that names none; it is printed so the
@@ -122,17 +123,10 @@ func runSimulate(cmd *cobra.Command, cfg simulateConfig) error {
 		return err
 	}
 	began := time.Now()
-	c.Stop = cmd.Context().Done()
-	var res *sim.Result
-	if engine == "event" {
-		res, err = sim.RunEvent(c, cfg.seed)
-	} else {
-		res, err = sim.RunProbe(c, cfg.seed)
-	}
+	rec, _, res, err := simrun.RunBuilt(s, c, cfg.seed, engine, cmd.Context().Done())
 	if err != nil {
 		return err
 	}
-	rec := runrec.New(s, cfg.seed, c, res)
 	wall := time.Since(began)
 	if err := writeOutput(cmd, cfg.csv, rec.WriteCSV); err != nil {
 		return err
@@ -163,22 +157,11 @@ func runSimulate(cmd *cobra.Command, cfg simulateConfig) error {
 	return nil
 }
 
-// chooseEngine resolves --engine for a run of c: by default the event
-// engine when it can run the worm's strategy, else the probe engine.
+// chooseEngine resolves --engine for a run of c (simrun.Engine), as bad
+// input when refused.
 func chooseEngine(c *sim.Config, strategy, engine string) (string, error) {
-	eventOK := sim.EventEngineRuns(c.Strategy)
-	switch {
-	case engine == "":
-		if eventOK {
-			return "event", nil
-		}
-		return "probe", nil
-	case engine == "event" && !eventOK:
-		return "", inputError(fmt.Errorf("the event engine cannot run strategy %q; use --engine probe", strategy))
-	case engine != "event" && engine != "probe":
-		return "", inputError(fmt.Errorf("--engine %q: want event or probe", engine))
-	}
-	return engine, nil
+	e, err := simrun.Engine(c, strategy, engine)
+	return e, inputError(err)
 }
 
 // recordReport is the HTML report of one run, as 'wormlab report' draws
