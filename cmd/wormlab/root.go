@@ -114,6 +114,7 @@ real network.`,
 		newLoadgenCmd(),
 		newReportCmd(),
 		newReproduceCmd(),
+		newServeCmd(),
 		newVersionCmd(),
 	)
 	friendlyArgs(root)
