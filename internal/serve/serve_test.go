@@ -387,9 +387,9 @@ func TestClientGoneStopsRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Code Red v1 runs in the probe engine for about 40 s.
+	// July and August 2001 run in the event engine for about 5 s.
 	ctx, cancel := context.WithCancel(context.Background())
-	req := httptest.NewRequestWithContext(ctx, "GET", "/api/run?scenario=codered-v1-2001-07-13", nil)
+	req := httptest.NewRequestWithContext(ctx, "GET", "/api/run?scenario=codered-v2-july-august-2001", nil)
 	rec := httptest.NewRecorder()
 	done := make(chan struct{})
 	go func() { s.ServeHTTP(rec, req); close(done) }()
@@ -398,8 +398,8 @@ func TestClientGoneStopsRun(t *testing.T) {
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the run went on 5 s after its client left")
+	case <-time.After(2 * time.Second):
+		t.Fatal("the run went on 2 s after its client left")
 	}
 	t.Logf("stopped %v after the client left", time.Since(began))
 	if rec.Code != 499 {
