@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -113,7 +112,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	page := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, gzhttp.GzipHandler(h)) }
+	page := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, gzipped(h)) }
 	page("GET /{$}", s.handleGallery)
 	page("GET /run", s.handleRunPage)
 	page("GET /compare", s.handleComparePage)

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +24,7 @@ import (
 // store is the data directory: the CLI's own JSON outputs, one a file.
 // Every access goes through an os.Root, so no name a request carries can
 // reach outside it (no "..", no symlink out), and names are checked
-// against nameRE before that.
+// by validName before that.
 type store struct {
 	dir  string
 	root *os.Root
@@ -33,9 +32,22 @@ type store struct {
 	list map[string]savedFile // by file name, with its size and time
 }
 
-// nameRE is a saved file's name without ".json": letters, digits, dot,
-// dash, underscore, not starting with a dot.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// validName reports whether name is a saved file's name without ".json":
+// 1 to 64 letters, digits, dots, dashes and underscores, starting with a
+// letter or digit (so never ".." or a hidden file).
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '-' && c != '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // maxSavedBytes bounds a data file the lab reads: a month of one-minute
 // bins is about 10 MB of run record.
@@ -61,7 +73,7 @@ func (st *store) Close() error { return st.root.Close() }
 // fileName checks a name from a request and returns its file name.
 func fileName(name string) (string, error) {
 	name = strings.TrimSuffix(name, ".json")
-	if !nameRE.MatchString(name) || strings.Contains(name, "..") {
+	if !validName(name) || strings.Contains(name, "..") {
 		return "", &requestError{Status: http.StatusBadRequest, Key: "name",
 			Msg: fmt.Sprintf("name %q: want 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit", printable(name))}
 	}
@@ -151,7 +163,7 @@ func (st *store) files() ([]savedFile, error) {
 	var out []savedFile
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || !nameRE.MatchString(strings.TrimSuffix(name, ".json")) {
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || !validName(strings.TrimSuffix(name, ".json")) {
 			continue
 		}
 		fi, err := e.Info()
