@@ -313,35 +313,44 @@ func FromLayout(lines []LayoutLine, rng *rand.Rand) ([]Addr, error) {
 	return out, nil
 }
 
-// sortAddrs sorts a in place: a radix sort by bytes for large slices (a
-// comparison sort of 360,000 addresses takes several times as long),
-// slices.Sort for small ones. Bytes rather than 16-bit digits keep the
-// counts in 2 KiB rather than 512 KiB, which small layouts sorted again
-// and again (dense spaces with repeats to redraw) paid for in clearing;
-// a byte in which every address agrees (the top bytes of a small space)
-// costs one counting pass and no move.
+// sortAddrs sorts a in place: a radix sort for large slices (a comparison
+// sort of 360,000 addresses takes several times as long), slices.Sort for
+// small ones. The digits are 11, 11 and 10 bits: three moves of the data
+// rather than four by bytes, with one pass counting all three digits at
+// once, and the counts (24 KiB) still fit the first-level cache, which
+// 16-bit digits (512 KiB of counts to clear) would not; small layouts
+// sorted again and again (dense spaces with repeats to redraw) paid for
+// that clearing. A digit in which every address agrees (the top bits of a
+// small space) costs no move.
 func sortAddrs(a []Addr) {
 	if len(a) < 1<<12 {
 		slices.Sort(a)
 		return
 	}
+	const digitBits = 11
+	var count [3][1 << digitBits]uint32
+	for _, x := range a {
+		count[0][x&(1<<digitBits-1)]++
+		count[1][x>>digitBits&(1<<digitBits-1)]++
+		count[2][x>>(2*digitBits)]++
+	}
 	buf := make([]Addr, len(a))
 	src, dst := a, buf
-	for shift := uint(0); shift < 32; shift += 8 {
-		var count [1<<8 + 1]int
+	for d := range count {
+		shift := uint(d * digitBits)
+		c := &count[d]
+		if int(c[src[0]>>shift&(1<<digitBits-1)]) == len(src) {
+			continue // every address has this digit
+		}
+		var sum uint32
+		for i, k := range c {
+			c[i] = sum
+			sum += k
+		}
 		for _, x := range src {
-			count[(x>>shift)&0xff+1]++
-		}
-		if count[(src[0]>>shift)&0xff+1] == len(src) {
-			continue // every address has this byte
-		}
-		for i := 1; i < len(count); i++ {
-			count[i] += count[i-1]
-		}
-		for _, x := range src {
-			k := (x >> shift) & 0xff
-			dst[count[k]] = x
-			count[k]++
+			k := x >> shift & (1<<digitBits - 1)
+			dst[c[k]] = x
+			c[k]++
 		}
 		src, dst = dst, src
 	}
