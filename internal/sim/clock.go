@@ -18,6 +18,10 @@ type clock struct {
 	sched     float64   // the patch schedule's rate now
 	schedNext time.Time // its next step; zero: none
 	turns     uint32    // loop turns, for stopped
+
+	// nextAt and schedAt are next and schedNext in run seconds (+Inf:
+	// none), worked out once per change rather than on every event.
+	nextAt, schedAt float64
 }
 
 // stopEvery is how many turns of an engine's loop pass between looks at
@@ -42,19 +46,25 @@ func newClock(c *Config, perHost bool) clock {
 		k.phase, k.next = c.Calendar.At(c.Start)
 	}
 	k.sched, k.schedNext = c.Life.scheduled(c.Start)
+	k.convert()
 	return k
+}
+
+// convert sets nextAt and schedAt from next and schedNext.
+func (k *clock) convert() {
+	k.nextAt, k.schedAt = math.Inf(1), math.Inf(1)
+	if !k.next.IsZero() {
+		k.nextAt = k.next.Sub(k.c.Start).Seconds()
+	}
+	if !k.schedNext.IsZero() {
+		k.schedAt = k.schedNext.Sub(k.c.Start).Seconds()
+	}
 }
 
 // boundary returns the first known change after t, at most end, and
 // reports whether it is the first of the timers.
 func (k *clock) boundary(end float64, timers timerHeap) (float64, bool) {
-	b := end
-	if !k.next.IsZero() {
-		b = min(b, k.next.Sub(k.c.Start).Seconds())
-	}
-	if !k.schedNext.IsZero() {
-		b = min(b, k.schedNext.Sub(k.c.Start).Seconds())
-	}
+	b := min(end, k.nextAt, k.schedAt)
 	if !timers.empty() && timers.top().t < b {
 		return timers.top().t, true
 	}
@@ -65,7 +75,8 @@ func (k *clock) boundary(end float64, timers timerHeap) (float64, bool) {
 // schedule's next step, or the shared calendar's.
 func (k *clock) cross(t float64) {
 	at := k.c.Start.Add(secondsToDuration(t))
-	if !k.schedNext.IsZero() && t >= k.schedNext.Sub(k.c.Start).Seconds() {
+	defer k.convert()
+	if t >= k.schedAt {
 		k.sched, k.schedNext = k.c.Life.scheduled(at)
 		return
 	}

@@ -132,30 +132,32 @@ func containmentLanes(c *Config, ch worm.Channel, inv []float64, netOf []int32) 
 	shift := uint(c.SpaceBits - ch.PrefixBits)
 	var out []lane
 	if k.Deployed != nil {
-		open := lane{share: ch.Share, src: make([]int32, n), tgt: make([]int32, n), inv: inv}
+		open := newLane(ch.Share, n, false)
+		open.inv = inv
 		open.accepts[classOpen] = true
 		for i, a := range c.Hosts {
 			g := int32(uint32(a) >> shift)
-			open.src[i], open.tgt[i] = g, g
+			open.place(i, g, g)
 			if !k.open(netOf[i]) {
-				open.src[i], open.tgt[i] = -1, -1 // open sources sit in open networks
+				open.place(i, -1, -1) // open sources sit in open networks
 			}
 		}
-		open.partition(n)
+		open.partition()
 		out = append(out, open)
 	}
 	if k.Deployed != nil || k.Egress != nil {
 		nets := 1 << k.NetworkBits
-		own := lane{share: ch.Share, src: make([]int32, n), tgt: make([]int32, n), inv: make([]float64, nets)}
+		own := newLane(ch.Share, n, false)
+		own.inv = make([]float64, nets)
 		own.accepts[classConfined] = true
 		up := uint(k.NetworkBits - ch.PrefixBits) // network index >> up = neighbourhood index
 		for g := range nets {
 			own.inv[g] = inv[g>>up]
 		}
 		for i := range c.Hosts {
-			own.src[i], own.tgt[i] = netOf[i], netOf[i]
+			own.place(i, netOf[i], netOf[i])
 		}
-		own.partition(n)
+		own.partition()
 		out = append(out, own)
 	}
 	return out
@@ -165,16 +167,17 @@ func containmentLanes(c *Config, ch worm.Channel, inv []float64, netOf []int32) 
 // blacklisting or of content filtering, moving its rate between lanes.
 func (e *eventEngine) reclass(h int32) {
 	cl := e.contain.class(e.netOf[h], e.contentOn || e.blacklisted[h])
-	if cl == e.class[h] {
+	fl := &e.flags[h]
+	if cl == fl.class {
 		return
 	}
-	inLanes := e.spreading[h] && e.walk == nil && !(e.hit != nil && e.hit.active(h))
+	inLanes := fl.spreading && e.walk == nil && !(e.hit != nil && e.hit.active(h))
 	if inLanes {
-		e.moveRate(h, -e.cfg.Rates[h])
+		e.moveRate(h, -e.rate(h))
 	}
-	e.class[h] = cl
+	fl.class = cl
 	if inLanes {
-		e.moveRate(h, e.cfg.Rates[h])
+		e.moveRate(h, e.rate(h))
 	}
 }
 
@@ -192,5 +195,5 @@ func (e *eventEngine) reaches(src, dst int32) bool {
 	if e.contain == nil {
 		return true
 	}
-	return e.contain.reaches(e.class[src], e.netOf[src], e.netOf[dst])
+	return e.contain.reaches(e.flags[src].class, e.netOf[src], e.netOf[dst])
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -49,21 +50,28 @@ type eventEngine struct {
 	// spreadRate is the summed scan rate of the hosts marked spreading,
 	// whether or not a calendar shared by all lets them scan now.
 	spreadRate float64
-	spreading  []bool // per host
+	flags      []hostFlags // per host
+	// rates are the hosts' scan rates (Config.Rates), nil when they all
+	// scan at uniformRate: then an infection need not read them.
+	rates       []float64
+	uniformRate float64
+	// infectedAt is each host's time of its latest infection, kept only
+	// when something reads it (timers, walkers): nil otherwise.
+	infectedAt []float64
 	timers     timerHeap
-	infectedAt []float64 // per host: time of its latest infection
-	walk       *walkers  // sequential scanners, or nil
-	hit        *hitList  // hit-list copies, or nil
+	walk       *walkers // sequential scanners, or nil
+	hit        *hitList // hit-list copies, or nil
 	infections []Infection
 	obs        []Observer
 
-	// Containment (nil: none): each host's network and source class, and
-	// whether it is blacklisted and content filtering is on.
+	// Containment (nil: none): each host's network, and whether it is
+	// blacklisted and content filtering is on.
 	contain     *Containment
 	netOf       []int32
-	class       []sourceClass
 	blacklisted []bool
 	contentOn   bool
+
+	sink int32 // keeps warm's loads from being optimised away
 
 	perHost   bool         // each host keeps its own calendar
 	hostPhase []worm.Phase // per host, in per-host mode
@@ -72,22 +80,81 @@ type eventEngine struct {
 	day *dayCycle // the day/night cycle, or nil (diurnal.go)
 }
 
+// The per-host data an infection touches lie at random places in arrays
+// of hundreds of thousands of hosts, and waiting for them is most of a
+// Code Red day. So what it touches is kept small (two bytes of flags, the
+// lanes' positions; the rates and infection times only when they vary or
+// are read), to stay in the caches and in the reach of the TLB.
+
+// hostFlags is what the engine changes about a host when it infects it.
+type hostFlags struct {
+	spreading bool
+	class     sourceClass // containment
+}
+
+// rate returns host h's scan rate.
+func (e *eventEngine) rate(h int32) float64 {
+	if e.rates == nil {
+		return e.uniformRate
+	}
+	return e.rates[h]
+}
+
 // lane is one channel of the strategy restricted to one kind of target.
 type lane struct {
 	share float64
 	// accepts says which source classes (containment) feed this lane.
 	accepts [numClasses]bool
-	src     []int32   // per host: the group its scanning feeds, -1 none
-	tgt     []int32   // per host: the group it is a target in, -1 none
-	inv     []float64 // per group: 1 / (allowed addresses of its neighbourhood - 1)
-	rate    []float64 // per group: summed scan rate of spreading sources
+	pos     []int32 // per host: its index in order
+	// groups holds per host the group its scanning feeds (src) and the one
+	// it is a target in (tgt), -1 for none; nil when there is one group
+	// and every host is in it.
+	groups []hostGroups
+	inv    []float64 // per group: 1 / (allowed addresses of its neighbourhood - 1)
+	rate   []float64 // per group: summed scan rate of spreading sources
 	// Group g's targets are order[first[g]:first[g+1]]; the first sus[g]
-	// of them are susceptible. pos[h] is host h's index in order.
+	// of them are susceptible.
 	first []int32
 	sus   []int32
 	order []int32
-	pos   []int32
 	tree  *sumtree.Float
+}
+
+type hostGroups struct{ src, tgt int32 }
+
+// newLane returns a lane for n hosts; single says that it has one group
+// and every host is both a source and a target in it.
+func newLane(share float64, n int, single bool) lane {
+	l := lane{share: share, pos: make([]int32, n)}
+	if !single {
+		l.groups = make([]hostGroups, n)
+	}
+	return l
+}
+
+// place sets host h's source and target groups.
+func (l *lane) place(h int, src, tgt int32) {
+	if l.groups == nil {
+		if src != 0 || tgt != 0 {
+			panic("sim: a host outside a single-group lane's group")
+		}
+		return
+	}
+	l.groups[h] = hostGroups{src, tgt}
+}
+
+func (l *lane) src(h int32) int32 {
+	if l.groups == nil {
+		return 0
+	}
+	return l.groups[h].src
+}
+
+func (l *lane) tgt(h int32) int32 {
+	if l.groups == nil {
+		return 0
+	}
+	return l.groups[h].tgt
 }
 
 // RunEvent simulates c with the event engine. It is exact in distribution
@@ -131,7 +198,11 @@ func RunEvent(c *Config, seed uint64) (*Result, error) {
 func (e *eventEngine) init(chans []worm.Channel) error {
 	c := e.cfg
 	n := len(c.Hosts)
-	e.class = make([]sourceClass, n)
+	e.flags = make([]hostFlags, n)
+	e.rates = c.Rates
+	if n > 0 && !slices.ContainsFunc(c.Rates, func(r float64) bool { return r != c.Rates[0] }) {
+		e.rates, e.uniformRate = nil, c.Rates[0]
+	}
 	if k := c.Containment; k != nil {
 		e.contain = k
 		e.netOf = make([]int32, n)
@@ -161,7 +232,7 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			}
 			return 1 / float64(a-1)
 		}
-		public := lane{share: ch.Share, src: make([]int32, n), tgt: make([]int32, n)}
+		public := newLane(ch.Share, n, ch.PrefixBits == 0 && c.Site == nil)
 		groups := 1 << ch.PrefixBits
 		public.inv = make([]float64, groups)
 		for g := range groups {
@@ -170,26 +241,26 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 		var private *lane
 		var privKey map[uint64]int32
 		if c.Site != nil {
-			private = &lane{share: ch.Share, src: make([]int32, n), tgt: make([]int32, n)}
+			lp := newLane(ch.Share, n, false)
+			private = &lp
 			privKey = map[uint64]int32{}
 		}
 		for i, a := range c.Hosts {
 			g := uint64(a) >> shift
 			site := c.siteOf(int32(i))
 			if site == 0 {
-				public.src[i], public.tgt[i] = int32(g), int32(g)
+				public.place(i, int32(g), int32(g))
 				if private != nil {
-					private.src[i], private.tgt[i] = -1, -1
+					private.place(i, -1, -1)
 				}
 				continue
 			}
 			// A NATed host: a target only in its own site; as a source it
 			// feeds the public part of its neighbourhood, if there is one,
 			// and its site's private part.
-			public.tgt[i] = -1
-			public.src[i] = -1
+			public.place(i, -1, -1)
 			if !c.coveredByPrivate(ipspace.PrefixFrom(ipspace.Addr(g<<shift), 32-int(shift))) {
-				public.src[i] = int32(g)
+				public.groups[i].src = int32(g)
 			}
 			key := uint64(site)<<32 | g
 			id, ok := privKey[key]
@@ -198,7 +269,7 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 				privKey[key] = id
 				private.inv = append(private.inv, invOf(g))
 			}
-			private.src[i], private.tgt[i] = id, id
+			private.place(i, id, id)
 		}
 		public.accepts[classFree] = true
 		if k := c.Containment; k == nil || ch.PrefixBits >= k.NetworkBits {
@@ -206,11 +277,11 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			// between them, whatever the source's class (but silenced).
 			public.accepts[classOpen], public.accepts[classConfined] = true, true
 		}
-		public.partition(n)
+		public.partition()
 		e.lanes = append(e.lanes, public)
 		if private != nil {
 			private.accepts[classFree] = true
-			private.partition(n)
+			private.partition()
 			e.lanes = append(e.lanes, *private)
 		}
 		if k := c.Containment; k != nil && ch.PrefixBits < k.NetworkBits {
@@ -222,9 +293,15 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 		drawn[Infected] = true // content filtering reclasses every infected host
 	}
 	e.sets = newHostSets(n, drawn)
-	e.infectedAt = make([]float64, n)
-	e.spreading = make([]bool, n)
+	// Room for every host's first infection: appending one by one would
+	// copy the list again and again as it grew (a fifth of a Code Red day).
+	e.infections = make([]Infection, 0, n)
 	e.perHost = c.perHostCalendar()
+	if c.Lifetime != nil || e.perHost || c.Containment != nil || e.walk != nil || e.hit != nil {
+		// Timers and walkers tell a stale entry by the infection it
+		// belongs to.
+		e.infectedAt = make([]float64, n)
+	}
 	if e.perHost {
 		e.hostPhase = make([]worm.Phase, n)
 	}
@@ -263,11 +340,11 @@ func (c *Config) coveredByPrivate(p ipspace.Prefix) bool {
 }
 
 // partition builds the per-group target arrays, all targets susceptible.
-func (l *lane) partition(n int) {
+func (l *lane) partition() {
 	groups := len(l.inv)
 	l.first = make([]int32, groups+1)
-	for _, g := range l.tgt {
-		if g >= 0 {
+	for h := range l.pos {
+		if g := l.tgt(int32(h)); g >= 0 {
 			l.first[g+1]++
 		}
 	}
@@ -276,8 +353,8 @@ func (l *lane) partition(n int) {
 	}
 	l.sus = make([]int32, groups)
 	l.order = make([]int32, l.first[groups])
-	l.pos = make([]int32, n)
-	for h, g := range l.tgt {
+	for h := range l.pos {
+		g := l.tgt(int32(h))
 		if g < 0 {
 			l.pos[h] = -1
 			continue
@@ -296,7 +373,7 @@ func (l *lane) update(g int32) {
 
 // setSusceptible moves host h into or out of its group's susceptible part.
 func (l *lane) setSusceptible(h int32, sus bool) {
-	g := l.tgt[h]
+	g := l.tgt(h)
 	if g < 0 {
 		return
 	}
@@ -316,7 +393,7 @@ func (l *lane) setSusceptible(h int32, sus bool) {
 }
 
 func (l *lane) addRate(h int32, r float64) {
-	if g := l.src[h]; g >= 0 {
+	if g := l.src(h); g >= 0 {
 		l.rate[g] += r
 		if l.rate[g] < 1e-9*r { // rounding after the last source left
 			l.rate[g] = 0
@@ -351,11 +428,12 @@ func (e *eventEngine) setState(t float64, h int32, to State) {
 
 // setSpreading starts or stops host h's scanning.
 func (e *eventEngine) setSpreading(t float64, h int32, on bool) {
-	if e.spreading[h] == on {
+	fl := &e.flags[h]
+	if fl.spreading == on {
 		return
 	}
-	e.spreading[h] = on
-	r := e.cfg.Rates[h]
+	fl.spreading = on
+	r := e.rate(h)
 	if !on {
 		r = -r
 	}
@@ -385,7 +463,7 @@ func (e *eventEngine) setSpreading(t float64, h int32, on bool) {
 // moveRate adds r to the scanning rate host h feeds into the lanes its
 // source class feeds.
 func (e *eventEngine) moveRate(h int32, r float64) {
-	cl := e.class[h]
+	cl := e.flags[h].class
 	for k := range e.lanes {
 		if e.lanes[k].accepts[cl] {
 			e.lanes[k].addRate(h, r)
@@ -396,13 +474,15 @@ func (e *eventEngine) moveRate(h int32, r float64) {
 // infect makes susceptible host h infected, starts it spreading if its
 // calendar allows, and schedules the end of its lifetime.
 func (e *eventEngine) infect(t float64, h int32) {
-	e.infectedAt[h] = t
+	if e.infectedAt != nil {
+		e.infectedAt[h] = t
+	}
 	e.setState(t, h, Infected)
 	if k := e.contain; k != nil {
 		// A new infection starts unlisted; its class is set before it
 		// feeds any lane.
 		e.blacklisted[h] = false
-		e.class[h] = k.class(e.netOf[h], e.contentOn)
+		e.flags[h].class = k.class(e.netOf[h], e.contentOn)
 		if k.Blacklist {
 			e.timers.push(timer{t: t + k.BlacklistDelay, host: h, kind: blacklistOn, since: t})
 		}
@@ -659,7 +739,23 @@ func (e *eventEngine) pickTarget(u, lambda float64) int32 {
 	if g < 0 || l.sus[g] == 0 {
 		return -1
 	}
-	return l.order[l.first[g]+e.rng.Int32N(l.sus[g])]
+	h := l.order[l.first[g]+e.rng.Int32N(l.sus[g])]
+	e.warm(h, l, g)
+	return h
+}
+
+// warm loads at once the memory that infecting h is about to touch: its
+// state, flags and place in every lane, and the place of the host that
+// takes its slot among g's susceptible targets. Loaded one after the
+// other, as the infection's steps reach them, each would wait for memory
+// in turn; loads issued together overlap their waits.
+func (e *eventEngine) warm(h int32, l *lane, g int) {
+	x := int32(e.sets.state[h]) + int32(e.flags[h].class)
+	for k := range e.lanes {
+		x += e.lanes[k].pos[h]
+	}
+	x += l.pos[l.order[l.first[g]+l.sus[g]-1]]
+	e.sink = x
 }
 
 // finishProbes turns each bin's expected count of probes that infected
