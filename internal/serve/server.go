@@ -52,6 +52,10 @@ type Server struct {
 	thumbs    *thumbCache
 	store     *store // nil without Data
 	handler   http.Handler
+	// background is the context of work no request waits for (thumbnails);
+	// Serve's shutdown and Close end it.
+	background     context.Context
+	stopBackground context.CancelFunc
 }
 
 // New returns the lab for cfg. It opens cfg.Data, which must exist.
@@ -81,6 +85,7 @@ func New(cfg Config) (*Server, error) {
 		ensembles: newLRU[*ensembleResult](4),
 		thumbs:    newThumbCache(),
 	}
+	s.background, s.stopBackground = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -100,8 +105,9 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close releases the data directory.
+// Close stops the background work and releases the data directory.
 func (s *Server) Close() error {
+	s.stopBackground()
 	if s.store != nil {
 		return s.store.Close()
 	}
@@ -230,6 +236,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("shutting down", "grace", shutdownGrace)
 	cancelRuns()
+	s.stopBackground()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	err := srv.Shutdown(sctx)

@@ -15,13 +15,16 @@ import (
 
 // Thumbnails are the infected share over a built-in's run with seed 1,
 // drawn as an SVG polyline of at most thumbPoints points, made once per
-// process. A built-in that takes longer than thumbBudget (Code Red v1's
-// probe engine takes about 40 s) gets a placeholder instead, also kept,
-// so the gallery never waits on it.
+// process. A built-in whose run takes longer than thumbBudget (Code Red
+// v1's probe engine takes tens of seconds) gets a placeholder instead,
+// also kept, so the gallery never waits on it again. Waiting for a run
+// slot does not count against the budget; past thumbWait the gallery
+// gets a 503 and asks again on its next load.
 const (
 	thumbW, thumbH = 240, 80
 	thumbPoints    = 120
-	thumbBudget    = 5 * time.Second
+	thumbBudget    = 10 * time.Second
+	thumbWait      = 30 * time.Second
 )
 
 type thumbCache struct {
@@ -91,9 +94,9 @@ func (s *Server) makeThumbnail(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), thumbBudget)
-	defer cancel()
-	release, err := s.jobs.acquire(ctx)
+	wait, cancelWait := context.WithTimeout(s.background, thumbWait)
+	defer cancelWait()
+	release, err := s.jobs.acquire(wait)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, errBusy // not kept: the next gallery tries again
@@ -101,11 +104,13 @@ func (s *Server) makeThumbnail(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer release()
+	ctx, cancel := context.WithTimeout(s.background, thumbBudget)
+	defer cancel()
 	began := time.Now()
 	rec, _, _, err := simrun.Run(sc, 1, "", ctx.Done())
 	s.metrics.observeRun("thumbnail", time.Since(began), err)
 	if err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return placeholderSVG("takes a while to run: open it"), nil
 		}
 		return nil, err

@@ -40,7 +40,7 @@
       height: 240,
       scales: { x: { time: true } },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
-      series: [{ label: 'UTC' }].concat(series.map((s, i) => Object.assign({
+      series: [{ label: extra && extra.scales ? 'hours' : 'UTC' }].concat(series.map((s, i) => Object.assign({
         stroke: colours[i % colours.length], width: 2, value: (u, v) => fmt(v),
       }, s))),
       axes: [{}, { size: 64, values: (u, vals) => vals.map(fmt) }],
@@ -63,6 +63,9 @@
   }
 
   function times(start, minutes) { return minutes.map((m) => start + m * 60); }
+  function hours(minutes) { return minutes.map((m) => m / 60); }
+  // hoursAxis draws x in hours since the start, for runs of different days.
+  const hoursAxis = { scales: { x: { time: false } }, axes: [{ label: 'hours since the start' }, { size: 64, values: (u, vals) => vals.map(fmt) }] };
 
   function setStatus(text, isError) {
     const st = $('#status');
@@ -294,11 +297,10 @@
         runs.forEach((r, i) => { list[i].label = r.label; });
         render();
         // Runs may have different grids: join them on time.
-        const tables = runs.map((r) => [times(0, r.minutes), r.infected]);
-        const joined = uPlot.join(tables);
-        draw($('#compare-chart'), runs.map((r) => ({ label: r.label, spanGaps: true })), joined, { scales: { x: { time: false } }, axes: [{ label: 'hours', values: (u, v) => v.map((s) => fmt(s / 3600)) }, { size: 64, values: (u, vals) => vals.map(fmt) }] });
-        const joinedNew = uPlot.join(runs.map((r) => [times(0, r.minutes), r.new_per_minute]));
-        draw($('#compare-new'), runs.map((r) => ({ label: r.label, spanGaps: true })), joinedNew, { scales: { x: { time: false } }, axes: [{ label: 'hours', values: (u, v) => v.map((s) => fmt(s / 3600)) }, { size: 64, values: (u, vals) => vals.map(fmt) }] });
+        const joined = uPlot.join(runs.map((r) => [hours(r.minutes), r.infected]));
+        draw($('#compare-chart'), runs.map((r) => ({ label: r.label, spanGaps: true })), joined, hoursAxis);
+        const joinedNew = uPlot.join(runs.map((r) => [hours(r.minutes), r.new_per_minute]));
+        draw($('#compare-new'), runs.map((r) => ({ label: r.label, spanGaps: true })), joinedNew, hoursAxis);
         setStatus(runs.length + ' runs overlaid, by hours since each run\u2019s start.');
       }).catch((e) => setStatus(e.message, true));
     }
@@ -368,11 +370,9 @@
             st.textContent = d.done + ' of ' + d.runs + ' runs';
             document.body.dataset.ensembleDone = String(d.done);
             if (d.minutes) {
-              const start = 0;
               draw($('#ens-chart'), [{ label: '5%', stroke: '#7a9cc6' }, { label: 'median', stroke: '#1f5aa6' }, { label: '95%', stroke: '#7a9cc6' }],
-                [times(start, d.minutes), d.p5, d.p50, d.p95],
-                { scales: { x: { time: false } }, bands: [{ series: [3, 1], fill: 'rgba(31, 90, 166, 0.18)' }],
-                  axes: [{ label: 'hours', values: (u, v) => v.map((s) => fmt(s / 3600)) }, { size: 64, values: (u, vals) => vals.map(fmt) }] });
+                [hours(d.minutes), d.p5, d.p50, d.p95],
+                Object.assign({ bands: [{ series: [3, 1], fill: 'rgba(31, 90, 166, 0.18)' }] }, hoursAxis));
             }
           } else if (ev === 'done') {
             st.textContent = d.runs + ' runs in ' + d.seconds.toFixed(1) + ' s.';
