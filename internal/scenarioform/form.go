@@ -38,6 +38,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/wormlab/wormlab/internal/scenario"
 )
@@ -188,7 +189,11 @@ func Apply(base *scenario.Scenario, form url.Values) (*scenario.Scenario, Errors
 }
 
 // sectionErr matches the errors Build wraps without a key: "file: worm: ...".
-var sectionErr = regexp.MustCompile(`^.*?: (run|space|population|worm|defence|network|census|telescope): (.*)$`)
+// It is compiled on first use: package init stays cheap for every command
+// of the binary (cmd/wormlab's TestStartupInitCost).
+var sectionErr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^.*?: (run|space|population|worm|defence|network|census|telescope): (.*)$`)
+})
 
 // KeyErrors returns err, from scenario.Parse, Build or Apply, as the
 // message at the key it names: the key of a *scenario.Error, the table
@@ -205,7 +210,7 @@ func KeyErrors(err error) Errors {
 	if errors.As(err, &se) {
 		return Errors{se.Key: se.Msg}
 	}
-	if m := sectionErr.FindStringSubmatch(err.Error()); m != nil {
+	if m := sectionErr().FindStringSubmatch(err.Error()); m != nil {
 		return Errors{m[1]: m[2]}
 	}
 	return Errors{"": err.Error()}
