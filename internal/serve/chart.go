@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wormlab/wormlab/internal/runrec"
+	"github.com/wormlab/wormlab/internal/scenarioform"
 	"github.com/wormlab/wormlab/internal/version"
 )
 
@@ -12,25 +13,26 @@ import (
 // (about a third the size of the record's rows), its summary and what the
 // observers saw. Times are minutes from the start; start is Unix seconds.
 type chart struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Seed        uint64          `json:"seed"`
-	Engine      string          `json:"engine"`
-	Version     string          `json:"version"`
-	Start       int64           `json:"start"`
-	StepSeconds float64         `json:"step_seconds"`
-	Population  int             `json:"population"`
-	Minutes     []float64       `json:"minutes"`
-	Susceptible []int64         `json:"susceptible"`
-	Infected    []int64         `json:"infected"`
-	Patched     []int64         `json:"patched"`
-	Removed     []int64         `json:"removed"`
-	NewPerMin   []float64       `json:"new_per_minute"`
-	Summary     runrec.Summary  `json:"summary"`
-	Observers   *observerCharts `json:"observers,omitempty"`
-	TOML        string          `json:"toml"`
-	Query       string          `json:"query"` // the permalink's query
-	WallMillis  float64         `json:"wall_ms"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Seed        uint64            `json:"seed"`
+	Engine      string            `json:"engine"`
+	Version     string            `json:"version"`
+	Start       int64             `json:"start"`
+	StepSeconds float64           `json:"step_seconds"`
+	Population  int               `json:"population"`
+	Minutes     []float64         `json:"minutes"`
+	Susceptible []int64           `json:"susceptible"`
+	Infected    []int64           `json:"infected"`
+	Patched     []int64           `json:"patched"`
+	Removed     []int64           `json:"removed"`
+	NewPerMin   []float64         `json:"new_per_minute"`
+	Summary     runrec.Summary    `json:"summary"`
+	Observers   *observerCharts   `json:"observers,omitempty"`
+	TOML        string            `json:"toml"`
+	Fields      map[string]string `json:"fields"` // the form's values, by dotted key
+	Query       string            `json:"query"`  // the permalink's query
+	WallMillis  float64           `json:"wall_ms"`
 }
 
 // observerCharts holds each observer's series by column.
@@ -56,6 +58,10 @@ func chartOf(rec *runrec.Record, sp runSpec, wall time.Duration) *chart {
 		Engine: rec.Engine, Version: version.Version, Start: rec.Scenario.Run.Start.Unix(),
 		StepSeconds: rec.StepSeconds, Population: rec.Summary.Population, Summary: rec.Summary,
 		TOML: rec.ScenarioTOML, WallMillis: float64(wall.Microseconds()) / 1000,
+	}
+	c.Fields = map[string]string{}
+	for k, v := range scenarioform.Values(rec.Scenario) {
+		c.Fields[k] = v[0]
 	}
 	if sp.Name != "" || sp.TOML != "" {
 		c.Query = sp.query().Encode()

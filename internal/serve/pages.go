@@ -125,8 +125,13 @@ func (s *Server) handleEnsemblePage(w http.ResponseWriter, r *http.Request) {
 		runs = v
 	}
 	enc := ""
-	if sp.TOML != "" {
-		enc = encodeTOML(sp.TOML)
+	if sp.TOML != "" || len(sp.Changes) > 0 {
+		sc, err := sp.load()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		enc = encodeTOML(sc.Source)
 	}
 	s.render(w, r, http.StatusOK, "ensemble", struct {
 		pageData

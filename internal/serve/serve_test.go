@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -189,21 +190,22 @@ func TestBadInput(t *testing.T) {
 		{"malformed toml", "POST", "/api/edit", "application/x-www-form-urlencoded", url.Values{"source": {"name = = 1"}}.Encode(), nil, 422, `"line":1`},
 		{"invalid value", "POST", "/api/edit", "application/x-www-form-urlencoded", url.Values{"source": {edited}}.Encode(), nil, 422, `"key":"worm.scan_rate"`},
 		{"over the host limit", "POST", "/api/edit", "application/x-www-form-urlencoded", url.Values{"source": {bits}}.Encode(), nil, 422, `"key":"population.size"`},
-		{"layout file", "POST", "/api/edit", "application/x-www-form-urlencoded", url.Values{"source": {fileLayout}}.Encode(), nil, 422, "reads no files"},
+		{"layout file", "POST", "/api/edit", "application/x-www-form-urlencoded", url.Values{"source": {fileLayout}}.Encode(), nil, 422, "does not read layout files"},
 		{"no source", "POST", "/api/edit", "application/x-www-form-urlencoded", "seed=1", nil, 400, "no scenario"},
-		{"huge form", "POST", "/api/edit", "application/x-www-form-urlencoded", "source=" + strings.Repeat("a", 200<<10), nil, 400, "could not be read"},
+		{"huge form", "POST", "/api/edit", "application/x-www-form-urlencoded", "source=" + strings.Repeat("a", 300<<10), nil, 400, "could not be read"},
+		{"scenario too long", "POST", "/api/edit", "application/x-www-form-urlencoded", "source=" + strings.Repeat("a", 100<<10), nil, 400, "over 64 KiB"},
 		{"cross-site post", "POST", "/api/edit", "application/x-www-form-urlencoded", "source=x", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, ""},
-		{"cross-origin post", "POST", "/api/save", "application/x-www-form-urlencoded", "name=x&scenario=" + small, map[string]string{"Sec-Fetch-Site": "", "Origin": "http://evil.example"}, 403, ""},
+		{"cross-origin post", "POST", "/api/save", "application/x-www-form-urlencoded", "file=x&scenario=" + small, map[string]string{"Sec-Fetch-Site": "", "Origin": "http://evil.example"}, 403, ""},
 		{"binary upload", "POST", "/api/detect", "application/octet-stream", string(binary), nil, 422, "unparsable"},
 		{"oversized upload", "POST", "/api/detect", "text/plain", strings.Repeat("x", 65<<10), nil, 413, "over the lab's limit of 64 KiB"},
 		{"empty upload", "POST", "/api/detect", "text/plain", "", nil, 422, "empty"},
 		{"multipart without log", "POST", "/api/detect", "multipart/form-data; boundary=XX", "--XX\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhi\r\n--XX--\r\n", nil, 400, `no file in the field \"log\"`},
-		{"save outside data", "POST", "/api/save", "application/x-www-form-urlencoded", "name=../escape&scenario=" + small, nil, 400, `"key":"name"`},
-		{"save absolute", "POST", "/api/save", "application/x-www-form-urlencoded", "name=/tmp/escape&scenario=" + small, nil, 400, `"key":"name"`},
-		{"save hidden", "POST", "/api/save", "application/x-www-form-urlencoded", "name=.hidden&scenario=" + small, nil, 400, `"key":"name"`},
-		{"saved escape", "GET", "/api/saved/..%2f..%2fetc%2fpasswd", "", "", nil, 400, `"key":"name"`},
+		{"save outside data", "POST", "/api/save", "application/x-www-form-urlencoded", "file=../escape&scenario=" + small, nil, 400, `"key":"file"`},
+		{"save absolute", "POST", "/api/save", "application/x-www-form-urlencoded", "file=/tmp/escape&scenario=" + small, nil, 400, `"key":"file"`},
+		{"save hidden", "POST", "/api/save", "application/x-www-form-urlencoded", "file=.hidden&scenario=" + small, nil, 400, `"key":"file"`},
+		{"saved escape", "GET", "/api/saved/..%2f..%2fetc%2fpasswd", "", "", nil, 400, `"key":"file"`},
 		{"saved missing", "GET", "/api/saved/nothing.json", "", "", nil, 404, "no nothing.json"},
-		{"download escape", "GET", "/download/saved/..%2fx/file", "", "", nil, 400, "name"},
+		{"download escape", "GET", "/download/saved/..%2fx/file", "", "", nil, 400, "want 1 to 64 letters"},
 		{"ensemble one run", "GET", "/api/ensemble?scenario=" + small + "&runs=1", "", "", nil, 400, `"key":"runs"`},
 		{"ensemble too many", "GET", "/api/ensemble?scenario=" + small + "&runs=100000", "", "", nil, 400, "want 2 to 200"},
 		{"forecast bad block", "GET", "/api/forecast?scenario=codered-v2-2001-07-19&block=1.2.3", "", "", nil, 400, `"key":"block"`},
@@ -303,10 +305,10 @@ func TestEditReruns(t *testing.T) {
 	if !(k1 < k0*0.5) {
 		t.Errorf("K %.3f after cutting the scan rate to a third, %.3f before", k1, k0)
 	}
+	// The edited built-in's link names it and carries the changed key.
 	q, _ := url.ParseQuery(runs[1].Query)
-	back, err := decodeTOML(q.Get("toml"))
-	if err != nil || back != slow || q.Get("seed") != "2" {
-		t.Fatalf("permalink %q does not hold the edited scenario and seed", runs[1].Query)
+	if q.Get("scenario") != small || q.Get("worm.scan_rate") != "2" || q.Get("seed") != "2" || q.Has("toml") {
+		t.Fatalf("permalink %q, want the built-in's name, worm.scan_rate=2 and seed 2", runs[1].Query)
 	}
 	_, body := get(t, ts.URL+"/api/run?"+runs[1].Query)
 	var again chart
@@ -315,7 +317,7 @@ func TestEditReruns(t *testing.T) {
 		t.Error("the permalink's run differs from the edited run")
 	}
 	resp, page := get(t, ts.URL+"/run?"+runs[1].Query)
-	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("scan_rate = 2.0")) {
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("scan_rate = 2.0")) || !bytes.Contains(page, []byte(`name="worm.scan_rate" value="2"`)) {
 		t.Errorf("the permalink's page: status %d, without the edited TOML", resp.StatusCode)
 	}
 }
@@ -334,7 +336,7 @@ func TestVersionNote(t *testing.T) {
 func TestSaveAndCLI(t *testing.T) {
 	data := t.TempDir()
 	_, ts := newTestServer(t, Config{Data: data})
-	resp, body := postForm(t, ts.URL+"/api/save", url.Values{"name": {"mine"}, "scenario": {small}, "seed": {"4"}})
+	resp, body := postForm(t, ts.URL+"/api/save", url.Values{"file": {"mine"}, "scenario": {small}, "seed": {"4"}})
 	if resp.StatusCode != 200 {
 		t.Fatalf("save: %d %s", resp.StatusCode, body)
 	}
@@ -347,7 +349,7 @@ func TestSaveAndCLI(t *testing.T) {
 	if err != nil || rec.Seed != 4 || rec.Scenario.Name != small {
 		t.Fatalf("saved record: %v, seed %v", err, rec)
 	}
-	resp, body = postForm(t, ts.URL+"/api/save", url.Values{"name": {"mine"}, "scenario": {small}, "seed": {"5"}})
+	resp, body = postForm(t, ts.URL+"/api/save", url.Values{"file": {"mine"}, "scenario": {small}, "seed": {"5"}})
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("second save: %d %s, want 409", resp.StatusCode, body)
 	}
@@ -583,7 +585,7 @@ func TestPipeline(t *testing.T) {
 	if p, n := f.Population, float64(sources); math.Abs(p[0]-n) > 0.01*n || !(p[1] <= n && n <= p[2]) {
 		t.Errorf("fitted population %v (estimate, 95%% interval), want about the %d sources seen", p, sources)
 	}
-	resp, body = postForm(t, ts.URL+"/api/save", url.Values{"name": {"upload"}, "upload": {d.Upload}})
+	resp, body = postForm(t, ts.URL+"/api/save", url.Values{"file": {"upload"}, "upload": {d.Upload}})
 	if resp.StatusCode != 200 {
 		t.Fatalf("save: %d %s", resp.StatusCode, body)
 	}
@@ -727,5 +729,61 @@ func TestPermalinkEncoding(t *testing.T) {
 	bomb := encodeTOML(strings.Repeat("#", maxScenarioBytes+10))
 	if _, err := decodeTOML(bomb); err == nil || !strings.Contains(err.Error(), "over 64 KiB") {
 		t.Errorf("a link inflating past the limit: %v", err)
+	}
+}
+
+// TestEditorForm checks the generated form: a control per key, each with
+// a label, values from the scenario, and edits through the form re-run
+// the scenario, with field-level messages for bad values.
+func TestEditorForm(t *testing.T) {
+	_, ts := newTestServer(t, Config{})
+	_, page := get(t, ts.URL+"/run?scenario="+small)
+	for _, want := range []string{
+		`<label for="f-worm-scan_rate">`, `id="f-worm-scan_rate" name="worm.scan_rate" value="5.9667" data-key="worm.scan_rate"`,
+		`data-error-for="worm.scan_rate"`, `<select id="f-worm-strategy" name="worm.strategy"`,
+		`<input type="hidden" name="defence.blacklist" value="false"><input type="checkbox" id="f-defence-blacklist"`,
+	} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the editor lacks %s", want)
+		}
+	}
+	// Every control of the form has a label.
+	ids := regexp.MustCompile(`<(?:input|select|textarea) id="([^"]+)"`).FindAllSubmatch(page, -1)
+	if len(ids) < 30 {
+		t.Fatalf("%d controls in the editor", len(ids))
+	}
+	for _, m := range ids {
+		if !bytes.Contains(page, []byte(`<label for="`+string(m[1])+`"`)) {
+			t.Errorf("control %s has no label", m[1])
+		}
+	}
+	form := url.Values{"source": {builtinSource(t, small)}, "seed": {"1"}, "mode": {"form"}, "worm.scan_rate": {"3"}, "scenario": {small}}
+	resp, body := postForm(t, ts.URL+"/api/edit", form)
+	if resp.StatusCode != 200 {
+		t.Fatalf("form edit: %d %s", resp.StatusCode, body)
+	}
+	var c chart
+	json.Unmarshal(body, &c)
+	if c.Fields["worm.scan_rate"] != "3" || !strings.Contains(c.Query, "worm.scan_rate=3") || !strings.Contains(c.TOML, "scan_rate = 3") {
+		t.Errorf("form edit: field %q, query %q", c.Fields["worm.scan_rate"], c.Query)
+	}
+	form.Set("worm.scan_rate", "fast")
+	form.Set("run.step", "a minute")
+	resp, body = postForm(t, ts.URL+"/api/edit", form)
+	var e struct {
+		Key    string
+		Errors map[string]string
+	}
+	json.Unmarshal(body, &e)
+	if resp.StatusCode != 422 || e.Errors["worm.scan_rate"] == "" || e.Errors["run.step"] == "" {
+		t.Errorf("bad form values: %d %s", resp.StatusCode, body)
+	}
+	// A value the scenario's checks refuse is reported at its key.
+	form.Set("worm.scan_rate", "-1")
+	form.Del("run.step")
+	resp, body = postForm(t, ts.URL+"/api/edit", form)
+	json.Unmarshal(body, &e)
+	if resp.StatusCode != 422 || e.Key != "worm.scan_rate" {
+		t.Errorf("a refused value: %d %s", resp.StatusCode, body)
 	}
 }

@@ -182,7 +182,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(re.Status)
-		json.NewEncoder(w).Encode(map[string]any{"error": re.Msg, "key": re.Key, "line": re.Line})
+		body := map[string]any{"error": re.Msg, "key": re.Key, "line": re.Line}
+		if len(re.Fields) > 0 {
+			body["errors"] = re.Fields
+		}
+		json.NewEncoder(w).Encode(body)
 		return
 	}
 	s.renderError(w, r, re)

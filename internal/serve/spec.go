@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/wormlab/wormlab/internal/scenario"
+	"github.com/wormlab/wormlab/internal/scenarioform"
 	"github.com/wormlab/wormlab/internal/version"
 )
 
@@ -23,8 +26,12 @@ const maxScenarioBytes = 64 << 10
 // runSpec is what a permalink holds: a scenario (a built-in's name, or an
 // edited TOML text), a seed, and the version that made the link.
 type runSpec struct {
-	Name    string // built-in name; "" when TOML is set
-	TOML    string // edited scenario
+	Name string // built-in name; "" when TOML is set
+	TOML string // edited scenario
+	// Changes are form values (dotted keys) applied to the scenario, as
+	// scenarioform.Apply takes them: an edited built-in's link carries
+	// only the keys that differ.
+	Changes url.Values
 	Seed    uint64
 	Version string // of the link; "" for this build
 }
@@ -38,6 +45,9 @@ func (sp runSpec) query() url.Values {
 	} else {
 		q.Set("scenario", sp.Name)
 	}
+	for k, v := range sp.Changes {
+		q[k] = v
+	}
 	q.Set("seed", strconv.FormatUint(sp.Seed, 10))
 	q.Set("v", version.Version)
 	return q
@@ -45,10 +55,11 @@ func (sp runSpec) query() url.Values {
 
 // key identifies the run in caches: the same key, the same run.
 func (sp runSpec) key() string {
+	base := "name:" + sp.Name
 	if sp.TOML != "" {
-		return "toml:" + sp.TOML + "\x00" + strconv.FormatUint(sp.Seed, 10)
+		base = "toml:" + sp.TOML
 	}
-	return "name:" + sp.Name + "\x00" + strconv.FormatUint(sp.Seed, 10)
+	return base + "\x00" + sp.Changes.Encode() + "\x00" + strconv.FormatUint(sp.Seed, 10)
 }
 
 // encodeTOML packs a scenario for a URL: raw DEFLATE, then unpadded
@@ -85,6 +96,7 @@ type requestError struct {
 	Msg    string
 	Key    string
 	Line   int
+	Fields map[string]string // every field's message, when several are wrong
 }
 
 func (e *requestError) Error() string { return e.Msg }
@@ -123,6 +135,9 @@ func specFrom(q url.Values) (runSpec, error) {
 	case sp.Name == "":
 		sp.Name = scenario.Default
 	}
+	if ch := formChanges(q); len(ch) > 0 {
+		sp.Changes = ch
+	}
 	if sp.TOML == "" && !isBuiltin(sp.Name) {
 		return sp, &requestError{Status: http.StatusNotFound, Key: "scenario",
 			Msg: fmt.Sprintf("no built-in scenario %q; the gallery lists them: %s", printable(sp.Name), strings.Join(scenario.Names(), ", "))}
@@ -139,28 +154,30 @@ func isBuiltin(name string) bool {
 	return false
 }
 
-// load parses the scenario of sp. A scenario that names a file (a
-// population layout file) is refused: the lab reads no file a request
-// names.
+// load parses the scenario of sp and applies its changes. A scenario
+// that names a file (a population layout file) is refused: the lab reads
+// no file a request names.
 func (sp runSpec) load() (*scenario.Scenario, error) {
+	var base *scenario.Scenario
+	var err error
 	if sp.TOML == "" {
-		s, err := scenario.Builtin(sp.Name)
-		if err != nil {
+		if base, err = scenario.Builtin(sp.Name); err != nil {
 			return nil, &requestError{Status: http.StatusNotFound, Msg: err.Error(), Key: "scenario"}
 		}
-		return s, nil
-	}
-	s, err := scenario.Parse([]byte(sp.TOML), "edited scenario")
-	if err != nil {
+	} else if base, err = scenarioform.ParseTOML([]byte(sp.TOML), "edited scenario"); err != nil {
 		var se *scenario.Error
 		if errors.As(err, &se) {
 			return nil, &requestError{Status: http.StatusUnprocessableEntity, Msg: se.Msg, Key: se.Key, Line: se.Line}
 		}
 		return nil, &requestError{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
 	}
-	if s.Population.Layout == "file" || s.Population.File != "" {
-		return nil, &requestError{Status: http.StatusUnprocessableEntity, Key: "population.layout",
-			Msg: `the lab reads no files: use layout "uniform", "allocated" or "clustered" (the CLI reads layout files)`}
+	if len(sp.Changes) == 0 {
+		return base, nil
+	}
+	s, errs := scenarioform.Apply(base, sp.Changes)
+	if len(errs) > 0 {
+		keys := slices.Sorted(maps.Keys(errs))
+		return nil, &requestError{Status: http.StatusUnprocessableEntity, Key: keys[0], Msg: errs[keys[0]], Fields: errs}
 	}
 	return s, nil
 }

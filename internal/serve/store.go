@@ -74,7 +74,7 @@ func (st *store) Close() error { return st.root.Close() }
 func fileName(name string) (string, error) {
 	name = strings.TrimSuffix(name, ".json")
 	if !validName(name) || strings.Contains(name, "..") {
-		return "", &requestError{Status: http.StatusBadRequest, Key: "name",
+		return "", &requestError{Status: http.StatusBadRequest, Key: "file",
 			Msg: fmt.Sprintf("name %q: want 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit", printable(name))}
 	}
 	return name + ".json", nil
@@ -99,7 +99,7 @@ func (st *store) save(file string, write func(io.Writer) error) error {
 		// overwrite each other.
 		err = st.root.Link(tmp, file)
 		if errors.Is(err, fs.ErrExist) {
-			err = &requestError{Status: http.StatusConflict, Key: "name",
+			err = &requestError{Status: http.StatusConflict, Key: "file",
 				Msg: fmt.Sprintf("%s exists already in the data directory; choose another name", file)}
 		}
 	}
@@ -316,8 +316,9 @@ func (s *Server) handleSavedDownload(w http.ResponseWriter, r *http.Request) {
 	s.writeRecord(w, r, r.PathValue("file"), rec, strings.TrimSuffix(file, ".json"))
 }
 
-// handleSave answers POST /api/save: name, and either a run (scenario or
-// source, seed) or an upload's detect report (upload).
+// handleSave answers POST /api/save: file (the name to save under), and
+// either a run (a permalink's query: scenario or toml, changed keys, seed)
+// or an upload's detect report (upload).
 func (s *Server) handleSave(w http.ResponseWriter, r *http.Request) {
 	if s.noData(w, r) {
 		return
@@ -327,7 +328,7 @@ func (s *Server) handleSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("the form could not be read: %v", err))
 		return
 	}
-	file, err := fileName(r.PostForm.Get("name"))
+	file, err := fileName(r.PostForm.Get("file"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

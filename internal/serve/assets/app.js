@@ -134,8 +134,12 @@
       }).catch((e) => {
         if (e.name === 'AbortError' || mine !== ctl) return;
         clearErrors();
-        setStatus(e.message + (e.line ? ' (line ' + e.line + ')' : ''), true);
-        showFieldError(e.key, e.message, '#toml-error');
+        setStatus((e.key ? e.key + ': ' : '') + e.message + (e.line ? ' (line ' + e.line + ')' : ''), true);
+        if (e.errors) {
+          for (const [k, m] of Object.entries(e.errors)) showFieldError(k, m, '#toml-error');
+        } else {
+          showFieldError(e.key, e.message, '#toml-error');
+        }
       }).finally(() => { if (mine === ctl) document.body.dataset.running = '0'; });
     }
 
@@ -154,6 +158,7 @@
         if (location.pathname === '/run') history.replaceState(null, '', '/run' + q);
       }
       if (document.activeElement !== toml && toml.value !== d.toml) toml.value = d.toml;
+      showFields(d.fields);
       const x = times(d.start, d.minutes);
       draw($('#chart-states'), [
         { label: 'susceptible' }, { label: 'infected' }, { label: 'patched' }, { label: 'removed' },
@@ -219,20 +224,41 @@
     }
 
     // An edit re-runs after a short pause, so typing a number runs once;
-    // a newer edit aborts the request under way, which stops its run.
-    function edited() {
+    // a newer edit aborts the request under way, which stops its run. A
+    // form edit sends the whole form, applied to the TOML beside it; a
+    // TOML edit sends the text.
+    function edited(mode) {
       changedAt = performance.now();
       clearTimeout(timer);
       timer = setTimeout(() => {
-        const fields = { source: toml.value, seed: seed.value };
-        if (window.wormlabForm && window.wormlabForm.fields) Object.assign(fields, window.wormlabForm.fields(form));
+        const fields = new URLSearchParams();
+        fields.set('source', toml.value);
+        fields.set('seed', seed.value);
+        fields.set('mode', mode);
+        if (mode === 'form') {
+          for (const [k, v] of new FormData(form)) {
+            if (k !== 'seed' && k !== 'scenario') fields.append(k, v);
+          }
+        }
         load('/api/edit', fields);
       }, 80);
     }
-    toml.addEventListener('input', edited);
-    seed.addEventListener('input', edited);
-    form.addEventListener('input', (e) => { if (e.target !== seed) edited(); });
-    form.addEventListener('submit', (e) => { e.preventDefault(); edited(); });
+    toml.addEventListener('input', () => edited('toml'));
+    form.addEventListener('input', (e) => edited(e.target === seed ? 'toml' : 'form'));
+    form.addEventListener('change', (e) => { if (e.target.type === 'checkbox' || e.target.tagName === 'SELECT') edited('form'); });
+    form.addEventListener('submit', (e) => { e.preventDefault(); edited('form'); });
+
+    // showFields puts the run's scenario values into the form's controls,
+    // except the one being typed in.
+    function showFields(values) {
+      if (!values) return;
+      for (const el of form.querySelectorAll('[data-key]')) {
+        const k = el.dataset.key;
+        if (!(k in values) || el === document.activeElement) continue;
+        if (el.type === 'checkbox') el.checked = values[k] === 'true';
+        else if (el.value !== values[k]) el.value = values[k];
+      }
+    }
 
     $('#pin').addEventListener('click', () => {
       if (!last) return;
@@ -248,8 +274,8 @@
         e.preventDefault();
         const st = $('#save-status');
         if (!last) return;
-        const fields = Object.fromEntries(new URLSearchParams(last.query));
-        fields.name = $('#save-name').value;
+        const fields = new URLSearchParams(last.query);
+        fields.set('file', $('#save-name').value);
         postForm('/api/save', fields).then((r) => {
           st.textContent = 'Saved as ' + r.file + '.';
         }).catch((err) => { st.textContent = err.message; });
@@ -487,7 +513,7 @@
     if (save) {
       save.addEventListener('submit', (e) => {
         e.preventDefault();
-        postForm('/api/save', { name: $('#save-detect-name').value, upload: upload })
+        postForm('/api/save', { file: $('#save-detect-name').value, upload: upload })
           .then((r) => { $('#save-detect-status').textContent = 'Saved as ' + r.file + '.'; })
           .catch((err) => { $('#save-detect-status').textContent = err.message; });
       });
