@@ -258,6 +258,7 @@ scan_capacity = 55000000.0
 			},
 		},
 	},
+	moore2003Quarantine,
 }
 
 // logisticFromOne returns the logistic of rate k per hour over n hosts
