@@ -1,7 +1,9 @@
 package serve
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -25,7 +27,8 @@ var assetFS embed.FS
 var pageTemplates = sync.OnceValue(func() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{"gallery", "run", "compare", "ensemble", "pipeline", "saved", "error"} {
-		out[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		t := template.New(name).Funcs(template.FuncMap{"asset": assetURL})
+		out[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
 })
@@ -155,8 +158,26 @@ func (s *Server) handlePipelinePage(w http.ResponseWriter, r *http.Request) {
 		sizeText(s.cfg.MaxUpload), scenario.Names(), "codered-ii-2001-08-04", s.store != nil})
 }
 
+// assetVersion is a digest of the embedded assets: their URLs carry it,
+// so a browser keeps them as long as it likes and a new build's reach it
+// at once.
+var assetVersion = sync.OnceValue(func() string {
+	h := sha256.New()
+	fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(assetFS, p)
+			h.Write([]byte(p))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+})
+
+// assetURL is the URL of an embedded asset, with the assets' version.
+func assetURL(name string) string { return "/assets/" + name + "?v=" + assetVersion() }
+
 // handleAsset serves the embedded scripts, styles and vendored libraries.
-// They change only with the binary, so browsers may keep them an hour.
 func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("path")
 	if !fs.ValidPath(name) {
@@ -176,7 +197,11 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if r.URL.Query().Get("v") == assetVersion() {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.Write(b)
 }
 

@@ -122,7 +122,7 @@ func TestPages(t *testing.T) {
 		}
 		// No inline script: every <script> has a src.
 		for _, m := range strings.Split(string(body), "<script")[1:] {
-			if !strings.HasPrefix(strings.TrimSpace(m), "defer src=") {
+			if !strings.HasPrefix(strings.TrimSpace(m), `defer src="/assets/`) {
 				t.Errorf("GET %s: inline script <script%.40s", c.path, m)
 			}
 		}
@@ -148,8 +148,8 @@ func TestFirstLoadSize(t *testing.T) {
 		return len(b) + 300 // headers, roughly
 	}
 	total := fetch("/")
-	for _, a := range []string{"/assets/vendor/uplot.min.css", "/assets/style.css", "/assets/vendor/uplot.iife.min.js", "/assets/app.js"} {
-		total += fetch(a)
+	for _, a := range []string{"vendor/uplot.min.css", "style.css", "vendor/uplot.iife.min.js", "app.js"} {
+		total += fetch(assetURL(a))
 	}
 	// Thumbnails are SVG polylines of at most thumbPoints points, about
 	// 12 bytes each; counted at their bound rather than run here.
