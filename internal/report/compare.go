@@ -429,15 +429,7 @@ func compareSection(inputs []*Input) *Section {
 			xs, u := sweptAxis(f, key)
 			unit = u
 			for _, g := range sweepGroups(f) {
-				var x, lo, mid, hi []float64
-				for _, j := range g.points {
-					q := f.Points[j].FinalShare
-					x, lo, mid, hi = append(x, xs[j]), append(lo, 100*q[0]), append(mid, 100*q[1]), append(hi, 100*q[2])
-				}
-				c := colOther[n%len(colOther)]
-				addBand(p, "", x, lo, hi, c)
-				addLine(p, "", x, mid, c, 1.5, n%2 == 1)
-				addBandLegend(p, labels[i]+orText(prefixed(", ", g.name), ""), c)
+				addOutcome(p, f, xs, g, colOther[n%len(colOther)], n%2 == 1, labels[i]+prefixed(", ", g.name))
 				n++
 			}
 		}

@@ -2,10 +2,13 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"gonum.org/v1/plot"
 
 	"github.com/wormlab/wormlab/internal/sweep"
 	"github.com/wormlab/wormlab/internal/version"
@@ -41,15 +44,7 @@ func sweepSection(p string, f *sweep.File) *Section {
 	share := newPlot("Infected share at the end against "+key, key+unit, "% of the population")
 	share.Y.Min = 0
 	for gi, g := range sweepGroups(f) {
-		var x, lo, mid, hi []float64
-		for _, i := range g.points {
-			q := f.Points[i].FinalShare
-			x, lo, mid, hi = append(x, xs[i]), append(lo, 100*q[0]), append(mid, 100*q[1]), append(hi, 100*q[2])
-		}
-		c := colOther[gi%len(colOther)]
-		addBand(share, "", x, lo, hi, c)
-		addLine(share, "", x, mid, c, 1.5, false)
-		addBandLegend(share, orText(g.name, "median and 5-95%"), c)
+		addOutcome(share, f, xs, g, colOther[gi%len(colOther)], false, orText(g.name, "median and 5-95%"))
 	}
 	s.Charts = append(s.Charts, newChart(p+"sweep-final-share", "Infected share of the population at the end of the run, against "+key+": median (line) and 5-95% of runs (shaded)", share))
 
@@ -86,6 +81,20 @@ func sweepSection(p string, f *sweep.File) *Section {
 	}
 	s.Tables = append(s.Tables, t)
 	return s
+}
+
+// addOutcome draws the infected share at the end of a sweep group's
+// points against xs, their values of the swept key: the median as a line
+// (dashed if asked) over the 5-95% band, under legend in the key.
+func addOutcome(p *plot.Plot, f *sweep.File, xs []float64, g sweepGroup, c color.Color, dashed bool, legend string) {
+	var x, lo, mid, hi []float64
+	for _, i := range g.points {
+		q := f.Points[i].FinalShare
+		x, lo, mid, hi = append(x, xs[i]), append(lo, 100*q[0]), append(mid, 100*q[1]), append(hi, 100*q[2])
+	}
+	addBand(p, "", x, lo, hi, c)
+	addLine(p, "", x, mid, c, 1.5, dashed)
+	addBandLegend(p, legend, c)
 }
 
 func orText(s, alt string) string {
