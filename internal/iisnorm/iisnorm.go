@@ -37,7 +37,10 @@
 // passed it to the extension undecoded.
 package iisnorm
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Append appends the IIS 5 form of the raw path p (a request target's path,
 // without the query) to dst and returns the extended slice. The result
@@ -53,14 +56,15 @@ func Append(dst, p []byte) []byte {
 	if esc, high := needsDecoding(b); esc || high {
 		// The first pass may leave bytes that lead an overlong sequence
 		// for the second to finish, so the second looks for them if the
-		// first saw or made any.
-		b, high = decode(b, high)
-		b, _ = decode(b, high)
-		for i, c := range b {
-			if c == 0 {
-				b = b[:i]
-				break
-			}
+		// first saw or made any; with neither those nor a '%' left, the
+		// second pass would change nothing.
+		var pct bool
+		b, high, pct = decode(b, high)
+		if pct || high {
+			b, _, _ = decode(b, high)
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
 		}
 	}
 	b = resolve(dst[start : start+1+len(b)])
@@ -69,23 +73,36 @@ func Append(dst, p []byte) []byte {
 
 // needsDecoding reports whether b holds an escape or a NUL, and whether it
 // holds a byte that may start an overlong sequence: most paths hold
-// neither and skip steps 1 to 4.
+// neither and skip steps 1 to 4. It looks at eight bytes at a time.
 func needsDecoding(b []byte) (esc, high bool) {
-	for _, c := range b {
-		switch {
-		case c == '%' || c == 0:
-			esc = true
-		case c >= 0xc0:
-			high = true
-		}
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// zero has the high bit set in each byte of x that is 0 (and maybe
+	// in higher ones, which is enough to say whether there is one).
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	var acc, hi uint64
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		acc |= zero(x) | zero(x^(ones*'%'))
+		hi |= x
+		b = b[8:]
 	}
-	return esc, high
+	for _, c := range b {
+		if c == '%' || c == 0 {
+			esc = true
+		}
+		hi |= uint64(c)
+	}
+	// A byte of 0x80 or more says "maybe": overlong leaves the others
+	// alone, so a false yes costs only a pass.
+	return esc || acc != 0, hi&highs != 0
 }
 
 // decode does steps 1 and 2 once, in place: neither step ever writes more
 // bytes than it reads. high says whether b's literal bytes may include one
-// that starts an overlong sequence; decode reports whether its result may.
-func decode(b []byte, high bool) ([]byte, bool) {
+// that starts an overlong sequence; decode reports whether its result may,
+// and whether it holds a '%' from an escape or a literal one (which a
+// second pass might decode).
+func decode(b []byte, high bool) (_ []byte, _, pct bool) {
 	w, r := 0, 0
 	for {
 		i := bytes.IndexByte(b[r:], '%')
@@ -93,32 +110,62 @@ func decode(b []byte, high bool) ([]byte, bool) {
 			w += copy(b[w:], b[r:])
 			break
 		}
-		w += copy(b[w:], b[r:r+i])
-		r += i
-		switch {
-		case r+5 < len(b) && (b[r+1] == 'u' || b[r+1] == 'U') && ishex(b[r+2]) && ishex(b[r+3]) && ishex(b[r+4]) && ishex(b[r+5]):
-			cp := rune(unhex(b[r+2]))<<12 | rune(unhex(b[r+3]))<<8 | rune(unhex(b[r+4]))<<4 | rune(unhex(b[r+5]))
-			n := putUTF8(b[w:], cp)
-			high = high || b[w] >= 0xc0
-			w += n
-			r += 6
-		case r+2 < len(b) && ishex(b[r+1]) && ishex(b[r+2]):
-			c := unhex(b[r+1])<<4 | unhex(b[r+2])
-			high = high || c >= 0xc0
-			b[w] = c
-			w++
-			r += 3
-		default:
-			b[w] = '%'
-			w++
-			r++
+		if w == r {
+			w += i // nothing has moved yet
+		} else {
+			w += copy(b[w:], b[r:r+i])
 		}
+		r += i
+		if r+5 < len(b) && (b[r+1] == 'u' || b[r+1] == 'U') {
+			h1, h2, h3, h4 := hexVal[b[r+2]], hexVal[b[r+3]], hexVal[b[r+4]], hexVal[b[r+5]]
+			if h1|h2|h3|h4 < 16 {
+				cp := rune(h1)<<12 | rune(h2)<<8 | rune(h3)<<4 | rune(h4)
+				n := putUTF8(b[w:], cp)
+				high = high || b[w] >= 0xc0
+				pct = pct || cp == '%'
+				w += n
+				r += 6
+				continue
+			}
+		}
+		if r+2 < len(b) {
+			if h1, h2 := hexVal[b[r+1]], hexVal[b[r+2]]; h1|h2 < 16 {
+				c := h1<<4 | h2
+				high = high || c >= 0xc0
+				pct = pct || c == '%'
+				b[w] = c
+				w++
+				r += 3
+				continue
+			}
+		}
+		b[w] = '%'
+		w++
+		r++
+		pct = true
 	}
 	if !high {
-		return b[:w], false
+		return b[:w], false, pct
 	}
-	return overlong(b[:w]), true
+	// Collapsing an overlong sequence can make a '%' (%c0%a5): the
+	// caller runs the second pass whenever this one saw a high byte.
+	return overlong(b[:w]), true, pct
 }
+
+// hexVal is the value of each hexadecimal digit, and 0xff for the bytes
+// that are not one.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c], t[c-'a'+'A'] = c-'a'+10, c-'a'+10
+	}
+	return t
+}()
 
 // overlong replaces overlong UTF-8 encodings of ASCII characters with the
 // characters, ignoring the continuation bytes' top two bits as IIS did.
@@ -166,31 +213,39 @@ func putUTF8(b []byte, cp rune) int {
 	}
 }
 
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
+// The bytes resolve tells apart, by class.
+const (
+	classSep  = 1 << iota // '/' or '\\'
+	classDot              // '.'
+	classSemi             // ';'
+)
 
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	default:
-		return c - 'a' + 10
-	}
-}
+var byteClass = [256]uint8{'/': classSep, '\\': classSep, '.': classDot, ';': classSemi}
 
 // resolve does steps 5 to 7 in place on b, which starts with '/'.
 func resolve(b []byte) []byte {
 	w := 0 // b[:w] is the resolved path so far, without a trailing '/'
 	for r := 0; r < len(b); {
-		for r < len(b) && (b[r] == '/' || b[r] == '\\') {
+		for r < len(b) && byteClass[b[r]] == classSep {
 			r++
 		}
+		// One look at each byte of the name finds its end and whether
+		// it holds a dot or a ';', which only the names of files do.
 		s := r
-		for r < len(b) && b[r] != '/' && b[r] != '\\' {
-			r++
+		var seen uint8
+		semi := -1
+		for ; r < len(b); r++ {
+			c := byteClass[b[r]]
+			if c == 0 {
+				continue
+			}
+			if c == classSep {
+				break
+			}
+			if c == classSemi && semi < 0 {
+				semi = r - s
+			}
+			seen |= c
 		}
 		seg := b[s:r]
 		switch {
@@ -215,10 +270,12 @@ func resolve(b []byte) []byte {
 		}
 		name := seg[:e]
 		script := false
-		if i := indexByte(name, ';'); i >= 0 && scriptMapped(name[:i]) {
-			name, script = name[:i], true
-		} else {
-			script = scriptMapped(name)
+		if seen&classDot != 0 {
+			if semi >= 0 && semi < e && scriptMapped(name[:semi]) {
+				name, script = name[:semi], true
+			} else {
+				script = scriptMapped(name)
+			}
 		}
 		b[w] = '/'
 		w++
@@ -232,15 +289,6 @@ func resolve(b []byte) []byte {
 		w = 1
 	}
 	return b[:w]
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // scriptMapped reports whether name's extension is one IIS 5 ran rather

@@ -37,6 +37,9 @@ var normCases = []struct{ raw, want string }{
 	{"/_vti_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe", "/winnt/system32/cmd.exe"},
 	{"/msadc/..%255c../..%255c../..%255c/..%c1%1c../..%c1%1c../..%c1%1c../winnt/system32/cmd.exe", "/winnt/system32/cmd.exe"},
 	{"/x%25252e", "/x%2e"}, // a third level of escaping is not decoded: IIS decoded twice
+	{"/x%c0%a535", "/x5"},  // the first pass's overlong form makes the '%' the second decodes
+	{"/x%u002535", "/x5"},  // and so does its %u form
+	{"/x%2535", "/x5"},
 	// Step 4: NUL.
 	{"/winnt/system32/cmd.exe%00.html", "/winnt/system32/cmd.exe"},
 	// Step 5: backslash.
@@ -57,6 +60,7 @@ var normCases = []struct{ raw, want string }{
 	{"/default.ida/x", "/default.ida"},
 	{"/default.ida/x/y.html", "/default.ida"},
 	{"/default.ida;x", "/default.ida"},
+	{"/default.ida;x;y", "/default.ida"}, // the first ';' ends the name
 	{"/DEFAULT.IDA;.jpg", "/DEFAULT.IDA"},
 	{"/scripts/root.exe/c+dir", "/scripts/root.exe"},
 	{"/a;b.html", "/a;b.html"}, // ';' in a name that is not run stays

@@ -36,19 +36,23 @@ func withIIS(sigs *signature.Set) *signature.Set {
 	return sigs.With(extra)
 }
 
-// normBufs hold the IIS form of a path while it is matched.
+// normBufs hold the IIS form of a path while it is matched. (A buffer on
+// classify's stack would escape: the matcher's regular expressions keep
+// the compiler from proving that the bytes stay local.)
 var normBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Classify returns the signature r matches, if any. It reads only the
 // request line and allocates nothing.
 //
 // A request is matched as received first (path decoded once by net/http,
-// raw query, request URI). If that finds nothing and the raw path is not
-// already canonical, it is matched again with the path an IIS 5 would have
-// resolved it to (see internal/iisnorm), so that escapes, overlong UTF-8,
-// double decoding, backslashes, dot segments and PATH_INFO cannot hide a
-// probe. The second match only runs for the few paths that need it, which
-// keeps the common case as fast as before.
+// raw query, request URI): the worms' own requests are found there. If
+// that finds nothing and the raw path is not canonical (an escape, a
+// backslash, a dot or empty segment, ';', or a dot before the last
+// segment: see iisnorm.Canonical), it is matched again with the path an
+// IIS 5 would have resolved it to (see internal/iisnorm), so that escapes,
+// overlong UTF-8, double decoding, backslashes, dot segments and
+// PATH_INFO cannot hide a probe. Only the few paths that could need it
+// pay for the second match.
 func (s *Shield) Classify(r *http.Request) (*signature.Signature, bool) {
 	return s.classify(signature.Request{
 		Path:  bytesOf(r.URL.Path),

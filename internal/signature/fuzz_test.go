@@ -124,3 +124,17 @@ func asciiLower(s string) string {
 	}
 	return string(b)
 }
+
+// FuzzLower8 checks the eight-byte lowering against lower, byte by byte.
+func FuzzLower8(f *testing.F) {
+	f.Add(uint64(0x4142435a5b40617a))
+	f.Add(uint64(0xc1dadb9a41005a7f))
+	f.Fuzz(func(t *testing.T, x uint64) {
+		got := lower8(x)
+		for i := range 8 {
+			if c, l := byte(x>>(8*i)), byte(got>>(8*i)); l != lower(c) {
+				t.Fatalf("lower8(%#x) byte %d: %#x, want %#x", x, i, l, lower(c))
+			}
+		}
+	})
+}
