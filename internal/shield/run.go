@@ -100,14 +100,15 @@ func Run(ctx context.Context, cfg Config, ready func(addr, metrics net.Addr)) (S
 	// The metrics listener has its own small caps, so that a flood on the
 	// main one cannot take it down and a scraper cannot hold many.
 	mlim := newConnLimiter("shield_metrics", 64, 16, cfg.Logger)
-	for _, c := range append(lim.collectors(), mlim.collectors()...) {
+	rej := newRejectCounter()
+	for _, c := range append(append(lim.collectors(), mlim.collectors()...), rej.collectors()...) {
 		reg.MustRegister(c)
 	}
 	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return Summary{}, err
 	}
-	ln = lim.Listener(ln)
+	ln = rej.Listener(lim.Listener(ln))
 	var mln net.Listener
 	if cfg.Metrics != "" {
 		if mln, err = net.Listen("tcp", cfg.Metrics); err != nil {

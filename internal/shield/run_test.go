@@ -103,3 +103,65 @@ func TestRun(t *testing.T) {
 		t.Errorf("upstream saw %q, want only /page", got)
 	}
 }
+
+// TestRejectedCounted sends Run the requests net/http refuses itself,
+// before any handler, and wants each answered with its status and counted
+// in wormlab_shield_requests_rejected_total by that status; a 400 the
+// proxy gives (an opaque target) and a normal answer are not counted.
+func TestRejectedCounted(t *testing.T) {
+	up := &recordingUpstream{}
+	upSrv := httptest.NewServer(up)
+	defer upSrv.Close()
+	u, _ := ParseUpstream(upSrv.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan [2]string, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Config{Listen: "127.0.0.1:0", Metrics: "127.0.0.1:0", Upstream: u, Grace: time.Second},
+			func(a, m net.Addr) { addrs <- [2]string{a.String(), m.String()} })
+		done <- err
+	}()
+	a := <-addrs
+	addr, maddr := a[0], a[1]
+	for _, c := range []struct {
+		name, req, status string
+	}{
+		{"headers over the limit", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 2*maxHeaderBytes) + "\r\n\r\n", "431"},
+		{"malformed header line", "GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", "400"},
+		{"malformed request line", "GET\r\n\r\n", "400"},
+		{"no Host in HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", "400"},
+		{"unknown transfer coding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
+		{"unknown version", "GET / HTTP/3.0\r\nHost: x\r\n\r\n", "505"},
+		{"opaque target (the proxy's 400)", "GET http:http://secret.internal/admin HTTP/1.1\r\nHost: x\r\n\r\n", "400"},
+		{"a normal request", "GET /ok HTTP/1.0\r\n\r\n", "200"},
+	} {
+		res := sendRaw(t, addr, c.req, 5*time.Second)
+		if !strings.HasPrefix(res.data, "HTTP/1.1 "+c.status) && !strings.HasPrefix(res.data, "HTTP/1.0 "+c.status) {
+			t.Errorf("%s: answered %.40q, want %s", c.name, res.data, c.status)
+		}
+	}
+	resp, err := http.Get("http://" + maddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`wormlab_shield_requests_rejected_total{code="400"} 3`,
+		`wormlab_shield_requests_rejected_total{code="431"} 1`,
+		`wormlab_shield_requests_rejected_total{code="501"} 1`,
+		`wormlab_shield_requests_rejected_total{code="505"} 1`,
+	} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(string(b), `wormlab_shield_requests_rejected_total{code="200"}`) {
+		t.Error("a normal answer was counted as a refusal")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
