@@ -114,4 +114,3 @@ func TestUpgradedIdleTimeout(t *testing.T) {
 	}
 	closedWithin("push", c, br, last)
 }
-
