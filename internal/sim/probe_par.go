@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -63,8 +64,11 @@ var parChunkHosts = 256
 const parMinProbes = 2048
 
 // parallelWindows counts the windows drawn on more than one worker, for
-// the tests to see that the parallel path ran.
-var parallelWindows atomic.Int64
+// the tests to see that the parallel path ran, and parallelPart adds up
+// the nanoseconds spent drawing windows large enough to be drawn so, with
+// any number of workers: what more cores can shorten, for the benchmark
+// to report.
+var parallelWindows, parallelPart atomic.Int64
 
 // parallelProbe reports whether e's run can use the parallel probe
 // engine: see the comment above.
@@ -342,7 +346,16 @@ func (p *parProbe) window(t0, t1 float64) {
 		ch.probes, ch.tele, ch.seen, ch.hits = 0, 0, ch.seen[:0], ch.hits[:0]
 	}
 	p.chunk.Store(0)
-	if workers := min(len(p.drawers), nch); workers > 1 && e.spreadRate*(t1-t0) >= parMinProbes {
+	workers := min(len(p.drawers), nch)
+	switch {
+	case nch < 2 || e.spreadRate*(t1-t0) < parMinProbes:
+		p.drawChunks(0)
+	case workers < 2:
+		began := time.Now()
+		p.drawChunks(0)
+		parallelPart.Add(int64(time.Since(began)))
+	default:
+		began := time.Now()
 		parallelWindows.Add(1)
 		var wg sync.WaitGroup
 		for w := 1; w < workers; w++ {
@@ -350,8 +363,7 @@ func (p *parProbe) window(t0, t1 float64) {
 		}
 		p.drawChunks(0)
 		wg.Wait()
-	} else {
-		p.drawChunks(0)
+		parallelPart.Add(int64(time.Since(began)))
 	}
 	for i := range p.chunks {
 		p.commit(&p.chunks[i])

@@ -28,10 +28,12 @@ func sized(t *testing.T, short, fast, long int) int {
 	return fast
 }
 
-// heavy skips a long-running test under the race detector. The
-// simulation starts no goroutines, so the detector has nothing to find in
-// it; it only slows the engines tenfold. The light tests (conservation,
-// determinism, exact lifetimes and calendar boundaries) still run there.
+// heavy skips a long-running test under the race detector. The only
+// goroutines the simulation starts are the parallel probe engine's
+// window workers, which TestParallelProbeSameBytes runs under the
+// detector; elsewhere it would only slow the engines tenfold. The light
+// tests (conservation, determinism, exact lifetimes and calendar
+// boundaries) still run there.
 func heavy(t *testing.T) {
 	t.Helper()
 	if raceflag.Enabled {
