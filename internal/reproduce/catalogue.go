@@ -314,7 +314,7 @@ func wave2Figures(aug1 time.Duration) []Figure {
 		},
 		{
 			ID: "afternoon", What: "new active hosts an hour at 21:25-22:23 UTC over those at 15:00-19:00 UTC, 1 August", Unit: "ratio",
-			Published: 5964.0 / 5204.5, Text: "Akamai's sampled hosts: 5,204 new an hour from 11:00 to 15:00, 5,964 from 17:25 to 18:23 (US Eastern): still growing",
+			Published: 5964.0 / 5204.5, Text: "Akamai's sampled hosts: 5,204 new an hour from 11:00 to 15:00, 5,964 from 17:25 to 18:23 (US Eastern; 9,675 at the peak, 15:00-15:33): still arriving faster than in the morning",
 			Kind: Point, Source: at(akamai, "table of hosts by time"),
 			Measure: ratio(activeBetween(day(21, 25), day(22, 23)), activeBetween(day(15, 0), day(19, 0))),
 			Omits: "with the day/night cycle (half the hosts off from 23:00 to 08:00 local time) new hosts come in bursts as " +
