@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +10,11 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/wormlab/wormlab/internal/report"
+	"github.com/wormlab/wormlab/internal/runrec"
 )
 
 // maxCompare bounds the runs one comparison overlays.
@@ -30,42 +36,100 @@ type compareRun struct {
 // permalink query (scenario or toml, and seed). Runs are labelled by the
 // scenario keys and seed in which they differ from the first.
 func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
+	out, _, err := s.compareRuns(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, map[string]any{"runs": out})
+}
+
+// compareRuns runs (or finds) the runs the request's run parameters name.
+func (s *Server) compareRuns(r *http.Request) ([]compareRun, []*runrec.Record, error) {
 	qs := r.URL.Query()["run"]
 	if len(qs) == 0 {
-		s.fail(w, r, badRequest("nothing to compare: pin runs in the editor first"))
-		return
+		return nil, nil, badRequest("nothing to compare: pin runs in the editor first")
 	}
 	if len(qs) > maxCompare {
-		s.fail(w, r, badRequest("%d runs: the lab overlays at most %d", len(qs), maxCompare))
-		return
+		return nil, nil, badRequest("%d runs: the lab overlays at most %d", len(qs), maxCompare)
 	}
 	var out []compareRun
+	var recs []*runrec.Record
 	var flats []map[string]string
 	for i, q := range qs {
 		v, err := url.ParseQuery(q)
 		if err != nil {
-			s.fail(w, r, badRequest("run %d: %q is not a run's query", i+1, printable(q)))
-			return
+			return nil, nil, badRequest("run %d: %q is not a run's query", i+1, printable(q))
 		}
 		sp, err := specFrom(v)
 		if err != nil {
-			s.fail(w, r, prefixed(err, fmt.Sprintf("run %d: ", i+1)))
-			return
+			return nil, nil, prefixed(err, fmt.Sprintf("run %d: ", i+1))
 		}
 		res, err := s.runOnce(r.Context(), sp)
 		if err != nil {
-			s.fail(w, r, prefixed(err, fmt.Sprintf("run %d: ", i+1)))
-			return
+			return nil, nil, prefixed(err, fmt.Sprintf("run %d: ", i+1))
 		}
 		c := chartOf(res.rec, sp, 0)
 		out = append(out, compareRun{Query: c.Query, Name: c.Name, Seed: c.Seed, Population: c.Population,
 			Minutes: c.Minutes, Infected: c.Infected, NewPerMin: c.NewPerMin})
+		recs = append(recs, res.rec)
 		flats = append(flats, flatten(res.rec.Scenario, res.rec.Seed))
 	}
 	for i, l := range differences(flats) {
 		out[i].Label = l
 	}
-	writeJSON(w, map[string]any{"runs": out})
+	return out, recs, nil
+}
+
+// handleCompareDownload answers /download/compare/{file}?run=Q...:
+// report.html (the runs as `wormlab report A.json B.json` draws them),
+// runs.json (what /api/compare answers) or runs.csv (label, minute,
+// infected, new infections a minute; one line per run and bin).
+func (s *Server) handleCompareDownload(w http.ResponseWriter, r *http.Request) {
+	out, recs, err := s.compareRuns(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var b bytes.Buffer
+	switch r.PathValue("file") {
+	case "report.html":
+		var inputs []*report.Input
+		for i, rec := range recs {
+			in, err := report.FromRecord(out[i].Label, rec)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			inputs = append(inputs, in)
+		}
+		rep, err := report.Build(inputs)
+		if err == nil {
+			err = rep.WriteHTML(&b)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		attachment(w, "text/html; charset=utf-8", "compare.html")
+	case "runs.json":
+		json.NewEncoder(&b).Encode(map[string]any{"runs": out})
+		attachment(w, "application/json", "compare.json")
+	case "runs.csv":
+		cw := csv.NewWriter(&b)
+		cw.Write([]string{"label", "minute", "infected", "new_infections_per_minute"})
+		for _, run := range out {
+			for i, m := range run.Minutes {
+				cw.Write([]string{run.Label, strconv.FormatFloat(m, 'f', -1, 64), strconv.FormatInt(run.Infected[i], 10), strconv.FormatFloat(run.NewPerMin[i], 'f', -1, 64)})
+			}
+		}
+		cw.Flush()
+		attachment(w, "text/csv; charset=utf-8", "compare.csv")
+	default:
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "want report.html, runs.json or runs.csv"})
+		return
+	}
+	w.Write(b.Bytes())
 }
 
 // prefixed puts prefix before a request error's message.

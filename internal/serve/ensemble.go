@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/wormlab/wormlab/internal/ensemble"
+	"github.com/wormlab/wormlab/internal/report"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/simrun"
 )
@@ -96,16 +99,9 @@ func (s *Server) handleEnsemble(w http.ResponseWriter, r *http.Request) {
 			Msg: fmt.Sprintf("%d runs need about %s for their bands; the lab holds at most %s (fewer runs, or the CLI)", runs, sizeText(need&^(1<<20-1)), sizeText(ensembleMemory))})
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	rc := http.NewResponseController(w)
-	send := func(event string, v any) error {
-		b, _ := json.Marshal(v)
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
-			return err
-		}
-		return rc.Flush()
+	send, ok := startStream(w)
+	if !ok {
+		return
 	}
 	ctx := r.Context()
 	began := time.Now()
@@ -142,6 +138,25 @@ func (s *Server) handleEnsemble(w http.ResponseWriter, r *http.Request) {
 	key := encodeTOML(sp.key() + "\x00" + strconv.Itoa(runs))
 	s.ensembles.put(key, &ensembleResult{set: set})
 	send("done", map[string]any{"done": runs, "runs": runs, "key": key, "seconds": time.Since(began).Seconds()})
+}
+
+// startStream begins an event stream; send writes one event and flushes
+// it. ok is false when the connection cannot stream.
+func startStream(w http.ResponseWriter) (send func(event string, v any) error, ok bool) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	var mu sync.Mutex // ensemble progress comes from its own goroutine
+	return func(event string, v any) error {
+		b, _ := json.Marshal(v)
+		mu.Lock()
+		defer mu.Unlock()
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}, true
 }
 
 // streamFailed ends a stream with an error event, unless the browser
@@ -199,24 +214,45 @@ func (s *Server) handleEnsembleDownload(w http.ResponseWriter, r *http.Request) 
 	var b bytes.Buffer
 	var err error
 	base := fmt.Sprintf("%s-seed%d-runs%d", safeName(res.set.Scenario.Name), res.set.BaseSeed, res.set.Runs)
+	var ctype, ext string
 	switch r.PathValue("file") {
 	case "bands.csv":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", base+".csv"))
+		ctype, ext = "text/csv; charset=utf-8", ".csv"
 		err = res.set.WriteCSV(&b)
 	case "ensemble.json":
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", base+".json"))
+		ctype, ext = "application/json", ".json"
 		err = res.set.WriteJSON(&b)
+	case "report.html":
+		ctype, ext = "text/html; charset=utf-8", ".html"
+		err = reportOf(&b, base+".json", res.set.WriteJSON)
 	default:
-		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "want bands.csv or ensemble.json"})
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "want bands.csv, ensemble.json or report.html"})
 		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	attachment(w, ctype, base+ext)
 	w.Write(b.Bytes())
+}
+
+// reportOf writes the HTML report of the JSON output write makes, as
+// `wormlab report NAME.json` draws it.
+func reportOf(w io.Writer, name string, write func(io.Writer) error) error {
+	var js bytes.Buffer
+	if err := write(&js); err != nil {
+		return err
+	}
+	in, err := report.Parse(name, js.Bytes())
+	if err != nil {
+		return err
+	}
+	rep, err := report.Build([]*report.Input{in})
+	if err != nil {
+		return err
+	}
+	return rep.WriteHTML(w)
 }
 
 // safeName keeps the letters, digits, '.', '-' and '_' of a scenario name

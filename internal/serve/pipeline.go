@@ -131,17 +131,30 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// handleDetectDownload answers /download/detect/{id}: an upload's detect
-// report as JSON, as `wormlab detect --json` writes it.
+// handleDetectDownload answers /download/detect/{id}/{file}: an upload's
+// detect report as detect.json (what `wormlab detect --json` writes) or
+// report.html.
 func (s *Server) handleDetectDownload(w http.ResponseWriter, r *http.Request) {
-	up, ok := s.uploads.get(r.PathValue("file"))
+	up, ok := s.uploads.get(r.PathValue("id"))
 	if !ok {
 		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "that upload is no longer held (the lab keeps the last few); upload the log again"})
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Disposition", `attachment; filename="detect.json"`)
-	w.Write(up.reportJSON)
+	switch r.PathValue("file") {
+	case "detect.json":
+		attachment(w, "application/json", "detect.json")
+		w.Write(up.reportJSON)
+	case "report.html":
+		var b bytes.Buffer
+		if err := reportOf(&b, "detect.json", func(w io.Writer) error { _, err := w.Write(up.reportJSON); return err }); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		attachment(w, "text/html; charset=utf-8", "detect.html")
+		w.Write(b.Bytes())
+	default:
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "want detect.json or report.html"})
+	}
 }
 
 // fitAnswer is a fit's parameters and curves.

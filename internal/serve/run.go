@@ -156,13 +156,7 @@ func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request, file string
 		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: fmt.Sprintf("no download %q: want run.csv, run.json or report.html", printable(file))})
 		return
 	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", base+ext))
-	if file == "report.html" {
-		// The report is a self-contained page with its own inline
-		// styles; it is saved, not shown inside the lab.
-		w.Header().Set("Content-Security-Policy", "sandbox")
-	}
+	attachment(w, ctype, base+ext)
 	w.Write(b.Bytes())
 }
 

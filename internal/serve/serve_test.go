@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/wormlab/wormlab/internal/runrec"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/simrun"
+	"github.com/wormlab/wormlab/internal/sweep"
 )
 
 // small is a built-in that runs in milliseconds (1,406 hosts in 2^24).
@@ -211,6 +213,13 @@ func TestBadInput(t *testing.T) {
 		{"forecast bad block", "GET", "/api/forecast?scenario=codered-v2-2001-07-19&block=1.2.3", "", "", nil, 400, `"key":"block"`},
 		{"forecast wide block", "GET", "/api/forecast?scenario=codered-v2-2001-07-19&block=0.0.0.0/4", "", "", nil, 400, "want a /8 to /32"},
 		{"fit unknown upload", "POST", "/api/fit", "application/x-www-form-urlencoded", "upload=nope&family=codered2", nil, 404, "no longer held"},
+		{"sweep nothing to vary", "GET", "/api/sweep?scenario=" + small + "&runs=2", "", "", nil, 400, "one or two keys"},
+		{"sweep unknown key", "GET", "/api/sweep?scenario=" + small + "&runs=2&set=worm.nope=1,2", "", "", nil, 400, `"key":"set1"`},
+		{"sweep too big", "GET", "/api/sweep?scenario=" + small + "&runs=50&set=worm.scan_rate=1..9/9", "", "", nil, 400, "at most 25 points and 200 runs"},
+		{"sweep bad value", "GET", "/api/sweep?scenario=" + small + "&runs=2&set=worm.scan_rate=-1,2", "", "", nil, 422, "scan_rate"},
+		{"sweep download unknown", "GET", "/download/sweep/sweep.csv?key=x", "", "", nil, 404, "no longer held"},
+		{"detect download unknown", "GET", "/download/detect/nope/detect.json", "", "", nil, 404, "no longer held"},
+		{"compare download nothing", "GET", "/download/compare/report.html", "", "", nil, 400, "pin runs"},
 		{"compare nothing", "GET", "/api/compare", "", "", nil, 400, "pin runs"},
 		{"compare unknown", "GET", "/api/compare?run=" + url.QueryEscape("scenario=nope"), "", "", nil, 404, "run 1"},
 		{"asset escape", "GET", "/assets/..%2fserver.go", "", "", nil, 404, ""},
@@ -517,11 +526,102 @@ func TestEnsembleStream(t *testing.T) {
 			t.Fatalf("bin %d: streamed bands %d/%d/%d, ensemble's %v", b, last.Low[b], last.Median[b], last.High[b], q)
 		}
 	}
+	resp3, html := get(t, ts.URL+"/download/ensemble/report.html?key="+url.QueryEscape(key))
+	if resp3.StatusCode != 200 || !bytes.Contains(html, []byte("<svg")) {
+		t.Errorf("ensemble report: %d", resp3.StatusCode)
+	}
 	resp2, csv := get(t, ts.URL+"/download/ensemble/bands.csv?key="+url.QueryEscape(key))
 	var want bytes.Buffer
 	set.WriteCSV(&want)
 	if resp2.StatusCode != 200 || !bytes.Equal(csv, want.Bytes()) {
 		t.Errorf("bands.csv: status %d, differs from the CLI's", resp2.StatusCode)
+	}
+}
+
+// readStream collects a stream's events by name, the data of each.
+func readStream(t *testing.T, body io.Reader) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	sc := bufio.NewScanner(body)
+	sc.Buffer(nil, 16<<20)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if e, ok := strings.CutPrefix(line, "event: "); ok {
+			event = e
+		}
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			out[event] = append(out[event], d)
+		}
+	}
+	return out
+}
+
+// TestSweepStream sweeps the scan rate: a point event per point, in
+// order, and downloads equal to what the sweep package writes.
+func TestSweepStream(t *testing.T) {
+	_, ts := newTestServer(t, Config{})
+	resp, err := http.Get(ts.URL + "/api/sweep?scenario=" + small + "&seed=3&runs=3&set=" + url.QueryEscape("worm.scan_rate=3,6"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := readStream(t, resp.Body)
+	resp.Body.Close()
+	if len(events["error"]) > 0 {
+		t.Fatalf("error: %v", events["error"])
+	}
+	if len(events["point"]) != 2 || len(events["done"]) != 1 || len(events["progress"]) != 7 {
+		t.Fatalf("events: %d point, %d done, %d progress; want 2, 1 and 7 (a start and one a run)", len(events["point"]), len(events["done"]), len(events["progress"]))
+	}
+	var p0, p1 pointEvent
+	json.Unmarshal([]byte(events["point"][0]), &p0)
+	json.Unmarshal([]byte(events["point"][1]), &p1)
+	if p0.Label != "worm.scan_rate=3" || p1.Label != "worm.scan_rate=6" || p1.Done != 6 {
+		t.Errorf("points %q, %q (done %d)", p0.Label, p1.Label, p1.Done)
+	}
+	// Twice the scan rate: half the time to half infected (K doubles).
+	h0, h1 := p0.Row.MinutesToHalf[1], p1.Row.MinutesToHalf[1]
+	if h0 == nil || h1 == nil || !(*h1 < 0.7**h0) {
+		t.Errorf("median minutes to half: %v at rate 3, %v at rate 6", h0, h1)
+	}
+	var d struct{ Key string }
+	json.Unmarshal([]byte(events["done"][0]), &d)
+	base, _ := scenario.Builtin(small)
+	p, _ := sweep.ParseSet("worm.scan_rate=3,6")
+	res, err := sweep.Run(context.Background(), sweep.Spec{Base: base, Params: []sweep.Param{p}, BaseSeed: 3, Runs: 3, Workers: 2,
+		Engine: func(*scenario.Scenario) (string, error) { return "event", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	res.WriteCSV(&want)
+	_, got := get(t, ts.URL+"/download/sweep/sweep.csv?key="+url.QueryEscape(d.Key))
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("sweep.csv differs from the sweep package's:\n%s\nwant\n%s", got, want.Bytes())
+	}
+	resp, html := get(t, ts.URL+"/download/sweep/report.html?key="+url.QueryEscape(d.Key))
+	if resp.StatusCode != 200 || !bytes.Contains(html, []byte("<svg")) || resp.Header.Get("Content-Security-Policy") != "sandbox" {
+		t.Errorf("sweep report: %d, %d bytes, CSP %q", resp.StatusCode, len(html), resp.Header.Get("Content-Security-Policy"))
+	}
+}
+
+func TestCompareDownloads(t *testing.T) {
+	_, ts := newTestServer(t, Config{})
+	q := url.Values{"run": {"scenario=" + small + "&seed=1", "scenario=" + small + "&seed=2"}}.Encode()
+	resp, csv := get(t, ts.URL+"/download/compare/runs.csv?"+q)
+	sc, _ := scenario.Builtin(small)
+	rec, _, _, _ := simrun.Run(sc, 1, "", nil)
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if resp.StatusCode != 200 || len(lines) != 1+2*len(rec.Series) || lines[0] != "label,minute,infected,new_infections_per_minute" {
+		t.Fatalf("runs.csv: %d, %d lines", resp.StatusCode, len(lines))
+	}
+	last := rec.Series[len(rec.Series)-1]
+	if want := fmt.Sprintf("seed=1,%g,%d,", last.Minute, last.Infected); !strings.HasPrefix(lines[len(rec.Series)], want) {
+		t.Errorf("run 1's last line %q, want it to start %q", lines[len(rec.Series)], want)
+	}
+	resp, html := get(t, ts.URL+"/download/compare/report.html?"+q)
+	if resp.StatusCode != 200 || bytes.Count(html, []byte("<svg")) < 3 {
+		t.Errorf("compare report: %d, %d charts", resp.StatusCode, bytes.Count(html, []byte("<svg")))
 	}
 }
 
@@ -584,6 +684,10 @@ func TestPipeline(t *testing.T) {
 	t.Logf("fitted population %v, %d sources seen", f.Population, sources)
 	if p, n := f.Population, float64(sources); math.Abs(p[0]-n) > 0.01*n || !(p[1] <= n && n <= p[2]) {
 		t.Errorf("fitted population %v (estimate, 95%% interval), want about the %d sources seen", p, sources)
+	}
+	resp, html := get(t, ts.URL+"/download/detect/"+d.Upload+"/report.html")
+	if resp.StatusCode != 200 || !bytes.Contains(html, []byte("codered2")) {
+		t.Errorf("detect report: %d", resp.StatusCode)
 	}
 	resp, body = postForm(t, ts.URL+"/api/save", url.Values{"file": {"upload"}, "upload": {d.Upload}})
 	if resp.StatusCode != 200 {

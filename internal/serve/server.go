@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wormlab/wormlab/internal/sweep"
 )
 
 // Config says how to run the lab. The zero value is usable: nothing kept
@@ -49,6 +51,7 @@ type Server struct {
 	runs      *lru[*runResult]
 	uploads   *lru[*upload]
 	ensembles *lru[*ensembleResult]
+	sweeps    *lru[*sweep.Result]
 	thumbs    *thumbCache
 	store     *store // nil without Data
 	handler   http.Handler
@@ -83,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		runs:      newLRU[*runResult](32),
 		uploads:   newLRU[*upload](8),
 		ensembles: newLRU[*ensembleResult](4),
+		sweeps:    newLRU[*sweep.Result](4),
 		thumbs:    newThumbCache(),
 	}
 	s.background, s.stopBackground = context.WithCancel(context.Background())
@@ -133,7 +137,8 @@ func (s *Server) routes() http.Handler {
 	page("GET /api/run", s.handleRun)
 	page("POST /api/edit", s.handleEdit)
 	page("GET /api/compare", s.handleCompare)
-	mux.HandleFunc("GET /api/ensemble", s.handleEnsemble) // a stream: not buffered by gzip
+	mux.HandleFunc("GET /api/ensemble", s.handleEnsemble) // streams: not buffered by gzip
+	mux.HandleFunc("GET /api/sweep", s.handleSweep)
 	page("POST /api/detect", s.handleDetect)
 	page("POST /api/fit", s.handleFit)
 	page("GET /api/forecast", s.handleForecast)
@@ -143,7 +148,9 @@ func (s *Server) routes() http.Handler {
 
 	page("GET /download/{file}", s.handleDownload)
 	page("GET /download/ensemble/{file}", s.handleEnsembleDownload)
-	page("GET /download/detect/{file}", s.handleDetectDownload)
+	page("GET /download/sweep/{file}", s.handleSweepDownload)
+	page("GET /download/detect/{id}/{file}", s.handleDetectDownload)
+	page("GET /download/compare/{file}", s.handleCompareDownload)
 	page("GET /download/saved/{name}/{file}", s.handleSavedDownload)
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))

@@ -311,6 +311,9 @@
       const q = new URLSearchParams();
       for (const p of list) q.append('run', p.query);
       $('#compare-permalink').href = '/compare?' + q.toString();
+      $('#compare-download-report').href = '/download/compare/report.html?' + q.toString();
+      $('#compare-download-csv').href = '/download/compare/runs.csv?' + q.toString();
+      $('#compare-download-json').href = '/download/compare/runs.json?' + q.toString();
     }
 
     function fetchCompare() {
@@ -376,8 +379,7 @@
       const q = new URLSearchParams(new FormData(form));
       if (q.get('scenario') === '') q.delete('scenario');
       history.replaceState(null, '', '/ensemble?' + q.toString());
-      $('#ens-download-csv').hidden = true;
-      $('#ens-download-json').hidden = true;
+      for (const id of ['#ens-download-csv', '#ens-download-json', '#ens-download-report']) $(id).hidden = true;
       cancel.disabled = false;
       st.textContent = 'Starting…';
       st.classList.remove('error');
@@ -406,8 +408,8 @@
             const k = '?key=' + encodeURIComponent(d.key);
             $('#ens-download-csv').href = '/download/ensemble/bands.csv' + k;
             $('#ens-download-json').href = '/download/ensemble/ensemble.json' + k;
-            $('#ens-download-csv').hidden = false;
-            $('#ens-download-json').hidden = false;
+            $('#ens-download-report').href = '/download/ensemble/report.html' + k;
+            for (const id of ['#ens-download-csv', '#ens-download-json', '#ens-download-report']) $(id).hidden = false;
           } else if (ev === 'error') {
             throw new Error(d.error);
           }
@@ -425,6 +427,89 @@
     });
     cancel.addEventListener('click', () => { if (ctl) ctl.abort(); });
     if (new URLSearchParams(location.search).has('runs')) form.requestSubmit();
+    sweepForm(form);
+  }
+
+  // A sweep runs the ensemble form's scenario and seed at each point; the
+  // median of each point is drawn as the point finishes.
+  function sweepForm(ensForm) {
+    const form = $('#sweep-form');
+    const cancel = $('#sweep-cancel');
+    const prog = $('#sweep-progress');
+    const st = $('#sweep-status');
+    const tbody = $('#sweep-table tbody');
+    const dl = ['#sweep-download-csv', '#sweep-download-json', '#sweep-download-report'];
+    let ctl = null;
+    const pct = (x) => (100 * x).toFixed(1) + '%';
+    const hrs = (m) => (m == null ? 'not by the end' : (m / 60).toFixed(1));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (ctl) ctl.abort();
+      ctl = new AbortController();
+      const mine = ctl;
+      clearErrors(form);
+      const q = new URLSearchParams(new FormData(ensForm));
+      q.delete('runs');
+      if (q.get('scenario') === '') q.delete('scenario');
+      for (const [k, v] of new FormData(form)) if (v.trim() !== '') q.append(k, v.trim());
+      for (const id of dl) $(id).hidden = true;
+      tbody.textContent = '';
+      const points = [];
+      cancel.disabled = false;
+      st.textContent = 'Starting…';
+      st.classList.remove('error');
+      document.body.dataset.sweep = 'running';
+      fetch('/api/sweep?' + q.toString(), { signal: mine.signal }).then(async (r) => {
+        if (!r.ok) {
+          let body = {};
+          try { body = await r.json(); } catch (err) { body.error = 'the lab answered ' + r.status; }
+          throw Object.assign(new Error(body.error), body);
+        }
+        await readEvents(r, (ev, d) => {
+          if (ev === 'progress') {
+            prog.max = d.total;
+            prog.value = d.done;
+            st.textContent = d.done + ' of ' + d.total + ' runs';
+          } else if (ev === 'point') {
+            points.push(d);
+            const joined = uPlot.join(points.map((p) => [hours(p.bands.minutes), p.bands.p50]));
+            draw($('#sweep-chart'), points.map((p) => ({ label: p.label })), joined, hoursAxis);
+            const tr = document.createElement('tr');
+            tr.dataset.test = 'sweep-row';
+            const row = d.row;
+            const m = row.minutes_to_half;
+            for (const text of [d.label,
+              pct(row.final_infected_share[1]) + ' (' + pct(row.final_infected_share[0]) + ' to ' + pct(row.final_infected_share[2]) + ')',
+              hrs(m[1]) + ' (' + hrs(m[0]) + ' to ' + hrs(m[2]) + ')',
+              fmt(row.peak_new_infections_per_minute[1]) + ' (' + fmt(row.peak_new_infections_per_minute[0]) + ' to ' + fmt(row.peak_new_infections_per_minute[2]) + ')']) {
+              const td = document.createElement('td'); td.textContent = text; tr.appendChild(td);
+            }
+            tbody.appendChild(tr);
+          } else if (ev === 'done') {
+            st.textContent = d.total + ' runs in ' + d.seconds.toFixed(1) + ' s.';
+            document.body.dataset.sweep = 'done';
+            const k = '?key=' + encodeURIComponent(d.key);
+            $('#sweep-download-csv').href = '/download/sweep/sweep.csv' + k;
+            $('#sweep-download-json').href = '/download/sweep/sweep.json' + k;
+            $('#sweep-download-report').href = '/download/sweep/report.html' + k;
+            for (const id of dl) $(id).hidden = false;
+          } else if (ev === 'error') {
+            throw new Error(d.error);
+          }
+        });
+      }).catch((err) => {
+        if (err.name === 'AbortError') {
+          st.textContent = 'Cancelled.';
+          document.body.dataset.sweep = 'cancelled';
+          return;
+        }
+        st.textContent = err.message;
+        st.classList.add('error');
+        if (err.key) showFieldError(err.key, err.message);
+        document.body.dataset.sweep = 'error';
+      }).finally(() => { if (mine === ctl) cancel.disabled = true; });
+    });
+    cancel.addEventListener('click', () => { if (ctl) ctl.abort(); });
   }
 
   // ---- pipeline ----
@@ -463,7 +548,8 @@
           cell(tr, s.source); cell(tr, s.probes.toLocaleString('en')); cell(tr, s.families.join(', '));
           sb.appendChild(tr);
         }
-        $('#detect-download').href = '/download/detect/' + upload;
+        $('#detect-download').href = '/download/detect/' + upload + '/detect.json';
+        $('#detect-download-report').href = '/download/detect/' + upload + '/report.html';
         const fams = rep.family_series || [];
         if (fams.length) {
           const joined = uPlot.join(fams.map((f) => [f.series.map((p) => Date.parse(p.utc) / 1000), f.series.map((p) => p.new_sources)]));
