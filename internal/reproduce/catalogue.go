@@ -88,8 +88,10 @@ var catalogue = []*Experiment{
 			Published: 13866, Text: "13,866 distinct sources had probed one /16 by the end of 18 July", Kind: About,
 			Source: at(eichman, "daily table"),
 			Omits: "every copy here walks one list from its start, so only the copy furthest along finds new hosts: " +
-				"a few hundred in six days. The real v1 reached thousands, so its copies cannot all have walked " +
-				"one list from one point (per-thread or per-boot starting points, which the sources do not give)",
+				"a few hundred in six days. The real v1 reached thousands (another /16 logged 8,247 sources on 18 July " +
+				"alone), and one copy walking at 358 addresses a minute would find 3,000 new hosts a day only if 1 address " +
+				"in 170 were vulnerable, some 25 million in IPv4. So its copies cannot all have walked one list from one " +
+				"point (per-thread or per-boot starting points, which the sources do not give)",
 		})},
 	},
 	{
@@ -248,8 +250,10 @@ scan_capacity = 55000000.0
 				ID: "saturation", What: "time until the infected population levels off (95% of its final size)", Unit: "minutes",
 				Published: 45, Text: "stabilised after about 45 minutes", Kind: About,
 				Source: at(shannon, "\"Witty worm spread\""), Measure: minutes(timeToShareOfFinal(0.95)),
-				Omits: "scan rates come from the uplink classes assumed for Slammer's hosts; Witty's hosts were " +
-					"mostly desktops behind slower links, and copies that crashed their own disks stopped early",
+				Omits: "scan rates come from the uplink classes assumed for Slammer's hosts (about 1,750 probes a second " +
+					"a host on average); the time to level off scales as one over the mean rate, so 45 minutes needs about " +
+					"1,100, which no source gives. Witty's hosts were mostly desktops behind slower links, and copies that " +
+					"crashed their own disks stopped early",
 			},
 			{
 				ID: "never-infected", What: "share of vulnerable hosts never infected", Unit: "share",
