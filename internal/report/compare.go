@@ -387,22 +387,32 @@ func compareSection(inputs []*Input) *Section {
 	}
 	if len(timed) > 0 {
 		p := newPlot("Infected, all inputs", "hours since the start", "infected (% of the vulnerable hosts)")
-		// Head room above 100% for the key, one line per input, so that it
-		// never hides a curve that reaches the top.
-		p.Y.Min, p.Y.Max = 0, 100+7*float64(len(timed))
-		p.Y.Tick.Marker = percentTicks{}
+		top := 0.0
 		for n, i := range timed {
 			c := colOther[n%len(colOther)]
 			switch in := which[i]; {
 			case in.Run != nil:
 				xs, ys := runShare(in.Run)
 				addLine(p, labels[i], xs, ys, c, 2, n%2 == 1)
+				top = max(top, maxOf(ys))
 			case in.Ensemble != nil:
 				xs, lo, mid, hi := ensembleShare(in.Ensemble)
 				addBand(p, "", xs, lo, hi, c)
 				addLine(p, "", xs, mid, c, 1.5, n%2 == 1)
 				addBandLegend(p, labels[i], c)
+				top = max(top, maxOf(hi))
 			}
+		}
+		p.Y.Min = 0
+		if top >= 50 {
+			// Head room above 100% for the key, one line per input, so
+			// that it never hides a curve that reaches the top.
+			p.Y.Max = 100 + 7*float64(len(timed))
+			p.Y.Tick.Marker = percentTicks{}
+		} else {
+			// Contained outbreaks stay near zero: the axis follows them,
+			// with the same head room in proportion.
+			p.Y.Max = max(top, 1e-3) * (1 + 0.07*float64(len(timed)))
 		}
 		s.Charts = append(s.Charts, newChart("compare-infected", "The infected share of every run (line) and ensemble (median line, 5-95% of runs shaded), in hours since its start", p))
 	}

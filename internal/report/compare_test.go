@@ -5,8 +5,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -266,5 +268,19 @@ func TestCompareSection(t *testing.T) {
 	n := len(exs) - 1
 	if exs[0] != 0 || exs[n] != 14 || mid[n] != 100*inf.Mid[n]/1406 || lo[n] != 100*inf.Lo[n]/1406 || hi[n] != 100*inf.Hi[n]/1406 {
 		t.Errorf("ensemble share: hours %v to %v, last bin %v/%v/%v%%; want 0 to 14 and the band over 1,406 hosts", exs[0], exs[n], lo[n], mid[n], hi[n])
+	}
+
+	// Contained outbreaks: the axis follows the largest share drawn rather
+	// than 0 to 100%.
+	a, b := runInput(t, "a.json", scaledWith(t, filter), 1), runInput(t, "b.json", scaledWith(t, filter), 2)
+	small, err := Build([]*Input{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ya := runShare(a.Run)
+	_, yb := runShare(b.Run)
+	top := max(slices.Max(ya), slices.Max(yb))
+	if got := small.Sections[0].Charts[0].plot.Y.Max; top >= 50 || math.Abs(got-top*1.14) > 1e-9 {
+		t.Errorf("two contained runs peaking at %.3g%%: the axis ends at %.3g%%, want %.3g%%", top, got, top*1.14)
 	}
 }
