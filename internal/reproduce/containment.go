@@ -89,7 +89,7 @@ var moore2003Quarantine = &Experiment{
 			},
 		},
 		{
-			ID: "customer-deployment", What: "infected share after 24 hours, median of 20 runs, with content filtering after 2 hours in half the customer networks (/16s)", Unit: "share",
+			ID: "customer-deployment", What: "infected share after 24 hours, median of 10 runs, with content filtering after 2 hours in half the customer networks (/16s)", Unit: "share",
 			Published: containedShare, Text: "customer-network deployment does not contain the worm: well over 1% infected",
 			Kind: Range, Lo: containedShare, Hi: 1,
 			Source:  at(quarantine, "section V, deployment in customer networks"),
