@@ -45,8 +45,15 @@ import (
 // Append appends the IIS 5 form of the raw path p (a request target's path,
 // without the query) to dst and returns the extended slice. The result
 // always starts with '/' and is at most len(p)+1 bytes long, so a dst with
-// that much spare capacity makes Append allocation-free.
+// that much spare capacity makes Append allocation-free. p must not share
+// memory with dst's spare capacity.
 func Append(dst, p []byte) []byte {
+	return appendForm(dst, p, true)
+}
+
+// appendForm is Append; with oneScan false it always decodes in two
+// passes, which the tests compare the one-scan path with.
+func appendForm(dst, p []byte, oneScan bool) []byte {
 	start := len(dst)
 	// A leading '/' lets every later step work in place: the reader is
 	// always at least one separator ahead of the writer.
@@ -54,14 +61,23 @@ func Append(dst, p []byte) []byte {
 	dst = append(dst, p...)
 	b := dst[start+1:]
 	if esc, high := needsDecoding(b); esc || high {
-		// The first pass may leave bytes that lead an overlong sequence
-		// for the second to finish, so the second looks for them if the
-		// first saw or made any; with neither those nor a '%' left, the
-		// second pass would change nothing.
-		var pct bool
-		b, high, pct = decode(b, high)
-		if pct || high {
-			b, _, _ = decode(b, high)
+		done := false
+		if oneScan && !high {
+			if b, done = decodeTwice(b); !done {
+				b = dst[start+1:]
+				copy(b, p) // undo the partial scan
+			}
+		}
+		if !done {
+			// The first pass may leave bytes that lead an overlong
+			// sequence for the second to finish, so the second looks for
+			// them if the first saw or made any; with neither those nor
+			// a '%' left, the second pass would change nothing.
+			var pct bool
+			b, high, pct = decode(b, high)
+			if pct || high {
+				b, _, _ = decode(b, high)
+			}
 		}
 		if i := bytes.IndexByte(b, 0); i >= 0 {
 			b = b[:i]
@@ -69,6 +85,56 @@ func Append(dst, p []byte) []byte {
 	}
 	b = resolve(dst[start : start+1+len(b)])
 	return dst[:start+len(b)]
+}
+
+// decodeTwice does both decoding passes (steps 1 to 3) in one scan, in
+// place, for the paths worms sent: escapes of ASCII bytes, and "%25" and
+// two hex digits, which the second pass decodes. It gives up, reporting
+// false with b partly overwritten, on anything else the second pass or
+// the overlong step would see: a byte of 0xC0 or more, a '%' left by the
+// first pass other than as "%25XX" (a lone '%', "%u0025", "%%35%63",
+// "%25%35%63"). b must hold no byte of 0xC0 or more.
+func decodeTwice(b []byte) ([]byte, bool) {
+	w, r := 0, 0
+	for {
+		i := bytes.IndexByte(b[r:], '%')
+		if i < 0 {
+			w += copy(b[w:], b[r:])
+			return b[:w], true
+		}
+		if w == r {
+			w += i
+		} else {
+			w += copy(b[w:], b[r:r+i])
+		}
+		r += i
+		if r+2 >= len(b) {
+			return nil, false
+		}
+		h1, h2 := hexVal[b[r+1]], hexVal[b[r+2]]
+		if h1|h2 >= 16 {
+			return nil, false // %u, or a '%' the first pass keeps
+		}
+		c := h1<<4 | h2
+		r += 3
+		if c == '%' {
+			// "%25XX": the first pass leaves "%XX" for the second.
+			if r+1 >= len(b) {
+				return nil, false
+			}
+			h1, h2 = hexVal[b[r]], hexVal[b[r+1]]
+			if h1|h2 >= 16 {
+				return nil, false
+			}
+			c = h1<<4 | h2
+			r += 2
+		}
+		if c >= 0xc0 {
+			return nil, false
+		}
+		b[w] = c
+		w++
+	}
 }
 
 // needsDecoding reports whether b holds an escape or a NUL, and whether it

@@ -75,6 +75,9 @@ func TestAppend(t *testing.T) {
 		if string(got) != c.want {
 			t.Errorf("Append(%q) = %q, want %q", c.raw, got, c.want)
 		}
+		if got := appendForm(nil, []byte(c.raw), false); string(got) != c.want {
+			t.Errorf("Append(%q) in two passes = %q, want %q", c.raw, got, c.want)
+		}
 		// Appending to a prefix leaves the prefix alone.
 		got = Append([]byte("prefix"), []byte(c.raw))
 		if string(got) != "prefix"+c.want {
@@ -115,8 +118,9 @@ func BenchmarkAppend(b *testing.B) {
 
 // FuzzAppend checks the promises of Append's doc comment and of the steps:
 // the result starts with '/', is at most one byte longer than the input,
-// and holds no backslash, NUL, empty, "." or ".." segment, and Append
-// never writes outside what it returns.
+// and holds no backslash, NUL, empty, "." or ".." segment, Append never
+// writes outside what it returns, and its one-scan decoding gives what the
+// two passes give.
 func FuzzAppend(f *testing.F) {
 	for _, c := range normCases {
 		f.Add(c.raw)
@@ -131,6 +135,10 @@ func FuzzAppend(f *testing.F) {
 		n := got[3:]
 		if len(n) == 0 || n[0] != '/' || len(n) > len(raw)+1 {
 			t.Fatalf("Append(%q) = %q", raw, n)
+		}
+		// The one-scan decoding is the two passes' shortcut: the same.
+		if two := appendForm(nil, []byte(raw), false); string(two) != string(n) {
+			t.Fatalf("Append(%q) = %q in one scan, %q in two passes", raw, n, two)
 		}
 		if Canonical([]byte(raw)) && string(n) != raw {
 			t.Fatalf("Canonical(%q) but Append gives %q", raw, n)
