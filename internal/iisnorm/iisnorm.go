@@ -291,9 +291,15 @@ var byteClass = [256]uint8{'/': classSep, '\\': classSep, '.': classDot, ';': cl
 // resolve does steps 5 to 7 in place on b, which starts with '/'.
 func resolve(b []byte) []byte {
 	w := 0 // b[:w] is the resolved path so far, without a trailing '/'
+	// starts holds where the names kept so far begin in b[:w] (their
+	// '/'), for ".." to drop the last one without a search back; a path
+	// deeper than it holds searches.
+	var starts [16]int
+	depth := 0
 	for r := 0; r < len(b); {
-		for r < len(b) && byteClass[b[r]] == classSep {
+		if byteClass[b[r]] == classSep {
 			r++
+			continue
 		}
 		// One look at each byte of the name finds its end and whether
 		// it holds a dot or a ';', which only the names of files do.
@@ -314,17 +320,27 @@ func resolve(b []byte) []byte {
 			seen |= c
 		}
 		seg := b[s:r]
-		switch {
-		case len(seg) == 0 || len(seg) == 1 && seg[0] == '.':
-			continue
-		case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
-			for w > 0 && b[w-1] != '/' {
-				w--
+		if seen&classDot != 0 {
+			switch {
+			case len(seg) == 1:
+				continue // "."
+			case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
+				// "..": drop the last name kept, never above the root.
+				switch {
+				case depth > 0 && depth <= len(starts):
+					depth--
+					w = starts[depth]
+				case depth > len(starts):
+					depth--
+					for w > 0 && b[w-1] != '/' {
+						w--
+					}
+					if w > 0 {
+						w-- // the '/' before the removed name
+					}
+				}
+				continue
 			}
-			if w > 0 {
-				w-- // the '/' before the removed name
-			}
-			continue
 		}
 		// Trailing dots and spaces go; a name of nothing but those is gone.
 		e := len(seg)
@@ -343,9 +359,17 @@ func resolve(b []byte) []byte {
 				script = scriptMapped(name)
 			}
 		}
+		if depth < len(starts) {
+			starts[depth] = w
+		}
+		depth++
 		b[w] = '/'
 		w++
-		w += copy(b[w:], name) // w <= s, so this never overtakes the reader
+		if w != s {
+			w += copy(b[w:], name) // w <= s, so this never overtakes the reader
+		} else {
+			w += len(name) // already in place
+		}
 		if script {
 			return b[:w]
 		}
@@ -395,30 +419,40 @@ func scriptMapped(name []byte) bool {
 
 // Canonical reports whether p is already in the form Append gives for the
 // purpose of matching: it starts with '/', holds no escape, backslash, NUL,
-// ';', space or byte that may start an overlong sequence, no empty, "." or
-// ".." segment, no name ending in a dot, and no dot before the last segment
-// (where PATH_INFO might follow a script). It is a fast check so callers can
-// skip Append for most paths; it may say false for a path that Append
-// would leave alone.
+// ';', space or byte of 0x80 or more, no empty, "." or ".." segment, no
+// name ending in a dot, and no dot before the last segment (where
+// PATH_INFO might follow a script). It is a fast check so callers can skip
+// Append for most paths; it may say false for a path that Append would
+// leave alone.
 func Canonical(p []byte) bool {
-	if len(p) == 0 || p[0] != '/' {
+	n := len(p)
+	if n == 0 || p[0] != '/' || n > 1 && (p[n-1] == '.' || p[n-1] == '/') || special(p) {
 		return false
 	}
-	prev := byte('/')
-	dot := false
-	for _, c := range p[1:] {
-		switch {
-		case c == '/':
-			if prev == '/' || prev == '.' || dot {
-				return false
-			}
-			dot = false
-		case c == '.':
-			dot = true
-		case c == '%' || c == '\\' || c == ';' || c == ' ' || c == 0 || c >= 0xc0:
-			return false
-		}
-		prev = c
+	// A dot before the last '/' is a dot segment, a name ending in a dot
+	// or a script with PATH_INFO after it; "//" is an empty segment.
+	last := bytes.LastIndexByte(p, '/')
+	return bytes.IndexByte(p[:last], '.') < 0 && bytes.Index(p[:last+1], []byte("//")) < 0
+}
+
+// special reports whether p holds a byte Canonical refuses: '%', '\\',
+// ';', ' ', NUL, or one of 0x80 or more (a superset of those that may lead
+// an overlong sequence). It looks at eight bytes at a time.
+func special(p []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	var acc uint64
+	for len(p) >= 8 {
+		x := binary.LittleEndian.Uint64(p)
+		acc |= zero(x) | zero(x^(ones*'%')) | zero(x^(ones*'\\')) | zero(x^(ones*';')) | zero(x^(ones*' ')) | x&highs
+		p = p[8:]
 	}
-	return prev != '.' && (prev != '/' || len(p) == 1)
+	for _, c := range p {
+		switch c {
+		case '%', '\\', ';', ' ', 0:
+			return true
+		}
+		acc |= uint64(c) & 0x80
+	}
+	return acc != 0
 }

@@ -54,6 +54,9 @@ var normCases = []struct{ raw, want string }{
 	{"/winnt/system32/cmd.exe.", "/winnt/system32/cmd.exe"},
 	{"/winnt/system32/cmd.exe%20%20", "/winnt/system32/cmd.exe"},
 	{"/a/.../b", "/a/b"},
+	{"/x/a./y", "/x/a/y"}, // a name of two bytes ending in a dot is not ".."
+	{"/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18/../../../x", "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/x"}, // deeper than resolve's stack
+	{"/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18/../x", "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/x"},
 	{"/a/..", "/"},
 	{"/a/b/", "/a/b"},
 	// Step 7: PATH_INFO and ';'.
