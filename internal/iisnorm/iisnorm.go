@@ -441,10 +441,11 @@ func Canonical(p []byte) bool {
 func special(p []byte) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
-	var acc uint64
 	for len(p) >= 8 {
 		x := binary.LittleEndian.Uint64(p)
-		acc |= zero(x) | zero(x^(ones*'%')) | zero(x^(ones*'\\')) | zero(x^(ones*';')) | zero(x^(ones*' ')) | x&highs
+		if zero(x)|zero(x^(ones*'%'))|zero(x^(ones*'\\'))|zero(x^(ones*';'))|zero(x^(ones*' '))|x&highs != 0 {
+			return true // an evasion says so early
+		}
 		p = p[8:]
 	}
 	for _, c := range p {
@@ -452,7 +453,9 @@ func special(p []byte) bool {
 		case '%', '\\', ';', ' ', 0:
 			return true
 		}
-		acc |= uint64(c) & 0x80
+		if c >= 0x80 {
+			return true
+		}
 	}
-	return acc != 0
+	return false
 }
