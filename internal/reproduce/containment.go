@@ -34,10 +34,10 @@ import (
 // sections named.
 var quarantine = Source{Authors: "Moore, Shannon, Voelker, Savage", Venue: "IEEE INFOCOM", Year: 2003}
 
-// The paper's measure of success.
 const (
 	quarantineScenario = "moore-2003-quarantine"
-	// quarantineRuns is the runs behind each estimate, as in the paper.
+	// The paper's measure of success: quarantineRuns is the runs behind
+	// each estimate, as in the paper.
 	quarantineRuns = 100
 	// deploymentRuns is the runs behind each deployment figure: a median
 	// of the infected share, which varies little between runs (by 24
@@ -72,7 +72,7 @@ var moore2003Quarantine = &Experiment{
 			ID: "blacklist-reaction", What: "reaction time address blacklisting needs: under 1% infected in 95% of 100 runs (10 probes/s, filters everywhere)", Unit: "minutes",
 			Published: 20, Text: "about 20 minutes", Kind: About,
 			Source:  at(quarantine, "section IV, idealized deployment: address blacklisting"),
-			Measure: func(o *Outcome) float64 { return blacklistReaction(o).Minutes() },
+			Measure: func(o *Outcome) float64 { return in(blacklistReaction(o), time.Minute) },
 		},
 		{
 			ID: "content-reaction", What: "reaction time content filtering needs: under 1% infected in 95% of 100 runs (10 probes/s, filters everywhere)", Unit: "hours",
@@ -85,7 +85,7 @@ var moore2003Quarantine = &Experiment{
 			Published: 10, Text: "the reaction time needed falls in proportion to the probe rate", Kind: Point,
 			Source: at(quarantine, "section IV, the reaction time needed against the probe rate"),
 			Measure: func(o *Outcome) float64 {
-				return contentHours(o) / contentReaction(o, 10).Hours()
+				return contentHours(o) / in(contentReaction(o, 10), time.Hour)
 			},
 		},
 		{
@@ -188,7 +188,8 @@ func universal(o *Outcome, k *sim.Containment, factor float64, seed uint64) (*co
 // probing factor times as fast as the scenario's. Filters that block every
 // probe from the reaction time R on leave a run as it was until R, so a
 // run is contained exactly when its threshold falls after R: the answer is
-// the 5% quantile of the times at which the unfiltered runs reach it.
+// the 5% quantile of the times at which the unfiltered runs reach it. It
+// returns -1 if a run fails.
 func contentReaction(o *Outcome, factor float64) time.Duration {
 	at := make([]float64, 0, quarantineRuns)
 	for _, seed := range innerSeeds(o.Config, quarantineRuns) {
@@ -206,7 +207,8 @@ func contentReaction(o *Outcome, factor float64) time.Duration {
 // blacklisting everywhere, to blacklistStep, that keeps 95% of 100 runs
 // under the threshold, by bisection between blacklistLo and blacklistHi
 // over the same 100 seeds at every step (the share contained falls as the
-// reaction time grows). An answer at either end means it lies beyond.
+// reaction time grows). An answer at either end means it lies beyond; -1
+// means a run failed.
 func blacklistReaction(o *Outcome) time.Duration {
 	seeds := innerSeeds(o.Config, quarantineRuns)
 	contained := func(r time.Duration) (bool, error) {
@@ -243,6 +245,14 @@ func blacklistReaction(o *Outcome) time.Duration {
 	return lo
 }
 
+// in returns d in units of unit; NaN for the -1 of a run that failed.
+func in(d, unit time.Duration) float64 {
+	if d < 0 {
+		return math.NaN()
+	}
+	return float64(d) / float64(unit)
+}
+
 func seconds(s float64) time.Duration {
 	if math.IsInf(s, 1) {
 		return time.Duration(math.MaxInt64)
@@ -253,7 +263,7 @@ func seconds(s float64) time.Duration {
 // contentHours and customerShare are estimates two figures share, made
 // once per run of the experiment.
 func contentHours(o *Outcome) float64 {
-	return remember(o, "content", func() float64 { return contentReaction(o, 1).Hours() })
+	return remember(o, "content", func() float64 { return in(contentReaction(o, 1), time.Hour) })
 }
 
 func customerShare(o *Outcome) float64 {
