@@ -121,3 +121,23 @@ func TestParallelProbeCovers(t *testing.T) {
 		}
 	}
 }
+
+// TestEnginesAgreeContentFilterUniform is TestEnginesAgreeContentFilter's
+// backbone deployment of content filtering, 300 s after the first
+// infection, with uniform scanning, which the probe engine runs on all
+// cores: the filters start within a window, and the parallel engine's
+// landings must meet them in time order.
+func TestEnginesAgreeContentFilterUniform(t *testing.T) {
+	runs := sized(t, 10, 100, 200)
+	c := scaled(t, 16, 1000, 1, 400*time.Second, 10*time.Second, worm.Uniform{})
+	providers := networksWith(4, 0.25, 3)
+	deployed := make([]bool, 1<<8)
+	for n := range deployed {
+		deployed[n] = providers[n>>4]
+	}
+	c.Containment = &Containment{NetworkBits: 8, Deployed: deployed, Content: true, ContentDelay: 300, ContentAfterFirst: true}
+	if e := (&probeEngine{cfg: c}); !e.parallelProbe() {
+		t.Fatal("not run on all cores")
+	}
+	compareEngines(t, c, runs, 40, inDeployed(c))
+}
