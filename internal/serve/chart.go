@@ -49,6 +49,11 @@ type observerCharts struct {
 		Minutes []float64 `json:"minutes"`
 		PPS     []float64 `json:"packets_per_s"`
 	} `json:"flood,omitempty"`
+	BlockLoad *struct {
+		Block   string    `json:"block"`
+		Minutes []float64 `json:"minutes"`
+		PPS     []float64 `json:"probes_per_s"`
+	} `json:"block_load,omitempty"`
 	Census any `json:"census,omitempty"`
 }
 
@@ -102,6 +107,17 @@ func chartOf(rec *runrec.Record, sp runSpec, wall time.Duration) *chart {
 			for _, r := range f.Rows {
 				oc.Flood.Minutes = append(oc.Flood.Minutes, r.Minute)
 				oc.Flood.PPS = append(oc.Flood.PPS, r.PacketsPerSecond)
+			}
+		}
+		if bl := o.BlockLoad; bl != nil {
+			oc.BlockLoad = &struct {
+				Block   string    `json:"block"`
+				Minutes []float64 `json:"minutes"`
+				PPS     []float64 `json:"probes_per_s"`
+			}{Block: bl.Block}
+			for _, r := range bl.Rows {
+				oc.BlockLoad.Minutes = append(oc.BlockLoad.Minutes, r.Minute)
+				oc.BlockLoad.PPS = append(oc.BlockLoad.PPS, r.ProbesPerSecond)
 			}
 		}
 		if len(o.Census) > 0 {

@@ -24,8 +24,9 @@ import (
 // the free cores, and the bands of the runs done so far follow each one.
 const ensembleRounds = 10
 
-// ensembleMemory bounds what one ensemble's per-bin values may take.
-const ensembleMemory = 512 << 20
+// ensembleMemory bounds what one ensemble's per-bin values may take; the
+// lab holds the last two ensembles and two sweeps for their downloads.
+const ensembleMemory = 256 << 20
 
 // ensembleResult is a finished ensemble, kept for its downloads.
 type ensembleResult struct {
@@ -204,37 +205,20 @@ func partialBands(shards []*ensemble.Set, runs int) bandsEvent {
 }
 
 // handleEnsembleDownload answers /download/ensemble/{file}?key=K for a
-// finished ensemble the lab still holds: bands.csv or ensemble.json.
+// finished ensemble the lab still holds: bands.csv, ensemble.json or
+// report.html.
 func (s *Server) handleEnsembleDownload(w http.ResponseWriter, r *http.Request) {
 	res, ok := s.ensembles.get(r.URL.Query().Get("key"))
 	if !ok {
 		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "that ensemble is no longer held (the lab keeps the last few); run it again"})
 		return
 	}
-	var b bytes.Buffer
-	var err error
 	base := fmt.Sprintf("%s-seed%d-runs%d", safeName(res.set.Scenario.Name), res.set.BaseSeed, res.set.Runs)
-	var ctype, ext string
-	switch r.PathValue("file") {
-	case "bands.csv":
-		ctype, ext = "text/csv; charset=utf-8", ".csv"
-		err = res.set.WriteCSV(&b)
-	case "ensemble.json":
-		ctype, ext = "application/json", ".json"
-		err = res.set.WriteJSON(&b)
-	case "report.html":
-		ctype, ext = "text/html; charset=utf-8", ".html"
-		err = reportOf(&b, base+".json", res.set.WriteJSON)
-	default:
-		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "want bands.csv, ensemble.json or report.html"})
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	attachment(w, ctype, base+ext)
-	w.Write(b.Bytes())
+	s.serveDownload(w, r, base, map[string]download{
+		"bands.csv":     {csvType, ".csv", res.set.WriteCSV},
+		"ensemble.json": {jsonType, ".json", res.set.WriteJSON},
+		"report.html":   {htmlType, ".html", func(w io.Writer) error { return reportOf(w, base+".json", res.set.WriteJSON) }},
+	})
 }
 
 // reportOf writes the HTML report of the JSON output write makes, as

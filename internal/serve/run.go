@@ -5,7 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wormlab/wormlab/internal/report"
@@ -90,14 +95,18 @@ func (s *Server) runOnce(ctx context.Context, sp runSpec) (*runResult, error) {
 	return r, nil
 }
 
+// runFrom runs (or finds) the run a query or form names.
+func (s *Server) runFrom(r *http.Request, q url.Values) (*runResult, error) {
+	sp, err := specFrom(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.runOnce(r.Context(), sp)
+}
+
 // handleRun answers GET /api/run with the chart data of one run.
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
-	sp, err := specFrom(r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := s.runOnce(r.Context(), sp)
+	res, err := s.runFrom(r, r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -109,18 +118,43 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 // handleDownload answers /download/run.{csv,json} and /download/report.html
 // for the run the query names.
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
-	sp, err := specFrom(r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := s.runOnce(r.Context(), sp)
+	res, err := s.runFrom(r, r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.writeRecord(w, r, r.PathValue("file"), res.rec, downloadName(res.rec))
 }
+
+// download is one file a finished result offers.
+type download struct {
+	ctype, ext string
+	write      func(io.Writer) error
+}
+
+// serveDownload writes the download the request's {file} names, as
+// base plus its extension.
+func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, base string, files map[string]download) {
+	d, ok := files[r.PathValue("file")]
+	if !ok {
+		names := slices.Sorted(maps.Keys(files))
+		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "want " + strings.Join(names, ", ")})
+		return
+	}
+	var b bytes.Buffer
+	if err := d.write(&b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	attachment(w, d.ctype, base+d.ext)
+	w.Write(b.Bytes())
+}
+
+const (
+	csvType  = "text/csv; charset=utf-8"
+	jsonType = "application/json"
+	htmlType = "text/html; charset=utf-8"
+)
 
 // downloadName is the file name a download of rec suggests.
 func downloadName(rec *runrec.Record) string {

@@ -426,6 +426,34 @@ func TestClientGoneStopsRun(t *testing.T) {
 	release()
 }
 
+// TestEnsembleClientGone: closing an ensemble's stream (Cancel, or a
+// closed tab) stops its runs and frees every slot.
+func TestEnsembleClientGone(t *testing.T) {
+	s, ts := newTestServer(t, Config{Workers: 2})
+	resp, err := http.Get(ts.URL + "/api/ensemble?scenario=codered-v2-2001-07-19&runs=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bufio.NewReader(resp.Body).ReadString('\n') // the stream has started
+	for len(s.jobs.slots) < 2 {
+		time.Sleep(time.Millisecond) // the runs hold both slots
+	}
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, release, err := s.jobs.acquireUpTo(ctx, 2)
+	for err == nil && n < 2 {
+		// A slot still held: try again until the deadline.
+		release()
+		time.Sleep(20 * time.Millisecond)
+		n, release, err = s.jobs.acquireUpTo(ctx, 2)
+	}
+	if err != nil {
+		t.Fatalf("the slots were not given back 5 s after the stream closed: %v", err)
+	}
+	release()
+}
+
 // TestQueue: one slot, one waiter; the next request is turned away.
 func TestQueue(t *testing.T) {
 	q := newQueue(1, 1)
@@ -445,8 +473,10 @@ func TestQueue(t *testing.T) {
 	for q.waiting.Load() != 1 {
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := q.acquire(ctx); err != errBusy {
-		t.Errorf("third request: %v, want errBusy", err)
+	third, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := q.acquire(third); err != errBusy {
+		t.Fatalf("third request: %v, want errBusy at once", err)
 	}
 	r1()
 	if err := <-got; err != nil {

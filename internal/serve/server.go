@@ -85,8 +85,8 @@ func New(cfg Config) (*Server, error) {
 		jobs:      newQueue(cfg.Workers, cfg.MaxWaiting),
 		runs:      newLRU[*runResult](32),
 		uploads:   newLRU[*upload](8),
-		ensembles: newLRU[*ensembleResult](4),
-		sweeps:    newLRU[*sweep.Result](4),
+		ensembles: newLRU[*ensembleResult](2),
+		sweeps:    newLRU[*sweep.Result](2),
 		thumbs:    newThumbCache(),
 	}
 	s.background, s.stopBackground = context.WithCancel(context.Background())

@@ -342,12 +342,7 @@ func (s *Server) handleSave(w http.ResponseWriter, r *http.Request) {
 		}
 		write = func(w io.Writer) error { _, err := w.Write(up.reportJSON); return err }
 	} else {
-		sp, err := specFrom(r.PostForm)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		res, err := s.runOnce(r.Context(), sp)
+		res, err := s.runFrom(r, r.PostForm)
 		if err != nil {
 			s.fail(w, r, err)
 			return

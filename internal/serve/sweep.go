@@ -1,8 +1,8 @@
 package serve
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -158,33 +158,17 @@ func (s *Server) handleSweepDownload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "that sweep is no longer held (the lab keeps the last few); run it again"})
 		return
 	}
-	var b bytes.Buffer
-	var err error
-	base := safeName(res.Spec.Base.Name) + "-sweep"
-	var ctype, ext string
-	switch r.PathValue("file") {
-	case "sweep.csv":
-		ctype, ext = "text/csv; charset=utf-8", ".csv"
-		err = res.WriteCSV(&b)
-	case "sweep.json":
-		ctype, ext = "application/json", ".json"
-		err = res.WriteJSON(&b)
-	case "report.html":
-		ctype, ext = "text/html; charset=utf-8", ".html"
-		var f *sweep.File
-		if f, err = res.File(); err == nil {
-			err = report.Sweep(f).WriteHTML(&b)
-		}
-	default:
-		s.fail(w, r, &requestError{Status: http.StatusNotFound, Msg: "want sweep.csv, sweep.json or report.html"})
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	attachment(w, ctype, base+ext)
-	w.Write(b.Bytes())
+	s.serveDownload(w, r, safeName(res.Spec.Base.Name)+"-sweep", map[string]download{
+		"sweep.csv":  {csvType, ".csv", res.WriteCSV},
+		"sweep.json": {jsonType, ".json", res.WriteJSON},
+		"report.html": {htmlType, ".html", func(w io.Writer) error {
+			f, err := res.File()
+			if err != nil {
+				return err
+			}
+			return report.Sweep(f).WriteHTML(w)
+		}},
+	})
 }
 
 // attachment sets the headers of a download; an HTML report is

@@ -181,6 +181,10 @@
         fig.hidden = false;
         draw($('#chart-observers'), [{ label: 'flood at ' + o.flood.target + ': packets a second' }],
           [times(d.start, o.flood.minutes), o.flood.packets_per_s]);
+      } else if (o && o.block_load) {
+        fig.hidden = false;
+        draw($('#chart-observers'), [{ label: 'probes a second at ' + o.block_load.block }],
+          [times(d.start, o.block_load.minutes), o.block_load.probes_per_s]);
       } else {
         fig.hidden = true;
       }
