@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/wormlab/wormlab/internal/worm"
 )
@@ -126,7 +127,7 @@ func (k *Containment) open(net int32) bool { return k.Deployed != nil && !k.Depl
 // that reach only their own network. inv is the channel's per-neighbourhood
 // inverse of its allowed addresses less one: a probe still lands uniformly
 // over the neighbourhood, only its effect is filtered.
-func containmentLanes(c *Config, ch worm.Channel, inv []float64, netOf []int32) []lane {
+func containmentLanes(c *Config, ch worm.Channel, inv []float64, netOf []int32, rng *rand.Rand) []lane {
 	k := c.Containment
 	n := len(c.Hosts)
 	shift := uint(c.SpaceBits - ch.PrefixBits)
@@ -142,7 +143,7 @@ func containmentLanes(c *Config, ch worm.Channel, inv []float64, netOf []int32) 
 				open.place(i, -1, -1) // open sources sit in open networks
 			}
 		}
-		open.partition()
+		open.partition(rng)
 		out = append(out, open)
 	}
 	if k.Deployed != nil || k.Egress != nil {
@@ -157,7 +158,7 @@ func containmentLanes(c *Config, ch worm.Channel, inv []float64, netOf []int32) 
 		for i := range c.Hosts {
 			own.place(i, netOf[i], netOf[i])
 		}
-		own.partition()
+		own.partition(rng)
 		out = append(out, own)
 	}
 	return out

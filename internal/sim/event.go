@@ -118,7 +118,21 @@ type lane struct {
 	sus   []int32
 	order []int32
 	tree  *sumtree.Float
+	// rng, when set, keeps each group's susceptible targets in a
+	// uniformly random order (lanes of shuffleTargets or more; see
+	// setSusceptible); nil: in any order, and pickTarget draws one.
+	rng *rand.Rand
 }
+
+// shuffleTargets is the number of targets from which a lane keeps them in
+// random order. Drawing the next target at a random slot of a lane's
+// order costs a wait for memory when the order outgrows the second-level
+// cache (360,000 targets, 1.4 MB, with the other per-host arrays); taking
+// the last of a shuffled order does not, and the shuffle costs a draw per
+// target at the start. Below this a lane's order stays in the cache and
+// the shuffle would only add work.
+// It is a variable so that tests can shuffle small lanes too.
+var shuffleTargets = 1 << 17
 
 type hostGroups struct{ src, tgt int32 }
 
@@ -277,15 +291,15 @@ func (e *eventEngine) init(chans []worm.Channel) error {
 			// between them, whatever the source's class (but silenced).
 			public.accepts[classOpen], public.accepts[classConfined] = true, true
 		}
-		public.partition()
+		public.partition(e.rng)
 		e.lanes = append(e.lanes, public)
 		if private != nil {
 			private.accepts[classFree] = true
-			private.partition()
+			private.partition(e.rng)
 			e.lanes = append(e.lanes, *private)
 		}
 		if k := c.Containment; k != nil && ch.PrefixBits < k.NetworkBits {
-			e.lanes = append(e.lanes, containmentLanes(c, ch, public.inv, e.netOf)...)
+			e.lanes = append(e.lanes, containmentLanes(c, ch, public.inv, e.netOf, e.rng)...)
 		}
 	}
 	drawn := drawnBy(&c.Life)
@@ -340,7 +354,7 @@ func (c *Config) coveredByPrivate(p ipspace.Prefix) bool {
 }
 
 // partition builds the per-group target arrays, all targets susceptible.
-func (l *lane) partition() {
+func (l *lane) partition(rng *rand.Rand) {
 	groups := len(l.inv)
 	l.first = make([]int32, groups+1)
 	for h := range l.pos {
@@ -363,6 +377,19 @@ func (l *lane) partition() {
 		l.order[i], l.pos[h] = int32(h), i
 		l.sus[g]++
 	}
+	if len(l.order) >= shuffleTargets {
+		l.rng = rng
+		for g := range groups {
+			seg := l.order[l.first[g]:l.first[g+1]]
+			for i := len(seg) - 1; i > 0; i-- {
+				j := rng.Int32N(int32(i + 1))
+				seg[i], seg[j] = seg[j], seg[i]
+			}
+		}
+		for i, h := range l.order {
+			l.pos[h] = int32(i)
+		}
+	}
 	l.rate = make([]float64, groups)
 	l.tree = sumtree.NewFloat(groups)
 }
@@ -372,24 +399,43 @@ func (l *lane) update(g int32) {
 }
 
 // setSusceptible moves host h into or out of its group's susceptible part.
+//
+// In a shuffled lane (rng set) each group's susceptible part stays a
+// uniformly random arrangement of its hosts, whatever happened before, so
+// its last host is a uniform draw (pickTarget). The partition starts
+// shuffled. Taking the last host away leaves the rest uniformly arranged;
+// so does moving the last host into the slot of another that leaves: for
+// each arrangement left there are as many arrangements before as there
+// were slots, one for each place of the host that left. A host that comes
+// back is swapped with a uniformly drawn slot, which is a uniform
+// insertion.
 func (l *lane) setSusceptible(h int32, sus bool) {
 	g := l.tgt(h)
 	if g < 0 {
 		return
 	}
-	var j int32 // the slot h swaps with
-	if sus {
-		j = l.first[g] + l.sus[g]
-		l.sus[g]++
-	} else {
+	if !sus {
 		l.sus[g]--
-		j = l.first[g] + l.sus[g]
+		if j := l.first[g] + l.sus[g]; l.order[j] != h {
+			l.swap(l.pos[h], j)
+		}
+		l.update(g)
+		return
 	}
-	i := l.pos[h]
-	other := l.order[j]
-	l.order[i], l.order[j] = other, h
-	l.pos[other], l.pos[h] = i, j
+	j := l.first[g] + l.sus[g]
+	l.sus[g]++
+	l.swap(l.pos[h], j)
+	if l.rng != nil {
+		l.swap(j, l.first[g]+l.rng.Int32N(l.sus[g]))
+	}
 	l.update(g)
+}
+
+// swap exchanges the hosts at order[i] and order[j].
+func (l *lane) swap(i, j int32) {
+	a, b := l.order[i], l.order[j]
+	l.order[i], l.order[j] = b, a
+	l.pos[b], l.pos[a] = i, j
 }
 
 func (l *lane) addRate(h int32, r float64) {
@@ -720,8 +766,8 @@ func (e *eventEngine) advance(st Stretch, missRate float64) {
 
 // pickTarget draws the host the next infection reaches: a lane and a group
 // in proportion to their rates, then a host uniformly among the group's
-// susceptible targets. u is uniform on [0, lambda), lambda the lanes'
-// total rate.
+// susceptible targets (in a shuffled lane, the last of them). u is uniform
+// on [0, lambda), lambda the lanes' total rate.
 func (e *eventEngine) pickTarget(u, lambda float64) int32 {
 	k := 0
 	for ; k < len(e.lanes)-1; k++ {
@@ -739,22 +785,32 @@ func (e *eventEngine) pickTarget(u, lambda float64) int32 {
 	if g < 0 || l.sus[g] == 0 {
 		return -1
 	}
-	h := l.order[l.first[g]+e.rng.Int32N(l.sus[g])]
+	var h int32
+	if l.rng != nil {
+		h = l.order[l.first[g]+l.sus[g]-1]
+	} else {
+		h = l.order[l.first[g]+e.rng.Int32N(l.sus[g])]
+	}
 	e.warm(h, l, g)
 	return h
 }
 
 // warm loads at once the memory that infecting h is about to touch: its
 // state, flags and place in every lane, and the place of the host that
-// takes its slot among g's susceptible targets. Loaded one after the
+// takes its slot among g's susceptible targets (in a shuffled lane, h is
+// the last and neither is needed). Loaded one after the
 // other, as the infection's steps reach them, each would wait for memory
 // in turn; loads issued together overlap their waits.
 func (e *eventEngine) warm(h int32, l *lane, g int) {
 	x := int32(e.sets.state[h]) + int32(e.flags[h].class)
 	for k := range e.lanes {
-		x += e.lanes[k].pos[h]
+		if &e.lanes[k] != l || l.rng == nil {
+			x += e.lanes[k].pos[h]
+		}
 	}
-	x += l.pos[l.order[l.first[g]+l.sus[g]-1]]
+	if l.rng == nil {
+		x += l.pos[l.order[l.first[g]+l.sus[g]-1]]
+	}
 	e.sink = x
 }
 
