@@ -456,6 +456,11 @@
       q.delete('runs');
       if (q.get('scenario') === '') q.delete('scenario');
       for (const [k, v] of new FormData(form)) if (v.trim() !== '') q.append(k, v.trim());
+      // The page's own link holds the sweep; its runs are per point.
+      const link = new URLSearchParams(q);
+      link.delete('runs');
+      link.set('point_runs', q.get('runs'));
+      history.replaceState(null, '', '/ensemble?' + link.toString());
       for (const id of dl) $(id).hidden = true;
       tbody.textContent = '';
       const points = [];
@@ -514,6 +519,14 @@
       }).finally(() => { if (mine === ctl) cancel.disabled = true; });
     });
     cancel.addEventListener('click', () => { if (ctl) ctl.abort(); });
+    const params = new URLSearchParams(location.search);
+    const sets = params.getAll('set');
+    if (sets.length) {
+      $('#sweep-set1').value = sets[0];
+      $('#sweep-set2').value = sets[1] || '';
+      if (params.has('point_runs')) $('#sweep-runs').value = params.get('point_runs');
+      form.requestSubmit();
+    }
   }
 
   // ---- pipeline ----
@@ -592,12 +605,20 @@
       e.preventDefault();
       $('#forecast-error').textContent = '';
       const q = new URLSearchParams(new FormData($('#forecast-form')));
+      history.replaceState(null, '', '/pipeline?' + q.toString());
       $('#forecast-summary').textContent = 'Running…';
       getJSON('/api/forecast?' + q.toString()).then((d) => {
         $('#forecast-summary').textContent = d.name + ' on ' + d.block + ': peak ' + fmt(d.peak_probes_per_s) + ' probes a second, ' + fmt(d.peak_minute / 60) + ' h into the run.';
         draw($('#forecast-chart'), [{ label: 'probes a second' }], [times(d.start, d.minutes), d.probes_per_s]);
       }).catch((err) => { $('#forecast-summary').textContent = ''; $('#forecast-error').textContent = err.message; });
     });
+
+    // A forecast's link runs it again.
+    const params = new URLSearchParams(location.search);
+    if (params.has('block')) {
+      for (const k of ['scenario', 'block', 'seed']) if (params.has(k)) $('#forecast-' + k).value = params.get(k);
+      $('#forecast-form').requestSubmit();
+    }
 
     const save = $('#save-detect-form');
     if (save) {
