@@ -95,11 +95,11 @@ func TestContentReactionTheory(t *testing.T) {
 	n := float64(threshold(o.Config))
 	want := -math.Log(1-math.Pow(0.05, 1/(n-1))) / beta / 3600
 	sd := math.Sqrt(0.05*0.95/100) / ((n - 1) * beta * math.Exp(-beta*want*3600) * 0.05 / (1 - math.Exp(-beta*want*3600))) / 3600
-	got := contentReaction(o, 1).Hours()
+	got := contentHours(o)
 	if math.Abs(got-want) > 3*sd {
 		t.Errorf("content filtering must react within %.3f h, theory %.3f h (tolerance %.3f h)", got, want, 3*sd)
 	}
-	if fast := contentReaction(o, 10).Hours(); math.Abs(got/fast-10) > 1e-6 {
+	if fast := contentFastHours(o); math.Abs(got/fast-10) > 1e-6 {
 		t.Errorf("at ten times the probe rate: %.4f h against %.4f h, a ratio of %v, want 10", fast, got, got/fast)
 	}
 }
@@ -140,7 +140,7 @@ func TestBlacklistReactionTheory(t *testing.T) {
 		}
 	}
 	want := time.Duration(lo / beta * float64(time.Second))
-	got := blacklistReaction(o)
+	got := time.Duration(blacklistMinutes(o) * float64(time.Minute))
 	if tol := 70 * time.Second; got < want-tol || got > want+tol {
 		t.Errorf("blacklisting must react within %v, theory %v (m = %.4f), tolerance %v", got, want.Round(time.Second), lo, tol)
 	}
