@@ -88,12 +88,15 @@ func appendForm(dst, p []byte, oneScan bool) []byte {
 }
 
 // decodeTwice does both decoding passes (steps 1 to 3) in one scan, in
-// place, for the paths worms sent: escapes of ASCII bytes, and "%25" and
-// two hex digits, which the second pass decodes. It gives up, reporting
-// false with b partly overwritten, on anything else the second pass or
-// the overlong step would see: a byte of 0xC0 or more, a '%' left by the
+// place, for the paths worms sent: escapes of ASCII bytes, "%25" and two
+// hex digits, which the second pass decodes, and a two-byte overlong
+// sequence whose lead is an escape ("%c0%af", "%c1%1c"), and escapes of
+// other bytes, which neither pass changes ("%C3%A9"). It gives up,
+// reporting false with b partly overwritten, on anything else the second
+// pass or the overlong step would see: a 0xE0 lead, a '%' left by the
 // first pass other than as "%25XX" (a lone '%', "%u0025", "%%35%63",
-// "%25%35%63"). b must hold no byte of 0xC0 or more.
+// "%25%35%63"), and, from "%25XX", an overlong lead. b must hold no byte
+// of 0x80 or more.
 func decodeTwice(b []byte) ([]byte, bool) {
 	w, r := 0, 0
 	for {
@@ -117,7 +120,8 @@ func decodeTwice(b []byte) ([]byte, bool) {
 		}
 		c := h1<<4 | h2
 		r += 3
-		if c == '%' {
+		switch c {
+		case '%':
 			// "%25XX": the first pass leaves "%XX" for the second.
 			if r+1 >= len(b) {
 				return nil, false
@@ -128,10 +132,31 @@ func decodeTwice(b []byte) ([]byte, bool) {
 			}
 			c = h1<<4 | h2
 			r += 2
+			if c == 0xc0 || c == 0xc1 || c == 0xe0 {
+				return nil, false // the second pass's overlong step would join it to what follows
+			}
+		case 0xc0, 0xc1:
+			// Overlong UTF-8 ("%c0%af"): the first pass joins it to the
+			// next byte it writes, whatever that byte's top bits.
+			var d byte
+			switch {
+			case r < len(b) && b[r] != '%':
+				d = b[r]
+				r++
+			case r+2 < len(b) && hexVal[b[r+1]]|hexVal[b[r+2]] < 16:
+				d = hexVal[b[r+1]]<<4 | hexVal[b[r+2]]
+				r += 3
+			default:
+				return nil, false
+			}
+			if c = (c&0x1f)<<6 | d&0x3f; c == '%' {
+				return nil, false // the second pass would decode it
+			}
+		case 0xe0:
+			return nil, false // a three-byte overlong sequence may follow
 		}
-		if c >= 0xc0 {
-			return nil, false
-		}
+		// Any other byte of 0x80 or more (real UTF-8, "%C3%A9") is left
+		// alone by both passes.
 		b[w] = c
 		w++
 	}

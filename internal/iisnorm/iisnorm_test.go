@@ -40,6 +40,8 @@ var normCases = []struct{ raw, want string }{
 	{"/x%c0%a535", "/x5"},  // the first pass's overlong form makes the '%' the second decodes
 	{"/x%u002535", "/x5"},  // and so does its %u form
 	{"/x%2535", "/x5"},
+	{"/a%25c0%25afb", "/a/b"},              // an overlong sequence made by the second pass
+	{"/caf%C3%A9.html", "/caf\u00e9.html"}, // real UTF-8, escaped, is left alone
 	// Step 4: NUL.
 	{"/winnt/system32/cmd.exe%00.html", "/winnt/system32/cmd.exe"},
 	// Step 5: backslash.
