@@ -31,6 +31,7 @@ import (
 	"github.com/wormlab/wormlab/internal/logsynth"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/signature"
+	"github.com/wormlab/wormlab/internal/simrun"
 )
 
 // findChromium returns the browser to test with: $WORMLAB_CHROMIUM, or
@@ -309,6 +310,24 @@ func TestLabInBrowser(t *testing.T) {
 		slices.Sort(times)
 		median := (times[4] + times[5]) / 2
 		t.Logf("parameter change to redrawn chart, Code Red day, 10 changes: median %v, min %v, max %v", median.Round(time.Millisecond), times[0].Round(time.Millisecond), times[9].Round(time.Millisecond))
+		if os.Getenv("WORMLAB_TIMING") == "1" {
+			// The peer: the same run by the CLI's code path, no browser or
+			// server in between (median of 3).
+			sc, err := scenario.Builtin(scenario.Default)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cli []time.Duration
+			for seed := range uint64(3) {
+				began := time.Now()
+				if _, _, _, err := simrun.Run(sc, seed+1, "", nil); err != nil {
+					t.Fatal(err)
+				}
+				cli = append(cli, time.Since(began))
+			}
+			slices.Sort(cli)
+			t.Logf("peer: the Code Red day through the CLI's code path (simrun.Run), median of 3: %v; change-to-redraw / CLI run = %.2f", cli[1].Round(time.Millisecond), float64(median)/float64(cli[1]))
+		}
 		if os.Getenv("WORMLAB_TIMING") == "1" && median > redrawBudget {
 			t.Errorf("median change-to-redraw %v, want under %v", median, redrawBudget)
 		}

@@ -61,6 +61,7 @@ func TestLoadTwentyBrowsers(t *testing.T) {
 	// a time as the machine has cores) and kept as the CSV the CLI writes.
 	seeds := clients * rounds
 	want := make([][]byte, seeds+1)
+	cliBegan := time.Now()
 	{
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -83,6 +84,7 @@ func TestLoadTwentyBrowsers(t *testing.T) {
 			return
 		}
 	}
+	cliWall := time.Since(cliBegan)
 
 	srv, err := New(Config{})
 	if err != nil {
@@ -150,6 +152,12 @@ func TestLoadTwentyBrowsers(t *testing.T) {
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		rss = strings.Join(regexp.MustCompile(`(?m)^Vm(HWM|RSS):\s+\d+ kB`).FindAllString(string(b), -1), ", ")
 	}
+	// The peer: the same kind of runs made by the CLI's code path, as
+	// many at a time as there are cores, with no server in between.
+	cliRuns := (seeds + checkEvery - 1) / checkEvery
+	t.Logf("peer: %d runs through the CLI's code path (simrun.Run), %d at a time: %v, %v a run; the lab: %v a run (ratio %.2f)",
+		cliRuns, workers, cliWall.Round(time.Millisecond), (cliWall / time.Duration(cliRuns)).Round(time.Millisecond),
+		(wall / time.Duration(len(latencies))).Round(time.Millisecond), float64(wall)/float64(len(latencies))/(float64(cliWall)/float64(cliRuns)))
 	t.Logf("%d clients x %d rounds = %d runs of %s (%d checked against the CLI) in %v on %d workers: run latency median %v, max %v; %d bytes transferred; live heap above the idle lab: %.0f MB peak (one run alone: %.0f MB; a cached result: %.1f MB); process %s",
 		clients, rounds, len(latencies), loadScenario, checked.Load(), wall.Round(time.Millisecond), workers,
 		latencies[len(latencies)/2].Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond),
