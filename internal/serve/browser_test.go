@@ -286,7 +286,9 @@ func TestLabInBrowser(t *testing.T) {
 		checkAccessible(t, ctx, "run view", []string{"#seed", `#scenario-form [data-key="worm.scan_rate"]`, "#toml", "#pin"})
 		shots("run")
 		if out := os.Getenv("WORMLAB_SCREENSHOTS"); out != "" {
-			// The README's picture of the lab: the run view, desktop width.
+			// The README's picture of the lab: the run view, desktop width,
+			// its form showing the scan rate.
+			chromeEval[chromedp.Void](t, ctx, `document.querySelector('[data-key="worm.scan_rate"]').parentElement.scrollIntoView({block: 'start'})`)
 			chromeShot(t, ctx, filepath.Join(out, "serve-desktop.png"), 1280, 800, false)
 		}
 		clean("run view")
