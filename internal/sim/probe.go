@@ -191,7 +191,11 @@ func (e *probeEngine) infect(t float64, h int32) {
 		e.cursor[h] = e.starter.Start(e.cfg.Hosts[h], e.cfg.SpaceBits, e.rng)
 	}
 	if lt := e.cfg.Lifetime; lt != nil && lt[h] > 0 {
-		e.timers.push(timer{t: t + lt[h], host: h, kind: lifetimeEnd, since: t})
+		if tm := (timer{t: t + lt[h], host: h, kind: lifetimeEnd, since: t}); e.par != nil {
+			e.par.lifetime(tm)
+		} else {
+			e.timers.push(tm)
+		}
 	}
 	if !e.perHost {
 		e.startScanning(h)

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,7 +81,8 @@ func (e *probeEngine) parallelProbe() bool {
 type parSpreader struct {
 	pcg    rand.PCG // the copy's random stream
 	rate   float64
-	cursor uint64 // its generator state
+	end    float64 // when its lifetime ends (+Inf: never)
+	cursor uint64  // its generator state
 	addr   ipspace.Addr
 	site   int32
 	host   int32
@@ -122,13 +122,14 @@ type parDrawer struct {
 	ks, ns  [probeBatch]int32 // the probe's place k among the n its copy sent
 	targets [probeBatch]ipspace.Addr
 	hits    [probeBatch]int32
-	times   []float64 // uniform draws for the times of one copy's hits
+	order   distuv.Beta // the place of a hit among its copy's probes in time
 }
 
 func newParDrawer() *parDrawer {
 	d := &parDrawer{}
 	d.rng = rand.New(&d.pcg)
 	d.count.Src = &d.pcg
+	d.order.Src = &d.pcg
 	return d
 }
 
@@ -142,7 +143,12 @@ type parProbe struct {
 	queue   hitHeap
 	drawers []*parDrawer // one per worker; drawers[0] is the caller's
 	now     float64      // the time of the change being applied
-	merging bool         // applying a window's hits: new copies scan at once
+	// Lifetimes end within windows, each stopping only its own copy, so
+	// they are kept apart from the timers that end windows.
+	lifetimes timerHeap
+	ends      []float64 // per host: when its copy's lifetime ends, +Inf never
+	want      uint8     // the states of hosts whose probes a window keeps
+	merging   bool      // applying a window's hits: new copies scan at once
 
 	// the window being drawn
 	windows int32 // windows so far
@@ -153,7 +159,15 @@ type parProbe struct {
 }
 
 func newParProbe(e *probeEngine, seed uint64) *parProbe {
-	p := &parProbe{e: e, seed: seed}
+	p := &parProbe{e: e, seed: seed, ends: make([]float64, len(e.cfg.Hosts)), want: 1 << Susceptible}
+	for i := range p.ends {
+		p.ends[i] = math.Inf(1)
+	}
+	if e.cfg.Lifetime != nil && e.cfg.AfterLifetime == Susceptible {
+		// A host infected at a window's start may be susceptible again
+		// before its end.
+		p.want |= 1 << Infected
+	}
 	for range runtime.GOMAXPROCS(0) {
 		p.drawers = append(p.drawers, newParDrawer())
 	}
@@ -174,7 +188,7 @@ func (p *parProbe) start(h int32) {
 	e := p.e
 	c := e.cfg
 	p.starts++
-	s := parSpreader{rate: c.Rates[h], cursor: e.cursor[h], addr: c.Hosts[h], site: c.siteOf(h), host: h}
+	s := parSpreader{rate: c.Rates[h], end: p.ends[h], cursor: e.cursor[h], addr: c.Hosts[h], site: c.siteOf(h), host: h}
 	s.pcg.Seed(mix64(p.seed^mix64(uint64(h))), mix64(p.starts^p.seed<<1))
 	slot := len(p.hosts)
 	e.slotOf[h] = int32(slot)
@@ -183,15 +197,11 @@ func (p *parProbe) start(h int32) {
 	if !p.merging {
 		return
 	}
-	stop := p.t1
-	if lt := c.Lifetime; lt != nil && lt[h] > 0 {
-		stop = min(stop, p.now+lt[h])
-	}
 	// A target infected now may be susceptible again by the time a probe
 	// lands (a lifetime ending in Susceptible), so hits on infected hosts
 	// are kept too.
 	p.late.probes, p.late.tele, p.late.seen, p.late.hits = 0, 0, p.late.seen[:0], p.late.hits[:0]
-	p.draw(p.hosts[slot:slot+1], p.now, stop, p.drawers[0], 1<<Susceptible|1<<Infected, &p.late)
+	p.draw(p.hosts[slot:slot+1], p.now, p.t1, p.drawers[0], 1<<Susceptible|1<<Infected, &p.late)
 	p.commit(&p.late)
 }
 
@@ -215,18 +225,17 @@ func (p *parProbe) stop(h int32) {
 	e.slotOf[h] = -1
 }
 
-// draw sends the probes of copies ss in (from, stop], counting them in
-// out and keeping those that land on a host whose state is in the set
-// want.
+// draw sends the probes of copies ss in (from, stop], or until their
+// lifetimes end, counting them in out and keeping those that land on a
+// host whose state is in the set want.
 func (p *parProbe) draw(ss []parSpreader, from, stop float64, d *parDrawer, want uint8, out *parChunk) {
 	gen, rng := p.e.gen, d.rng
 	first := len(out.hits)
-	span := stop - from
 	d.n = 0
 	for i := range ss {
 		s := &ss[i]
 		d.pcg = s.pcg
-		d.count.Lambda = s.rate * span
+		d.count.Lambda = s.rate * (min(stop, s.end) - from)
 		n := 0
 		if d.count.Lambda > 0 {
 			n = int(d.count.Rand())
@@ -242,25 +251,30 @@ func (p *parProbe) draw(ss []parSpreader, from, stop float64, d *parDrawer, want
 		s.pcg = d.pcg
 	}
 	p.lookUp(ss, d, want, out)
-	p.timeHits(out.hits[first:], from, span, d)
+	p.timeHits(out.hits[first:], from, stop, d)
 }
 
-// timeHits gives hits their times in (from, from+span]. A copy's hits
-// come together, in the order it sent them.
-func (p *parProbe) timeHits(hits []parHit, from, span float64, d *parDrawer) {
+// timeHits gives hits their times in (from, stop], or up to the end of
+// their copy's lifetime. A copy's hits come together, in the order it
+// sent them. The k-th smallest of n uniform draws is Beta(k, n-k+1); given
+// it is u, the ones above it are uniform on (u, 1), so each later hit's
+// draw is found from the last one's by a Beta draw of its own: a few draws
+// a hit rather than n draws and a sort.
+func (p *parProbe) timeHits(hits []parHit, from, stop float64, d *parDrawer) {
 	for i := 0; i < len(hits); {
-		src, n := hits[i].src, int(hits[i].n)
+		src, n := hits[i].src, hits[i].n
 		s := &p.hosts[p.e.slotOf[src]]
+		span := min(stop, s.end) - from
 		d.pcg = s.pcg
-		d.times = d.times[:0]
-		for range n {
-			d.times = append(d.times, d.rng.Float64())
+		u, last := 0.0, int32(-1) // the previous hit's draw and place
+		for ; i < len(hits) && hits[i].src == src; i++ {
+			k := hits[i].k
+			d.order.Alpha, d.order.Beta = float64(k-last), float64(n-k)
+			u += (1 - u) * d.order.Rand()
+			last = k
+			hits[i].t = from + span*u
 		}
 		s.pcg = d.pcg
-		slices.Sort(d.times)
-		for ; i < len(hits) && hits[i].src == src; i++ {
-			hits[i].t = from + span*d.times[hits[i].k]
-		}
 	}
 }
 
@@ -327,7 +341,7 @@ func (p *parProbe) drawChunks(w int) {
 			return
 		}
 		ch := &p.chunks[i]
-		p.draw(p.hosts[i*parChunkHosts:min((i+1)*parChunkHosts, p.n0)], p.t0, p.t1, d, 1<<Susceptible, ch)
+		p.draw(p.hosts[i*parChunkHosts:min((i+1)*parChunkHosts, p.n0)], p.t0, p.t1, d, p.want, ch)
 	}
 }
 
@@ -378,16 +392,33 @@ func (p *parProbe) window(t0, t1 float64) {
 	p.merging = false
 }
 
-// fireTimers fires the timers due before t that copies infected in the
-// window set (a lifetime shorter than the rest of the window).
+// fireTimers fires, in time order, the lifetimes that end before t and
+// any timer due before t.
 func (p *parProbe) fireTimers(t float64) {
 	e := p.e
-	for !e.timers.empty() && e.timers.top().t < t {
-		tm := e.timers.pop()
+	for {
+		var tm timer
+		switch lt, et := p.lifetimes.dueBefore(t), e.timers.dueBefore(t); {
+		case lt && (!et || p.lifetimes.top().before(e.timers.top())):
+			tm = p.lifetimes.pop()
+		case et:
+			tm = e.timers.pop()
+		default:
+			return
+		}
 		p.now = tm.t
 		e.fireTimer(tm.t, tm)
 	}
 }
+
+// lifetime schedules the end of a new copy's lifetime.
+func (p *parProbe) lifetime(tm timer) {
+	p.lifetimes.push(tm)
+	p.ends[tm.host] = tm.t
+}
+
+// dueBefore reports whether h holds a timer due before t.
+func (h timerHeap) dueBefore(t float64) bool { return !h.empty() && h.top().t < t }
 
 // apply delivers hit x: it infects its target if that is still
 // susceptible and the filters let the probe through.
@@ -445,6 +476,14 @@ func (e *probeEngine) runParallel() {
 				t = t1
 				continue
 			}
+		}
+		if p.lifetimes.dueBefore(boundary) {
+			// Outside windows (nothing spreading, or the calendar's
+			// pause) lifetimes end one at a time.
+			t = p.lifetimes.top().t
+			e.rec.snapshot(t, &e.sets.counts)
+			p.fireTimers(math.Nextafter(t, math.Inf(1)))
+			continue
 		}
 		t = boundary
 		e.rec.snapshot(t, &e.sets.counts)

@@ -141,3 +141,23 @@ func TestEnginesAgreeContentFilterUniform(t *testing.T) {
 	}
 	compareEngines(t, c, runs, 40, inDeployed(c))
 }
+
+// TestEnginesAgreeShortLifetimes: copies that live 20 s and leave their
+// host susceptible again (Code Red I's reboots), in one-minute bins, so
+// that most copies infected in a window of the parallel probe engine also
+// end in it. Each copy sends 100 probes in a 2^16 space of 1,000 hosts, so
+// it infects about 1.5 others and the outbreak settles near 345 infected.
+func TestEnginesAgreeShortLifetimes(t *testing.T) {
+	runs := sized(t, 10, 100, 200)
+	c := scaled(t, 16, 1000, 5, 600*time.Second, time.Minute, worm.Uniform{})
+	c.Initial = []int32{0, 1, 2, 3, 4}
+	c.Lifetime = make([]float64, len(c.Hosts))
+	for i := range c.Lifetime {
+		c.Lifetime[i] = 20
+	}
+	c.AfterLifetime = Susceptible
+	if e := (&probeEngine{cfg: c}); !e.parallelProbe() {
+		t.Fatal("not run on all cores")
+	}
+	compareEngines(t, c, runs, 5)
+}
