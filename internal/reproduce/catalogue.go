@@ -195,9 +195,10 @@ var catalogue = []*Experiment{
 			Source: at(certII, "Lindner"),
 			Omits: "the model infects nearly every public vulnerable host within about a day, day/night cycle and patching " +
 				"included: copies in dense /16s find a neighbour every few seconds, and the 1/8 of probes sent anywhere reach " +
-				"every /16 within hours. So the week's count is the pool, the census's 369,000 (6.15% of 6 million IIS servers), " +
-				"over twice CERT's count of confirmed reports. CAIDA's survey of 31 July found about a third of Code Red's " +
-				"victims unpatched (some 120,000); no source gives the pool Code Red II met, so the census stays",
+				"every /16 within hours. So the week's count is the pool: the census's 369,000 of 31 July less 3.5 days of " +
+				"patching at the schedule's pace (1/6 of the hosts a day), about 193,000 public hosts. Patching as fast as " +
+				"CAIDA's survey of IIS 5.0 servers saw (30% vulnerable to 12% in 48 hours) would leave 60,000 to 105,000 (as " +
+				"that pace lasted four days or two), below CERT's count",
 		})},
 	},
 	{

@@ -32,7 +32,7 @@ var wantHolds = map[string][]string{
 	"zou-2002-two-factor":      {},
 	"codered-2001-wave2":       {"slower", "first-hours"},
 	"codered-2001-wave2-alone": {"slower", "first-hours"},
-	"codered-ii-2001":          {},
+	"codered-ii-2001":          {"first-week"},
 	"moore-2003-slammer":       {"doubling", "90pct", "time-to-peak"},
 	"shannon-2004-witty":       {"never-infected"},
 }
