@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/wormlab/wormlab/internal/ensemble"
 	"github.com/wormlab/wormlab/internal/logsynth"
 	"github.com/wormlab/wormlab/internal/runrec"
@@ -834,19 +836,29 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	_, ts := newTestServer(t, Config{})
+	s, ts := newTestServer(t, Config{})
 	get(t, ts.URL+"/api/run?scenario="+small)
+	get(t, ts.URL+"/api/run?scenario="+small) // from the cache: no second run
 	get(t, ts.URL+"/api/run?scenario=nope")
-	_, body := get(t, ts.URL+"/metrics")
-	for _, want := range []string{
-		`wormlab_serve_requests_total{code="200",route="GET /api/run"} 1`,
-		`wormlab_serve_requests_total{code="404",route="GET /api/run"} 1`,
-		`wormlab_serve_runs_total{kind="run",outcome="ok"} 1`,
-		`wormlab_serve_jobs_running 0`,
-	} {
-		if !bytes.Contains(body, []byte(want)) {
-			t.Errorf("metrics lack %s", want)
-		}
+	const want = `
+# HELP wormlab_serve_requests_total HTTP requests answered, by route pattern and status code.
+# TYPE wormlab_serve_requests_total counter
+wormlab_serve_requests_total{code="200",route="GET /api/run"} 2
+wormlab_serve_requests_total{code="404",route="GET /api/run"} 1
+# HELP wormlab_serve_runs_total Simulations made, by kind (run, ensemble, forecast, thumbnail) and outcome (ok, stopped, error).
+# TYPE wormlab_serve_runs_total counter
+wormlab_serve_runs_total{kind="run",outcome="ok"} 1
+# HELP wormlab_serve_jobs_running Run slots in use (at most one a core).
+# TYPE wormlab_serve_jobs_running gauge
+wormlab_serve_jobs_running 0
+`
+	if err := testutil.CollectAndCompare(s.reg, strings.NewReader(want),
+		"wormlab_serve_requests_total", "wormlab_serve_runs_total", "wormlab_serve_jobs_running"); err != nil {
+		t.Error(err)
+	}
+	resp, body := get(t, ts.URL+"/metrics")
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("go_goroutines")) {
+		t.Errorf("/metrics: %d, without the Go collector", resp.StatusCode)
 	}
 }
 
