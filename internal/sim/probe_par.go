@@ -20,28 +20,27 @@ import (
 // its own random stream, seeded from the run's seed, the host, and how
 // many copies started before it. The run advances in windows of simulated
 // time that never cross a bin edge, a timer, a calendar change or the
-// end. In a window, each copy spreading at its start draws its probes on
-// its own, in parallel over fixed chunks of copies: a Poisson number of
-// them for the window's length, their targets in order from its
-// generator, and keeps those that land on a host susceptible at the
-// window's start. Only a probe that lands needs a time: given their
-// number, the times of a Poisson process's points in an interval are the
-// order statistics of that many uniform draws, so a copy with a hit draws
-// that many uniforms, sorts them, and gives its k-th probe the k-th. The
-// hits are then applied one at a time in time order: a hit infects if its
-// target is still susceptible, switched on, and reached through the
-// filters; the new copy draws its own probes from the instant of its
-// infection to the window's end (or its lifetime's, whichever is first)
-// at once, and its hits join the queue, so a copy infected during a
-// window scans in that window exactly as in the sequential engine.
+// end; only a copy's lifetime may end within one, which stops that copy
+// alone. In a window, each copy spreading at its start draws its probes
+// on its own, in parallel over fixed chunks of copies: a Poisson number of
+// them for its part of the window, their targets in order from its
+// generator, and keeps those that land on a host that may be susceptible
+// (timeHits then gives those alone their times, from the uniform order
+// statistics). The hits are then applied one at a time in time order,
+// with the lifetimes that end among them: a hit infects if its target is
+// still susceptible, switched on, and reached through the filters; the
+// new copy draws its own probes from the instant of its infection to the
+// window's end (or its lifetime's) at once, and its hits join the queue,
+// so a copy infected during a window scans in that window exactly as in
+// the sequential engine.
 //
 // This is exact because in these configurations nothing a copy finds
 // changes what it or any other copy sends: no strategy changes course on
 // a hit (worm.Jumper) or hands part of a list on (worm.HitList), no rate
-// depends on the state (congestion, capacity), and no life-cycle event can
-// stop a copy within a window. Since nothing drawn depends on the chunks,
-// or the number of workers, the output is the same bytes for any
-// GOMAXPROCS (TestParallelProbeSameBytes).
+// depends on the state (congestion, capacity), and no life-cycle event
+// stops a copy at a time not known when it starts. Since nothing drawn
+// depends on the chunks or the number of workers, the output is the same
+// bytes for any GOMAXPROCS (TestParallelProbeSameBytes).
 
 // parWindowProbes is about how many probes a window holds when enough
 // copies spread: large enough that starting the workers costs little,
@@ -174,8 +173,10 @@ func newParProbe(e *probeEngine, seed uint64) *parProbe {
 	return p
 }
 
-// mix64 is the SplitMix64 finaliser: it spreads every bit of x over the
-// result, so that nearby seeds give unrelated streams.
+// mix64 is SplitMix64's output function (Steele, Lea and Flood, "Fast
+// splittable pseudorandom number generators", OOPSLA 2014; the constants
+// of its public-domain version by Vigna): it spreads every bit of x over
+// the result, so that nearby seeds give unrelated streams.
 func mix64(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
