@@ -199,8 +199,8 @@ func chromeEval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-// chromeShot saves the top of the page at a width and height; a phone
-// also emulates touch.
+// chromeShot saves the top of the page at a width and height, and checks
+// that the page fits that width; a phone also emulates touch.
 func chromeShot(t *testing.T, ctx context.Context, file string, width, height int64, phone bool) {
 	t.Helper()
 	chromeEval[chromedp.Void](t, ctx, `document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)`)
@@ -209,6 +209,11 @@ func chromeShot(t *testing.T, ctx context.Context, file string, width, height in
 		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
 	}
 	chromeDo(t, ctx, "viewport for "+file, chromedp.EmulateViewport(width, height, opts...))
+	// Nothing may run off the screen's edge: a page wider than the
+	// viewport makes a phone user scroll sideways to read a row.
+	if wide := chromeEval[int64](t, ctx, `document.documentElement.scrollWidth`); wide > width {
+		t.Errorf("%s: the page is %d pixels wide on a screen of %d", filepath.Base(file), wide, width)
+	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
