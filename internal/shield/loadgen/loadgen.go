@@ -311,8 +311,8 @@ func (l *legitRun) start(ctx context.Context, wg *sync.WaitGroup, c Config, targ
 					case <-time.After(d):
 					}
 				}
-				if ctx.Err() != nil || !take() {
-					return
+				if dl, ok := ctx.Deadline(); ok && !due.Before(dl) || ctx.Err() != nil || !take() {
+					return // the deadline itself, as for probes
 				}
 				// A request started before the end of the run finishes
 				// (bounded by the client's timeout), so what the client
@@ -406,6 +406,13 @@ func (p *probeRun) start(ctx context.Context, wg *sync.WaitGroup, c Config, addr
 					return
 				case <-time.After(d):
 				}
+			}
+			// The run's deadline, not ctx.Err(), ends the schedule: the
+			// context learns of its deadline from a timer, which a busy
+			// machine runs late, while a schedule behind time would go
+			// on counting probes due after the end.
+			if dl, ok := ctx.Deadline(); ok && !due.Before(dl) {
+				return
 			}
 			if ctx.Err() != nil || !take() {
 				return
