@@ -271,9 +271,9 @@ func (p *parProbe) timeHits(hits []parHit, from, stop float64, d *parDrawer) {
 		for ; i < len(hits) && hits[i].src == src; i++ {
 			k := hits[i].k
 			d.order.Alpha, d.order.Beta = float64(k-last), float64(n-k)
-			u += (1 - u) * d.order.Rand()
+			u += float64((1 - u) * d.order.Rand())
 			last = k
-			hits[i].t = from + span*u
+			hits[i].t = from + float64(span*u)
 		}
 		s.pcg = d.pcg
 	}
@@ -442,7 +442,7 @@ func (p *parProbe) apply(x parHit) {
 // copy) probes on, whichever is first.
 func (p *parProbe) windowEnd(t, boundary float64) float64 {
 	step := p.e.rec.step
-	edge := (math.Floor(t/step) + 1) * step
+	edge := float64((math.Floor(t/step) + 1) * step)
 	if edge <= t {
 		edge += step
 	}
