@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wormlab/wormlab/internal/browsertest"
 )
 
 // chromiumFlags keep a headless Chromium from reaching for the network at
@@ -26,35 +28,12 @@ var chromiumFlags = []string{
 	"--window-size=1100,900", "--hide-scrollbars",
 }
 
-// findChromium returns the browser to test with: $WORMLAB_CHROMIUM, or
-// Debian's chromium on the PATH.
-func findChromium() string {
-	if p := os.Getenv("WORMLAB_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestReportInBrowser opens a report holding every kind of section in
 // headless Chromium, as a reader would, and checks that it loads with no
 // console error, that every chart drew, and takes a full-page screenshot
 // (kept at $WORMLAB_SCREENSHOT when set, for a person to look at).
 func TestReportInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	bin := findChromium()
-	if bin == "" && os.Getenv("WORMLAB_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("no chromium, and WORMLAB_REQUIRE_CHROMIUM=1 (CI) says the browser test must run")
-	}
-	if bin == "" {
-		t.Skip("SKIP browser test: no chromium on this machine (install Debian's chromium, which scripts/test does when apt-get works, or set WORMLAB_CHROMIUM)")
-	}
+	bin := browsertest.Need(t)
 	dir := t.TempDir()
 	r, err := Build([]*Input{
 		mustParse(t, "crii-block.json", gunzipTestdata(t, "crii-block.json.gz")),

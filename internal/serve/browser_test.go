@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,42 +27,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/wormlab/wormlab/internal/browsertest"
 	"github.com/wormlab/wormlab/internal/logsynth"
 	"github.com/wormlab/wormlab/internal/scenario"
 	"github.com/wormlab/wormlab/internal/signature"
 	"github.com/wormlab/wormlab/internal/simrun"
 )
-
-// findChromium returns the browser to test with: $WORMLAB_CHROMIUM, or
-// Debian's chromium on the PATH (scripts/test installs it in CI).
-func findChromium() string {
-	if p := os.Getenv("WORMLAB_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// needChromium returns the browser, or skips the test without one unless
-// WORMLAB_REQUIRE_CHROMIUM=1 (CI) makes that a failure.
-func needChromium(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	bin := findChromium()
-	if bin == "" && os.Getenv("WORMLAB_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("no chromium, and WORMLAB_REQUIRE_CHROMIUM=1 (CI) says the browser test must run")
-	}
-	if bin == "" {
-		t.Skip("SKIP browser test: no chromium on this machine (install Debian's chromium, which scripts/test does when apt-get works, or set WORMLAB_CHROMIUM)")
-	}
-	return bin
-}
 
 // artifactDir is where screenshots go: $WORMLAB_ARTIFACTS/<test> when set
 // (kept for a person to look at), else the test's temporary directory.
@@ -244,7 +213,7 @@ const (
 // the controls with a visible focus, and screenshots at desktop
 // (1280x800) and phone (390x844) widths in artifactDir.
 func TestLabInBrowser(t *testing.T) {
-	bin := needChromium(t)
+	bin := browsertest.Need(t)
 	_, hs := newTestServer(t, Config{Data: t.TempDir()})
 	b := newBrowser(t, bin)
 	ctx := b.ctx
