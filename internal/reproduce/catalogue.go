@@ -327,7 +327,10 @@ func wave2Figures(aug1 time.Duration) []Figure {
 				"without it the wave declines slowly. Nor does the number of hosts scanning grow between the two windows, so no " +
 				"sample of sources like Akamai's would see growth in the model. Left out: DHCP, which gives a machine new " +
 				"addresses through the day (Moore et al. 2002), so that a count of new addresses grows with the hours machines " +
-				"are on; ISPs' port-80 filters after 19 July; and whom Akamai's sample saw",
+				"are on; ISPs' port-80 filters after 19 July; and whom Akamai's sample saw. The day's reports disagree on the " +
+				"shape: SANS saw the infections an hour decline steadily after the first burst (ZDNet Australia, \"Code Red " +
+				"slows but danger still lurks\", August 2001), as the model's do, while Akamai's sample and CAIDA's count of " +
+				"live hosts (claffy, NANOG, 1 August 2001) turned up again in the US afternoon",
 		},
 	}
 }
