@@ -253,8 +253,9 @@ scan_capacity = 55000000.0
 				Source: at(shannon, "\"Witty worm spread\""), Measure: minutes(timeToShareOfFinal(0.95)),
 				Omits: "scan rates come from the uplink classes assumed for Slammer's hosts (about 1,750 probes a second " +
 					"a host on average); the time to level off scales as one over the mean rate, so 45 minutes needs about " +
-					"1,100, which no source gives. Witty's hosts were mostly desktops behind slower links, and copies that " +
-					"crashed their own disks stopped early",
+					"1,100. Infected machines sent at line speed (SANS ISC diary, 22 March 2004), and each host's measured " +
+					"rate was published (Kumar, Paxson, Weaver 2005; corrected for the telescope's losses by Wei and Mirkovic), " +
+					"as was CAIDA's table of the hosts' connection types, but none of these numbers could be read here",
 			},
 			{
 				ID: "never-infected", What: "share of vulnerable hosts never infected", Unit: "share",
