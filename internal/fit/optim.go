@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/optimize"
 )
 
 // chi2q95 is the 0.95 quantile of the chi-squared distribution with one
@@ -50,29 +48,23 @@ func (b *budget) check(err error) error {
 	return err
 }
 
-// minimize runs Nelder-Mead from x0 on f and returns the minimum.
-// Nelder-Mead needs no gradients, which matters for the two-factor model
-// whose likelihood goes through an ODE solve, and copes with the flat
-// valleys of a logistic whose plateau is barely seen. It stops when the
-// best value has improved by less than 1e-9 over 20 iterations: the
-// likelihood is in nats, and interval ends need it to about 1e-4.
+// minimize runs Nelder-Mead (nelderMead) from x0 on f and returns the
+// minimum. Nelder-Mead needs no gradients, which matters for the
+// two-factor model whose likelihood goes through an ODE solve, and copes
+// with the flat valleys of a logistic whose plateau is barely seen. It
+// stops when the best value has improved by less than 1e-9 over 20
+// iterations: the likelihood is in nats, and interval ends need it to
+// about 1e-4. A search that has not stopped after 5000 evaluations has
+// not converged.
 func minimize(f func([]float64) float64, x0 []float64, scale float64) ([]float64, float64, error) {
-	p := optimize.Problem{Func: f}
-	s := &optimize.Settings{
-		Converger:       &optimize.FunctionConverge{Absolute: 1e-9, Iterations: 20},
-		FuncEvaluations: 5000,
+	x, fx, err := nelderMead(f, x0, scale, nmStop{tol: 1e-9, iters: 20, evals: 5000})
+	if errors.Is(err, errEvalLimit) {
+		return nil, 0, fmt.Errorf("%w: optimizer stopped after 5000 evaluations", ErrNoConverge)
 	}
-	res, err := optimize.Minimize(p, x0, s, &optimize.NelderMead{SimplexSize: scale})
-	if err != nil && res == nil {
-		return nil, 0, fmt.Errorf("%w: %v", ErrNoConverge, err)
-	}
-	if math.IsNaN(res.F) || res.F >= big {
+	if err != nil || fx >= big {
 		return nil, 0, fmt.Errorf("%w: the model cannot produce the observed counts anywhere the optimizer looked", ErrNoConverge)
 	}
-	if res.Status != optimize.FunctionConvergence {
-		return nil, 0, fmt.Errorf("%w: optimizer stopped with status %v", ErrNoConverge, res.Status)
-	}
-	return res.X, res.F, nil
+	return x, fx, nil
 }
 
 // profile holds a fitted negative log-likelihood and finds profile bounds.
