@@ -45,13 +45,17 @@ func LogisticKT(hours, infected []float64, n float64) (k, t float64, err error) 
 		if math.IsNaN(x) || math.IsNaN(a) || a < ktLow || a > ktHigh {
 			continue
 		}
-		w := a * (1 - a)
+		w := float64(a * (1 - a))
 		y := math.Log(a / (1 - a))
+		// float64() rounds each product before the sum, so no compiler
+		// fuses the two into one multiply-add, as arm64's would, and the
+		// fit is the same on every architecture; likewise throughout the
+		// package.
 		sw += w
-		sx += w * x
-		sy += w * y
-		sxx += w * x * x
-		sxy += w * x * y
+		sx += float64(w * x)
+		sy += float64(w * y)
+		sxx += float64(w * x * x)
+		sxy += float64(w * x * y)
 		used++
 		if used == 1 {
 			firstX = x
@@ -64,8 +68,8 @@ func LogisticKT(hours, infected []float64, n float64) (k, t float64, err error) 
 			used, 100*ktLow, 100*ktHigh)
 	}
 	mx, my := sx/sw, sy/sw
-	varx := sxx/sw - mx*mx
-	cov := sxy/sw - mx*my
+	varx := sxx/sw - float64(mx*mx)
+	cov := sxy/sw - float64(mx*my)
 	if !(varx > 0) {
 		return 0, 0, errors.New("fit: the sample times in the band do not vary")
 	}

@@ -129,7 +129,7 @@ func (l logisticLL) logP(k, t float64) (float64, float64) {
 	prevE := math.Inf(-1)
 	lastW, lastLog := math.NaN(), 0.0
 	for i, e := range o.Ends {
-		x := k * (e - t)
+		x := float64(k * (e - t)) // rounded: subtracted below
 		ls := model.LogSigmoid(x)
 		if y := o.Counts[i]; y > 0 {
 			lp := ls + prevLS
@@ -139,7 +139,7 @@ func (l logisticLL) logP(k, t float64) (float64, float64) {
 				}
 				lp += lastLog
 			}
-			sum += y * lp
+			sum += float64(y * lp)
 		}
 		prevLS = ls - x // log σ(-x) = log σ(x) - x
 		prevE = e
@@ -186,7 +186,7 @@ func (l logisticLL) nll2(x []float64) float64 {
 	}
 	lp, d := l.logP(k, t)
 	y := l.o.Total
-	v := -(lp - y*math.Log(d) + y*math.Log(y) - y)
+	v := -(lp - float64(y*math.Log(d)) + float64(y*math.Log(y)) - y)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return big
 	}
@@ -200,7 +200,7 @@ func (l logisticLL) nll3(x []float64) float64 {
 		return big
 	}
 	lp, d := l.logP(k, t)
-	v := -(lp + l.o.Total*math.Log(p) - p*d)
+	v := -(lp + float64(l.o.Total*math.Log(p)) - float64(p*d))
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return big
 	}

@@ -142,7 +142,7 @@ func (p *profile) bound(j int, dir, limit float64) (float64, error) {
 	step := p.scale[j]
 	var hi, dhi float64
 	for {
-		hi = lo + dir*step
+		hi = lo + float64(dir*step)
 		if dir*(hi-limit) >= 0 {
 			hi = limit
 		}

@@ -87,7 +87,7 @@ func (r Result) WriteCurve(w io.Writer, o Obs, forecast float64) error {
 		last := ends[len(ends)-1]
 		n := int(math.Ceil(forecast/o.Width - 1e-9))
 		for i := 1; i <= n; i++ {
-			ends = append(ends, last+float64(i)*o.Width)
+			ends = append(ends, last+float64(float64(i)*o.Width))
 		}
 	}
 	cum, rate, err := r.curve(ends)

@@ -81,7 +81,7 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 	var lim [2][2]float64
 	for j := 0; j < 2; j++ {
 		for s, dir := range []float64{-1, 1} {
-			v, err := pr.bound(j, dir, best[j]+dir*math.Log(1e3))
+			v, err := pr.bound(j, dir, best[j]+float64(dir*math.Log(1e3)))
 			if err = bud.check(err); err != nil {
 				if bud.left <= 0 {
 					return Result{}, err
@@ -158,7 +158,7 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 
 // stiffness mirrors model.TwoFactor's bound on the Jacobian, per hour.
 func stiffness(p model.TwoFactor) float64 {
-	return (1+p.Eta)*p.Beta0*p.N + p.Gamma + 2*p.Mu*p.N
+	return float64((1+p.Eta)*p.Beta0*p.N) + p.Gamma + float64(2*p.Mu*p.N)
 }
 
 // nMax caps the fitted population: a thousand times the IPv4 space leaves
@@ -202,10 +202,10 @@ func (l twoFactorLL) nll(x []float64) float64 {
 			if !(mean > 0) {
 				return big
 			}
-			v -= y * math.Log(mean)
+			v -= float64(y * math.Log(mean))
 		}
 	}
-	v += l.c * prev
+	v += float64(l.c * prev)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return big
 	}

@@ -78,8 +78,10 @@ func (c Curve) Summarize(n float64) Summary {
 			// and may be coarse.
 			s.HalfHour = t
 			if i > 0 && c.Ever[i] > c.Ever[i-1] {
-				f := (n/2 - c.Ever[i-1]) / (c.Ever[i] - c.Ever[i-1])
-				s.HalfHour = c.Hours[i-1] + f*(t-c.Hours[i-1])
+				// float64() rounds each product before the sum, so no
+				// compiler fuses them (n/2 is compiled as n*0.5).
+				f := (float64(n/2) - c.Ever[i-1]) / (c.Ever[i] - c.Ever[i-1])
+				s.HalfHour = c.Hours[i-1] + float64(f*(t-c.Hours[i-1]))
 			}
 		}
 		if i == 0 || c.Rate[i] > s.PeakRate {

@@ -41,7 +41,7 @@ func (p Logistic) Validate() error {
 // Share returns a(t), the infected share at hour t.
 func (p Logistic) Share(t float64) float64 {
 	if tc, ac, ok := p.saturates(); ok && t > tc {
-		return 1 - (1-ac)*math.Exp(-p.K*ac*(t-tc))
+		return 1 - float64((1-ac)*math.Exp(-p.K*ac*(t-tc)))
 	}
 	return Sigmoid(p.K * (t - p.T))
 }

@@ -74,7 +74,7 @@ func (p TwoFactor) Validate() error {
 // congestion factor's derivative adds at most η β0 N, γ enters once and μ
 // twice (through S and J).
 func (p TwoFactor) stiffness() float64 {
-	return (1+p.Eta)*p.Beta0*p.N + p.Gamma + 2*p.Mu*p.N
+	return float64((1+p.Eta)*p.Beta0*p.N) + p.Gamma + float64(2*p.Mu*p.N)
 }
 
 // solveStepScale is λh for Solve's RK4 step, λ the stiffness bound. RK4's
@@ -125,8 +125,12 @@ func (p TwoFactor) SolveStep(hours []float64, h float64) (Curve, error) {
 
 type state struct{ I, R, Q float64 }
 
+// plus returns a + f b. Each product is rounded before the sum, here and
+// throughout the package, so that no compiler fuses them into one
+// multiply-add (which rounds once, on arm64 and not on amd64) and a curve
+// comes out the same on every architecture.
 func (a state) plus(b state, f float64) state {
-	return state{a.I + f*b.I, a.R + f*b.R, a.Q + f*b.Q}
+	return state{a.I + float64(f*b.I), a.R + float64(f*b.R), a.Q + float64(f*b.Q)}
 }
 
 // infection returns β(t) S I, the new infections per hour.
@@ -165,9 +169,9 @@ func (p TwoFactor) beta(i float64) float64 {
 // deriv is the right-hand side; S = N - I - R - Q by conservation.
 func (p TwoFactor) deriv(x state) state {
 	s := math.Max(0, p.N-x.I-x.R-x.Q)
-	dR := p.Gamma * x.I
+	dR := float64(p.Gamma * x.I) // rounded: it is subtracted below
 	return state{
-		I: p.scanning(x.I)*s - dR,
+		I: float64(p.scanning(x.I)*s) - dR,
 		R: dR,
 		Q: p.Mu * s * (x.I + x.R),
 	}
@@ -179,11 +183,7 @@ func (p TwoFactor) rk4(x state, dt float64) state {
 	k2 := p.deriv(x.plus(k1, dt/2))
 	k3 := p.deriv(x.plus(k2, dt/2))
 	k4 := p.deriv(x.plus(k3, dt))
-	return state{
-		I: x.I + dt/6*(k1.I+2*k2.I+2*k3.I+k4.I),
-		R: x.R + dt/6*(k1.R+2*k2.R+2*k3.R+k4.R),
-		Q: x.Q + dt/6*(k1.Q+2*k2.Q+2*k3.Q+k4.Q),
-	}
+	return x.plus(k1.plus(k2, 2).plus(k3, 2).plus(k4, 1), dt/6)
 }
 
 // Address-space and Code Red constants for the defaults below.
