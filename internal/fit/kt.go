@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/wormlab/wormlab/internal/detmath"
 )
 
 // Bounds of the share of the population used by LogisticKT: outside them the
@@ -46,7 +48,7 @@ func LogisticKT(hours, infected []float64, n float64) (k, t float64, err error) 
 			continue
 		}
 		w := float64(a * (1 - a))
-		y := math.Log(a / (1 - a))
+		y := detmath.Log(a / (1 - a))
 		// float64() rounds each product before the sum, so no compiler
 		// fuses the two into one multiply-add, as arm64's would, and the
 		// fit is the same on every architecture; likewise throughout the

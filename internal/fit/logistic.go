@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/wormlab/wormlab/internal/detmath"
 	"github.com/wormlab/wormlab/internal/model"
 )
 
@@ -39,7 +40,7 @@ func Logistic(o Obs, coverage float64) (Result, error) {
 	if err = bud.check(err); err != nil {
 		return Result{}, err
 	}
-	k, t := math.Exp(best[0]), best[1]
+	k, t := detmath.Exp(best[0]), best[1]
 	if k > kMax/1.01 || k < kMin*1.01 {
 		return Result{}, fmt.Errorf("%w: the growth rate K ran to the search limit (%g to %g per hour): the series shows no logistic growth", ErrNoConverge, kMin, kMax)
 	}
@@ -50,12 +51,12 @@ func Logistic(o Obs, coverage float64) (Result, error) {
 	// kMax, the T range), a factor of 1000 for the plateau.
 	var lims [3][2]float64
 	pk := &profile{nll: nll2, best: best, fbest: fbest, scale: []float64{0.05, 0.1}}
-	full := []float64{best[0], best[1], math.Log(plateau)}
+	full := []float64{best[0], best[1], detmath.Log(plateau)}
 	pp := &profile{nll: nll3, best: full, fbest: ll.nll3(full), scale: []float64{0.05, 0.1, 0.05}}
 	walls := [3][2]float64{
-		{math.Log(kMin) + 1e-9, math.Log(kMax) - 1e-9},
+		{detmath.Log(kMin) + 1e-9, detmath.Log(kMax) - 1e-9},
 		{tMin + 1e-9, tMax - 1e-9},
-		{full[2] - math.Log(1e3), full[2] + math.Log(1e3)},
+		{full[2] - detmath.Log(1e3), full[2] + detmath.Log(1e3)},
 	}
 	for j := 0; j < 3; j++ {
 		pr := pk
@@ -91,10 +92,10 @@ func Logistic(o Obs, coverage float64) (Result, error) {
 		Model:     "logistic",
 		Intervals: ProfileIntervals,
 		Params: []Param{
-			{Name: "K", Unit: "per hour", Value: Interval{k, math.Exp(kLo), math.Exp(kHi)}},
+			{Name: "K", Unit: "per hour", Value: Interval{k, detmath.Exp(kLo), detmath.Exp(kHi)}},
 			{Name: "T", Unit: "hours after the series start", Value: Interval{t, tLo, tHi}},
 		},
-		Plateau:  Interval{plateau, math.Exp(pLo), math.Exp(pHi)},
+		Plateau:  Interval{plateau, detmath.Exp(pLo), detmath.Exp(pHi)},
 		Coverage: coverage,
 		PeakHour: Interval{t, tLo, tHi},
 		Start:    o.Start,
@@ -135,7 +136,7 @@ func (l logisticLL) logP(k, t float64) (float64, float64) {
 			lp := ls + prevLS
 			if i > 0 {
 				if w := e - prevE; w != lastW {
-					lastW, lastLog = w, math.Log(-math.Expm1(-k*w))
+					lastW, lastLog = w, detmath.Log(-detmath.Expm1(-k*w))
 				}
 				lp += lastLog
 			}
@@ -180,13 +181,13 @@ func (l logisticLL) plateau(k, t float64) float64 {
 // nll2 is the negative log-likelihood in (log K, T) with the plateau at its
 // conditional maximum Y/a(e_last).
 func (l logisticLL) nll2(x []float64) float64 {
-	k, t := math.Exp(x[0]), x[1]
+	k, t := detmath.Exp(x[0]), x[1]
 	if !l.inside(k, t) {
 		return big
 	}
 	lp, d := l.logP(k, t)
 	y := l.o.Total
-	v := -(lp - float64(y*math.Log(d)) + float64(y*math.Log(y)) - y)
+	v := -(lp - float64(y*detmath.Log(d)) + float64(y*detmath.Log(y)) - y)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return big
 	}
@@ -195,12 +196,12 @@ func (l logisticLL) nll2(x []float64) float64 {
 
 // nll3 is the negative log-likelihood in (log K, T, log P).
 func (l logisticLL) nll3(x []float64) float64 {
-	k, t, p := math.Exp(x[0]), x[1], math.Exp(x[2])
+	k, t, p := detmath.Exp(x[0]), x[1], detmath.Exp(x[2])
 	if !l.inside(k, t) || math.IsInf(p, 0) || p == 0 {
 		return big
 	}
 	lp, d := l.logP(k, t)
-	v := -(lp + float64(l.o.Total*math.Log(p)) - float64(p*d))
+	v := -(lp + float64(l.o.Total*detmath.Log(p)) - float64(p*d))
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return big
 	}
@@ -228,5 +229,5 @@ func (l logisticLL) start() []float64 {
 	lo, hi := l.tRange()
 	k = math.Min(math.Max(k, 2*kMin), kMax/2)
 	t = math.Min(math.Max(t, lo+1), hi-1)
-	return []float64{math.Log(k), t}
+	return []float64{detmath.Log(k), t}
 }

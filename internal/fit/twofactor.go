@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/wormlab/wormlab/internal/detmath"
 	"github.com/wormlab/wormlab/internal/model"
 )
 
@@ -74,14 +75,14 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 	if err = bud.check(err); err != nil {
 		return Result{}, err
 	}
-	if k := math.Exp(best[0] + best[1]); k > kMax/1.01 || k < kMin*1.01 {
+	if k := detmath.Exp(best[0] + best[1]); k > kMax/1.01 || k < kMin*1.01 {
 		return Result{}, fmt.Errorf("%w: the growth rate beta0 N ran to the search limit (%g to %g per hour): the series shows no epidemic growth", ErrNoConverge, kMin, kMax)
 	}
 	pr := &profile{nll: nll, best: best, fbest: fbest, scale: []float64{0.05, 0.05, 0.1}}
 	var lim [2][2]float64
 	for j := 0; j < 2; j++ {
 		for s, dir := range []float64{-1, 1} {
-			v, err := pr.bound(j, dir, best[j]+float64(dir*math.Log(1e3)))
+			v, err := pr.bound(j, dir, best[j]+float64(dir*detmath.Log(1e3)))
 			if err = bud.check(err); err != nil {
 				if bud.left <= 0 {
 					return Result{}, err
@@ -94,7 +95,7 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 			lim[j][s] = v
 		}
 	}
-	n, beta0, is := math.Exp(best[0]), math.Exp(best[1]), math.Exp(best[2])
+	n, beta0, is := detmath.Exp(best[0]), detmath.Exp(best[1]), detmath.Exp(best[2])
 	if math.IsInf(lim[0][1], 0) {
 		return Result{}, fmt.Errorf("%w: the series does not bound the population N (no upper 95%% limit within 1000 times the best fit): "+
 			"the curve has not visibly begun to saturate; a longer series is needed", ErrNoConverge)
@@ -122,8 +123,8 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 		Model:     "two-factor",
 		Intervals: ProfileIntervals,
 		Params: []Param{
-			{Name: "N", Unit: "vulnerable hosts", Value: Interval{n, math.Exp(lim[0][0]), math.Exp(lim[0][1])}},
-			{Name: "beta0", Unit: "per hour", Value: Interval{beta0, math.Exp(lim[1][0]), math.Exp(lim[1][1])}},
+			{Name: "N", Unit: "vulnerable hosts", Value: Interval{n, detmath.Exp(lim[0][0]), detmath.Exp(lim[0][1])}},
+			{Name: "beta0", Unit: "per hour", Value: Interval{beta0, detmath.Exp(lim[1][0]), detmath.Exp(lim[1][1])}},
 			{Name: "beta0*N", Unit: "per hour", Value: Interval{beta0 * n, math.NaN(), math.NaN()}},
 			{Name: "I_start", Unit: "infected at the end of the first bin", Value: Interval{is, math.NaN(), math.NaN()}},
 			{Name: "gamma", Unit: "per hour", Value: Interval{fixed.Gamma, math.NaN(), math.NaN()}, Fixed: true},
@@ -175,9 +176,9 @@ type twoFactorLL struct {
 }
 
 func (l twoFactorLL) params(x []float64) model.TwoFactor {
-	n := math.Exp(x[0])
+	n := detmath.Exp(x[0])
 	return model.TwoFactor{
-		N: n, Beta0: math.Exp(x[1]), I0: math.Exp(x[2]),
+		N: n, Beta0: detmath.Exp(x[1]), I0: detmath.Exp(x[2]),
 		Gamma: l.fixed.Gamma, Mu: l.fixed.MuN / n, Eta: l.fixed.Eta,
 	}
 }
@@ -202,7 +203,7 @@ func (l twoFactorLL) nll(x []float64) float64 {
 			if !(mean > 0) {
 				return big
 			}
-			v -= float64(y * math.Log(mean))
+			v -= float64(y * detmath.Log(mean))
 		}
 	}
 	v += float64(l.c * prev)
@@ -221,11 +222,11 @@ func (l twoFactorLL) start() []float64 {
 	if err != nil {
 		x = ll.start()
 	}
-	k, t := math.Exp(x[0]), x[1]
+	k, t := detmath.Exp(x[0]), x[1]
 	n := ll.plateau(k, t) / l.c
 	is := math.Max(n*model.Sigmoid(k*(l.o.Ends[0]-t)), l.o.Counts[0]/l.c)
 	n = math.Min(n, nMax/2)
 	k = math.Min(math.Max(k, 2*kMin), kMax/2)
 	is = math.Max(math.Min(is, n/2), 1e-3)
-	return []float64{math.Log(n), math.Log(k / n), math.Log(is)}
+	return []float64{detmath.Log(n), detmath.Log(k / n), detmath.Log(is)}
 }

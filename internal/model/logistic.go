@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"math"
+
+	"github.com/wormlab/wormlab/internal/detmath"
 )
 
 // Logistic is the random constant spread model of Staniford, Paxson and
@@ -41,7 +43,7 @@ func (p Logistic) Validate() error {
 // Share returns a(t), the infected share at hour t.
 func (p Logistic) Share(t float64) float64 {
 	if tc, ac, ok := p.saturates(); ok && t > tc {
-		return 1 - float64((1-ac)*math.Exp(-p.K*ac*(t-tc)))
+		return 1 - float64((1-ac)*detmath.Exp(-p.K*ac*(t-tc)))
 	}
 	return Sigmoid(p.K * (t - p.T))
 }
@@ -53,7 +55,7 @@ func (p Logistic) saturates() (tc, ac float64, ok bool) {
 		return 0, 0, false
 	}
 	ac = p.Ceiling / p.N
-	return p.T + math.Log(ac/(1-ac))/p.K, ac, true
+	return p.T + detmath.Log(ac/(1-ac))/p.K, ac, true
 }
 
 // Infected returns N a(t).
@@ -84,9 +86,9 @@ func (p Logistic) Curve(hours []float64) Curve {
 // Sigmoid returns 1/(1+e^{-x}), computed without overflow for any x.
 func Sigmoid(x float64) float64 {
 	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
+		return 1 / (1 + detmath.Exp(-x))
 	}
-	e := math.Exp(x)
+	e := detmath.Exp(x)
 	return e / (1 + e)
 }
 
@@ -94,7 +96,7 @@ func Sigmoid(x float64) float64 {
 // large negative x where Sigmoid underflows.
 func LogSigmoid(x float64) float64 {
 	if x >= 0 {
-		return -math.Log1p(math.Exp(-x))
+		return -detmath.Log1p(detmath.Exp(-x))
 	}
-	return x - math.Log1p(math.Exp(x))
+	return x - detmath.Log1p(detmath.Exp(x))
 }

@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"math"
+
+	"github.com/wormlab/wormlab/internal/detmath"
 )
 
 // TwoFactor is the two-factor worm model of Zou, Gong and Towsley, "Code
@@ -163,7 +165,7 @@ func (p TwoFactor) beta(i float64) float64 {
 		}
 		return b
 	}
-	return p.Beta0 * math.Pow(f, p.Eta)
+	return p.Beta0 * detmath.Exp(p.Eta*detmath.Log(f)) // f^η; 0 at f = 0
 }
 
 // deriv is the right-hand side; S = N - I - R - Q by conservation.

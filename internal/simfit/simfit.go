@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wormlab/wormlab/internal/detmath"
 	"github.com/wormlab/wormlab/internal/fit"
 	"github.com/wormlab/wormlab/internal/ipspace"
 	"github.com/wormlab/wormlab/internal/sim"
@@ -66,7 +67,7 @@ func Fit(o fit.Obs, coverage float64, opt Options) (fit.Result, error) {
 
 	// The simulated outbreaks start at the series' start with as many
 	// hosts infected as the fitted curve holds there, at least one.
-	i0 := max(1, math.Round(n/(1+math.Exp(k*t))))
+	i0 := max(1, math.Round(n/(1+detmath.Exp(k*t))))
 	span := o.Ends[len(o.Ends)-1]
 	width := time.Duration(math.Round(o.Width * float64(time.Hour)))
 	if width < time.Second {
