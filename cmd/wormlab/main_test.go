@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,18 +27,6 @@ var wallTime = regexp.MustCompile(`wall time [0-9.µmsh]+`)
 // error. $TMP in any line is a fresh temporary directory; a transcript
 // that uses it ends with "--- files in $TMP", the directory's entries
 // after the run, so that "nothing written" is checked too.
-// amd64Only names the transcripts whose last digits depend on how the
-// floating-point unit rounds, with why. scripts/crossarch runs the others
-// as arm64 binaries, where the compiler fuses multiplies and adds.
-var amd64Only = map[string]string{
-	// The bootstrap refits every replicate with gonum/optimize and
-	// internal/fit, both fused on arm64: an interval's end moves by a few
-	// hosts there (360093 against 360097 on 29 November 2026). With
-	// fusion off everywhere (-gcflags=all=-d=fmahash=n) the bytes match;
-	// off in wormlab's packages alone, or gonum's alone, they do not.
-	"fit-sim.txt": "the sim fit's bootstrap refits with fused multiply-adds on this architecture",
-}
-
 func TestTranscripts(t *testing.T) {
 	files, _ := filepath.Glob("testdata/transcripts/*.txt")
 	if len(files) == 0 {
@@ -47,9 +34,6 @@ func TestTranscripts(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			if why, ok := amd64Only[filepath.Base(f)]; ok && runtime.GOARCH != "amd64" {
-				t.Skip(why)
-			}
 			src, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
