@@ -94,6 +94,10 @@ func TestSpecialValues(t *testing.T) {
 		{"Log1p", Log1p, -2, nan},
 		{"Log1p", Log1p, inf, inf},
 		{"Log1p", Log1p, 1e300, 690.7755278982137},
+		// 1 + u rounds to 1.5, losing 2^-53, which moves the true
+		// log1p, 0.405465108108164456, by 1.3 units in the last place
+		// from log(1.5) = 0.4054651081081644.
+		{"Log1p", Log1p, 0.5 + 0x1p-53, 0.40546510810816444},
 	} {
 		got := c.f(c.x)
 		if got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
