@@ -40,6 +40,8 @@ package iisnorm
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
+	"slices"
 )
 
 // Append appends the IIS 5 form of the raw path p (a request target's path,
@@ -51,33 +53,33 @@ func Append(dst, p []byte) []byte {
 	return appendForm(dst, p, true)
 }
 
-// appendForm is Append; with oneScan false it always decodes in two
-// passes, which the tests compare the one-scan path with.
+// appendForm is Append. With oneScan it first tries normalize, which does
+// every step in one scan for the paths worms sent; with oneScan false, and
+// for the paths normalize leaves to it, it takes the steps one after the
+// other over the whole path: the plain reading of the package comment,
+// which the tests compare the one scan with.
 func appendForm(dst, p []byte, oneScan bool) []byte {
 	start := len(dst)
+	if oneScan {
+		dst = slices.Grow(dst, len(p)+1)
+		if n, ok := normalize(dst[start:cap(dst)], p); ok {
+			return dst[:start+n]
+		}
+	}
 	// A leading '/' lets every later step work in place: the reader is
 	// always at least one separator ahead of the writer.
 	dst = append(dst, '/')
 	dst = append(dst, p...)
 	b := dst[start+1:]
 	if esc, high := needsDecoding(b); esc || high {
-		done := false
-		if oneScan && !high {
-			if b, done = decodeTwice(b); !done {
-				b = dst[start+1:]
-				copy(b, p) // undo the partial scan
-			}
-		}
-		if !done {
-			// The first pass may leave bytes that lead an overlong
-			// sequence for the second to finish, so the second looks for
-			// them if the first saw or made any; with neither those nor
-			// a '%' left, the second pass would change nothing.
-			var pct bool
-			b, high, pct = decode(b, high)
-			if pct || high {
-				b, _, _ = decode(b, high)
-			}
+		// The first pass may leave bytes that lead an overlong sequence
+		// for the second to finish, so the second looks for them if the
+		// first saw or made any; with neither those nor a '%' left, the
+		// second pass would change nothing.
+		var pct bool
+		b, high, pct = decode(b, high)
+		if pct || high {
+			b, _, _ = decode(b, high)
 		}
 		if i := bytes.IndexByte(b, 0); i >= 0 {
 			b = b[:i]
@@ -87,93 +89,279 @@ func appendForm(dst, p []byte, oneScan bool) []byte {
 	return dst[:start+len(b)]
 }
 
-// decodeTwice does both decoding passes (steps 1 to 3) in one scan, in
-// place, for the paths worms sent: escapes of ASCII bytes, "%25" and two
-// hex digits, which the second pass decodes, and a two-byte overlong
-// sequence whose lead is an escape ("%c0%af", "%c1%1c"), and escapes of
-// other bytes, which neither pass changes ("%C3%A9"). It gives up,
-// reporting false with b partly overwritten, on anything else the second
-// pass or the overlong step would see: a 0xE0 lead, a '%' left by the
-// first pass other than as "%25XX" (a lone '%', "%u0025", "%%35%63",
-// "%25%35%63"), and, from "%25XX", an overlong lead. b must hold no byte
-// of 0x80 or more.
-func decodeTwice(b []byte) ([]byte, bool) {
-	w, r := 0, 0
-	for {
-		i := bytes.IndexByte(b[r:], '%')
-		if i < 0 {
-			w += copy(b[w:], b[r:])
-			return b[:w], true
+// The bytes of a raw path that normalize tells apart, by class; the
+// others it copies as they are.
+const (
+	rawDot     = 1 + iota // '.', which only a file's name holds
+	rawSpecial            // a separator, ';' or NUL: resolving looks at it
+	rawEscape             // '%'
+	rawLead               // a byte that may lead an overlong sequence
+)
+
+var rawClass = [256]uint8{
+	'.': rawDot, '/': rawSpecial, '\\': rawSpecial, ';': rawSpecial, 0: rawSpecial,
+	'%': rawEscape, 0xc0: rawLead, 0xc1: rawLead, 0xe0: rawLead,
+}
+
+// normalize writes the IIS 5 form of p to out, which holds at least
+// len(p)+1 bytes, and returns its length: steps 1 to 7 in one scan, each
+// byte decoded twice as it is read and each name resolved as it ends. It
+// may write anywhere in out. It reports false, having written garbage, for
+// what it leaves to the two passes (see decodeByte): the worms' paths and
+// almost every other get through.
+func normalize(out, p []byte) (int, bool) {
+	le := binary.LittleEndian
+	out[0] = '/'
+	w := 1       // out[:w] is the resolved path and then the name being read
+	slash := 0   // where the '/' before that name is
+	dot := false // the name holds a '.'
+	semi := -1   // where its first ';' is
+	for r := 0; r < len(p); {
+		c := p[r]
+		if k := rawClass[c]; k <= rawDot {
+			// Up to eight bytes at once, to the next that is neither
+			// plain nor a dot. w is at most r+1, so out has room for
+			// eight unless the end of p is near.
+			if len(p) >= 8 && w+8 <= len(out) {
+				var x uint64
+				if r+8 <= len(p) {
+					x = le.Uint64(p[r:])
+				} else {
+					// The last bytes of p, and zeros, which end the run.
+					x = le.Uint64(p[len(p)-8:]) >> (8 * (r + 8 - len(p)))
+				}
+				le.PutUint64(out[w:], x)
+				n, before := 8, ^uint64(0)
+				if m := notPlain(x); m != 0 {
+					n, before = bits.TrailingZeros64(m)/8, m&-m-1
+				}
+				if n > 0 {
+					// A dot marked after the run's first is after a
+					// real one in it too.
+					dot = dot || hasDot(x)&before != 0
+					w, r = w+n, r+n
+					continue
+				}
+			}
+			out[w] = c
+			w, r = w+1, r+1
+			dot = dot || k == rawDot
+			continue
 		}
-		if w == r {
-			w += i
-		} else {
-			w += copy(b[w:], b[r:r+i])
+		r++
+		switch rawClass[c] {
+		case rawEscape:
+			// The escapes worms sent are seen to here: a byte that
+			// neither pass does more with ("%2e"), "%25" and two hex
+			// digits ("%255c"), and an overlong lead joined to the
+			// next byte ("%c0%af"). decodeByte sees to the others.
+			ok := false
+			if r+1 < len(p) && hexVal[p[r]]|hexVal[p[r+1]] < 16 {
+				switch d := hexVal[p[r]]<<4 | hexVal[p[r+1]]; {
+				case d == '%':
+					if r+3 < len(p) && hexVal[p[r+2]]|hexVal[p[r+3]] < 16 {
+						if e := hexVal[p[r+2]]<<4 | hexVal[p[r+3]]; rawClass[e] != rawLead {
+							c, r, ok = e, r+4, true
+						}
+					}
+				case d == 0xc0 || d == 0xc1:
+					e, n := byte('%'), 0
+					if r+2 < len(p) && p[r+2] != '%' {
+						e, n = p[r+2], 3
+					} else if r+4 < len(p) && hexVal[p[r+3]]|hexVal[p[r+4]] < 16 {
+						e, n = hexVal[p[r+3]]<<4|hexVal[p[r+4]], 5
+					}
+					// A '%' made here is for the second pass to decode.
+					if e = (d&0x1f)<<6 | e&0x3f; n > 0 && e != '%' {
+						c, r, ok = e, r+n, true
+					}
+				case rawClass[d] != rawLead:
+					c, r, ok = d, r+2, true
+				}
+			}
+			if !ok {
+				if c, r, ok = decodeByte(p, r-1); !ok {
+					return 0, false
+				}
+			}
+		case rawLead:
+			return 0, false // rare: left to the two passes
 		}
-		r += i
-		if r+2 >= len(b) {
-			return nil, false
-		}
-		h1, h2 := hexVal[b[r+1]], hexVal[b[r+2]]
-		if h1|h2 >= 16 {
-			return nil, false // %u, or a '%' the first pass keeps
-		}
-		c := h1<<4 | h2
-		r += 3
 		switch c {
-		case '%':
-			// "%25XX": the first pass leaves "%XX" for the second.
-			if r+1 >= len(b) {
-				return nil, false
+		case '/', '\\':
+			// A name without a dot that does not end in a space is
+			// kept as it is: most are.
+			if dot || w == slash+1 || out[w-1] == ' ' {
+				var script bool
+				if w, script = endName(out, slash, w, dot, semi); script {
+					return w, true
+				}
 			}
-			h1, h2 = hexVal[b[r]], hexVal[b[r+1]]
-			if h1|h2 >= 16 {
-				return nil, false
+			slash, dot, semi = w, false, -1
+			out[w] = '/'
+			w++
+			continue
+		case 0:
+			r = len(p) // step 4
+			continue
+		case '.':
+			dot = true
+		case ';':
+			if semi < 0 {
+				semi = w - slash - 1
 			}
-			c = h1<<4 | h2
-			r += 2
-			if c == 0xc0 || c == 0xc1 || c == 0xe0 {
-				return nil, false // the second pass's overlong step would join it to what follows
-			}
-		case 0xc0, 0xc1:
-			// Overlong UTF-8 ("%c0%af"): the first pass joins it to the
-			// next byte it writes, whatever that byte's top bits.
-			var d byte
-			switch {
-			case r < len(b) && b[r] != '%':
-				d = b[r]
-				r++
-			case r+2 < len(b) && hexVal[b[r+1]]|hexVal[b[r+2]] < 16:
-				d = hexVal[b[r+1]]<<4 | hexVal[b[r+2]]
-				r += 3
-			default:
-				return nil, false
-			}
-			if c = (c&0x1f)<<6 | d&0x3f; c == '%' {
-				return nil, false // the second pass would decode it
-			}
-		case 0xe0:
-			return nil, false // a three-byte overlong sequence may follow
 		}
-		// Any other byte of 0x80 or more (real UTF-8, "%C3%A9") is left
-		// alone by both passes.
-		b[w] = c
+		out[w] = c
 		w++
 	}
+	if w, _ = endName(out, slash, w, dot, semi); w == 0 {
+		w = 1 // out[0] is still the root's '/'
+	}
+	return w, true
+}
+
+// endName does steps 6 and 7 for the name b[slash+1:w], which holds a '.'
+// if dot and its first ';' at semi (or none if -1), after the resolved
+// path b[:slash]. It drops the name, or drops it and the one before it
+// (".."), or keeps it, and returns where the resolved path now ends and
+// whether the name is a script's, which ends the path.
+func endName(b []byte, slash, w int, dot bool, semi int) (int, bool) {
+	name := b[slash+1 : w]
+	if dot && len(name) <= 2 {
+		switch {
+		case len(name) == 1:
+			return slash, false // "."
+		case name[0] == '.' && name[1] == '.':
+			// The last name kept starts at the last '/'; at the root
+			// there is none to drop.
+			return max(bytes.LastIndexByte(b[:slash], '/'), 0), false
+		}
+	}
+	e := len(name)
+	for e > 0 && (name[e-1] == '.' || name[e-1] == ' ') {
+		e--
+	}
+	if e == 0 {
+		return slash, false
+	}
+	script := false
+	if dot {
+		if semi >= 0 && semi < e && scriptMapped(name[:semi]) {
+			e, script = semi, true
+		} else {
+			script = scriptMapped(name[:e])
+		}
+	}
+	return slash + 1 + e, script
+}
+
+// notPlain has the top bit set in the first byte of x (in memory order)
+// that rawClass puts in a class other than rawDot, if there is one, and no
+// bit in a byte before it; it also marks every byte of 0x80 or more, which
+// normalize then looks at alone.
+func notPlain(x uint64) uint64 {
+	return zeroByte(x) | zeroByte(x^(ones*'/')) | zeroByte(x^(ones*'\\')) |
+		zeroByte(x^(ones*';')) | zeroByte(x^(ones*'%')) | x&highs
+}
+
+// hasDot marks the bytes of x that are '.' as zeroByte marks zeros.
+func hasDot(x uint64) uint64 { return zeroByte(x ^ (ones * '.')) }
+
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
+// zeroByte has the top bit set in each byte of y that is 0, and maybe in
+// bytes after one that is (in memory order), which the first mark does not
+// depend on.
+func zeroByte(y uint64) uint64 { return (y - ones) &^ y & highs }
+
+// decodeByte decodes both passes' escapes (steps 1 to 3) at p[r], which is
+// '%', and returns the byte they make and where the next begins. It reports
+// false where one byte at a time cannot follow the two passes: a %uXXXX of
+// 0x80 or more (several bytes), a literal byte that may lead an overlong
+// sequence, an escaped 0xE0 (a three-byte one), an escaped 0xC0 or 0xC1
+// with nothing after it, a '%' from the first pass followed by 'u', and a
+// byte from the second pass that may lead an overlong sequence.
+func decodeByte(p []byte, r int) (byte, int, bool) {
+	c, r, ok := firstPass(p, r)
+	if !ok || c != '%' {
+		return c, r, ok
+	}
+	// The second pass reads what the first made of the bytes that follow.
+	if r >= len(p) {
+		return '%', r, true
+	}
+	a, ra, ok := firstPass(p, r)
+	if !ok || a == 'u' || a == 'U' {
+		return 0, 0, false
+	}
+	if ra >= len(p) {
+		return '%', r, true
+	}
+	b, rb, ok := firstPass(p, ra)
+	if !ok {
+		return 0, 0, false
+	}
+	if hexVal[a]|hexVal[b] >= 16 {
+		return '%', r, true // the second pass keeps it, and goes on after it
+	}
+	c = hexVal[a]<<4 | hexVal[b]
+	if c == 0xc0 || c == 0xc1 || c == 0xe0 {
+		return 0, 0, false
+	}
+	return c, rb, true
+}
+
+// firstPass returns the byte the first pass (steps 1 and 2) makes of p at
+// r and where the next begins, or false as decodeByte says.
+func firstPass(p []byte, r int) (byte, int, bool) {
+	c, r, ok := firstDecode(p, r)
+	switch {
+	case !ok || c < 0xc0:
+		return c, r, ok
+	case (c == 0xc0 || c == 0xc1) && r < len(p):
+		// Overlong UTF-8 ("%c0%af"): joined to the next byte, whatever
+		// its top bits.
+		d, next, ok := firstDecode(p, r)
+		return (c&0x1f)<<6 | d&0x3f, next, ok
+	case c == 0xc0 || c == 0xc1 || c == 0xe0:
+		return 0, 0, false
+	}
+	return c, r, true
+}
+
+// firstDecode returns the byte step 1 makes of p at r and where the next
+// begins, or false for a %uXXXX of 0x80 or more and a literal overlong
+// lead.
+func firstDecode(p []byte, r int) (byte, int, bool) {
+	c := p[r]
+	if c != '%' {
+		return c, r + 1, rawClass[c] != rawLead
+	}
+	if r+5 < len(p) && (p[r+1] == 'u' || p[r+1] == 'U') {
+		h1, h2, h3, h4 := hexVal[p[r+2]], hexVal[p[r+3]], hexVal[p[r+4]], hexVal[p[r+5]]
+		if h1|h2|h3|h4 < 16 {
+			if h1|h2 != 0 || h3 >= 8 {
+				return 0, 0, false
+			}
+			return h3<<4 | h4, r + 6, true
+		}
+	}
+	if r+2 < len(p) {
+		if h1, h2 := hexVal[p[r+1]], hexVal[p[r+2]]; h1|h2 < 16 {
+			return h1<<4 | h2, r + 3, true
+		}
+	}
+	return '%', r + 1, true
 }
 
 // needsDecoding reports whether b holds an escape or a NUL, and whether it
 // holds a byte that may start an overlong sequence: most paths hold
 // neither and skip steps 1 to 4. It looks at eight bytes at a time.
 func needsDecoding(b []byte) (esc, high bool) {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// zero has the high bit set in each byte of x that is 0 (and maybe
-	// in higher ones, which is enough to say whether there is one).
-	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
 	var acc, hi uint64
 	for len(b) >= 8 {
 		x := binary.LittleEndian.Uint64(b)
-		acc |= zero(x) | zero(x^(ones*'%'))
+		acc |= zeroByte(x) | zeroByte(x^(ones*'%'))
 		hi |= x
 		b = b[8:]
 	}
@@ -422,6 +610,16 @@ func scriptMapped(name []byte) bool {
 		return false
 	}
 	ext := name[dot+1:]
+	if len(ext) == 3 {
+		// Setting bit 5 lowers a letter and makes no letter of a byte
+		// that is not one.
+		switch uint32(ext[0])<<16 | uint32(ext[1])<<8 | uint32(ext[2]) | 0x202020 {
+		case 'a'<<16 | 's'<<8 | 'p', 'a'<<16 | 's'<<8 | 'a', 'c'<<16 | 'd'<<8 | 'x', 'c'<<16 | 'e'<<8 | 'r', 'h'<<16 | 't'<<8 | 'r', 'i'<<16 | 'd'<<8 | 'c', 's'<<16 | 't'<<8 | 'm',
+			'i'<<16 | 'd'<<8 | 'a', 'i'<<16 | 'd'<<8 | 'q', 'h'<<16 | 't'<<8 | 'w', 'e'<<16 | 'x'<<8 | 'e', 'd'<<16 | 'l'<<8 | 'l', 'c'<<16 | 'o'<<8 | 'm', 'b'<<16 | 'a'<<8 | 't', 'c'<<16 | 'm'<<8 | 'd':
+			return true
+		}
+		return false
+	}
 	if len(ext) < 3 || len(ext) > 7 {
 		return false
 	}
@@ -435,8 +633,7 @@ func scriptMapped(name []byte) bool {
 	// The compiler turns a switch on a converted byte slice into
 	// comparisons without a conversion.
 	switch string(low[:len(ext)]) {
-	case "asp", "asa", "cdx", "cer", "htr", "idc", "shtm", "shtml", "stm", "printer",
-		"ida", "idq", "htw", "exe", "dll", "com", "bat", "cmd":
+	case "shtm", "shtml", "printer":
 		return true
 	}
 	return false
@@ -464,11 +661,9 @@ func Canonical(p []byte) bool {
 // ';', ' ', NUL, or one of 0x80 or more (a superset of those that may lead
 // an overlong sequence). It looks at eight bytes at a time.
 func special(p []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
 	for len(p) >= 8 {
 		x := binary.LittleEndian.Uint64(p)
-		if zero(x)|zero(x^(ones*'%'))|zero(x^(ones*'\\'))|zero(x^(ones*';'))|zero(x^(ones*' '))|x&highs != 0 {
+		if zeroByte(x)|zeroByte(x^(ones*'%'))|zeroByte(x^(ones*'\\'))|zeroByte(x^(ones*';'))|zeroByte(x^(ones*' '))|x&highs != 0 {
 			return true // an evasion says so early
 		}
 		p = p[8:]

@@ -145,6 +145,11 @@ func FuzzAppend(f *testing.F) {
 		if two := appendForm(nil, []byte(raw), false); string(two) != string(n) {
 			t.Fatalf("Append(%q) = %q in one scan, %q in two passes", raw, n, two)
 		}
+		// With room to spare the one scan copies eight bytes at a time
+		// to the end: the same again.
+		if roomy := Append(make([]byte, 0, len(raw)+16), []byte(raw)); string(roomy) != string(n) {
+			t.Fatalf("Append(%q) = %q with room to spare, %q without", raw, roomy, n)
+		}
 		if Canonical([]byte(raw)) && string(n) != raw {
 			t.Fatalf("Canonical(%q) but Append gives %q", raw, n)
 		}
@@ -172,6 +177,30 @@ func TestCanonical(t *testing.T) {
 	for _, p := range []string{"/", "/index.html", "/a/b/c.html", "/default.ida", "/cgi-bin/search"} {
 		if !Canonical([]byte(p)) {
 			t.Errorf("Canonical(%q) = false", p)
+		}
+	}
+}
+
+// TestOneScanTakesWormPaths keeps the worms' paths and the evasions of
+// issue 18 on the one scan, so that what FuzzAppend compares with the two
+// passes is the code those requests run.
+func TestOneScanTakesWormPaths(t *testing.T) {
+	for _, raw := range []string{
+		"/index.html",
+		"/default.ida;x",
+		"/scripts/..%255c../winnt/system32/cmd.exe",
+		"/scripts%c0%af..%c0%af..%c0%afwinnt%c0%afsystem32%c0%afcmd.exe",
+		"/scripts%255c..%255c..%255cwinnt%255csystem32%255ccmd.exe",
+		"/scripts/..%5c../winnt%5csystem32%5ccmd.exe",
+		"/scripts/..%%35%63../winnt/system32/cmd.exe",
+		"/scripts/..%%35c../winnt/system32/cmd.exe",
+		"/scripts/..%25%35%63..%25%35%63winnt/system32/cmd.exe",
+		"/msadc/..%255c../..%255c../..%255c/..%c1%1c../..%c1%1c../..%c1%1c../winnt/system32/cmd.exe",
+		"/winnt/system32/cmd%2eexe",
+		"/caf%C3%A9/menu.html",
+	} {
+		if _, ok := normalize(make([]byte, len(raw)+1), []byte(raw)); !ok {
+			t.Errorf("normalize(%q) leaves it to the two passes", raw)
 		}
 	}
 }
