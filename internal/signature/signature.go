@@ -345,7 +345,7 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 // split when the query is empty. A rule on the line sees URI when given and
 // otherwise the path and query joined by '?'.
 func (s *Set) Match(req Request) (*Signature, bool) {
-	path, query := split(&req)
+	path, query, queryLater := split(&req)
 	candidates := s.rules
 	if s.tailsOK {
 		if len(path) < 4 {
@@ -384,6 +384,10 @@ rules:
 			case fieldPath:
 				b = path
 			case fieldQuery:
+				if queryLater {
+					_, query = splitTarget(target(req.URI))
+					queryLater = false
+				}
 				b = query
 			default:
 				if line == nil {
@@ -423,8 +427,10 @@ func buildLine(uri, path, query []byte) ([]byte, *[]byte) {
 }
 
 // split returns the request's path and query, completing them from URI
-// (and a path with a '?') where they are missing.
-func split(req *Request) (path, query []byte) {
+// (and a path with a '?') where they are missing. When the query may be in
+// URI but is not needed to know the path, it reports later instead of
+// reading URI: most requests are turned away on their path alone.
+func split(req *Request) (path, query []byte, later bool) {
 	path, query = req.Path, req.Query
 	if len(path) == 0 && len(req.URI) > 0 {
 		p, q := splitTarget(target(req.URI))
@@ -432,17 +438,26 @@ func split(req *Request) (path, query []byte) {
 		if len(query) == 0 {
 			query = q
 		}
-		return path, query
+		return path, query, false
 	}
 	if len(query) == 0 {
 		if i := bytes.IndexByte(path, '?'); i >= 0 {
-			return path[:i], path[i+1:]
+			return path[:i], path[i+1:], false
 		}
-		if len(req.URI) > 0 {
-			_, query = splitTarget(target(req.URI))
-		}
+		return path, query, len(req.URI) > 0
 	}
-	return path, query
+	return path, query, false
+}
+
+// PathQuery returns the path and query of a request URI or request line
+// ("GET /x?y HTTP/1.0" and "/x?y" both give "/x" and "y") as Match takes
+// them from Request.URI: the method and protocol are cut off, and an
+// absolute-form target ("http://host/x", or the opaque "http:http://host/x"
+// that net/http accepts) loses its scheme and host. A caller that matches
+// one line more than once passes them to Match in Path and Query, so that
+// the line is read once.
+func PathQuery(uri []byte) (path, query []byte) {
+	return splitTarget(target(uri))
 }
 
 // target returns the request target of a request line ("GET /x?y HTTP/1.0"

@@ -76,6 +76,8 @@ func TestBuiltin(t *testing.T) {
 		// A log that decodes the query turns %u9090 into junk but keeps the padding.
 		add(w.sig+" decoded", Request{URI: []byte("GET " + strings.ReplaceAll(w.uri, "%u", "\x90") + " HTTP/1.0")}, w.sig)
 		add(w.sig+" absolute form", Request{URI: []byte("GET http://10.0.0.1" + w.uri + " HTTP/1.0")}, w.sig)
+		// A path without a query: the query is the line's.
+		add(w.sig+" path and line", Request{Path: []byte("/default.ida"), URI: []byte("GET " + w.uri + " HTTP/1.0")}, w.sig)
 	}
 	// IIS logs the query apart; one that strips it leaves only the path,
 	// which is Code Red for certain but of unknown variant.
@@ -327,5 +329,24 @@ func BenchmarkMatch(b *testing.B) {
 				sinkSig, sinkOK = set.Match(c.req)
 			}
 		})
+	}
+}
+
+func TestPathQuery(t *testing.T) {
+	for _, c := range []struct{ uri, path, query string }{
+		{"GET /x?y HTTP/1.0", "/x", "y"},
+		{"/x?y", "/x", "y"},
+		{"/x", "/x", ""},
+		{"GET /a b?c HTTP/1.1", "/a b", "c"}, // a target logged decoded
+		{"GET /default.ida?NN", "/default.ida", "NN"},
+		{"GET http://host/x?y HTTP/1.1", "/x", "y"},
+		{"GET http:http://host/x?y HTTP/1.1", "/x", "y"}, // the opaque form net/http accepts
+		{"http://host", "", ""},
+		{"", "", ""},
+	} {
+		path, query := PathQuery([]byte(c.uri))
+		if string(path) != c.path || string(query) != c.query {
+			t.Errorf("PathQuery(%q) = %q, %q, want %q, %q", c.uri, path, query, c.path, c.query)
+		}
 	}
 }
