@@ -62,12 +62,26 @@ func (s *Shield) Classify(r *http.Request) (*signature.Signature, bool) {
 }
 
 // classify matches req as received and then, if needed, in its IIS form.
-// req.URI must hold the request target or the whole request line.
+// req.URI must hold the request target or the whole request line; a
+// request line alone (no Path) is read once for both matches.
 func (s *Shield) classify(req signature.Request) (*signature.Signature, bool) {
+	var raw []byte
+	line := len(req.Path) == 0
+	if line {
+		// As Match would complete req from URI.
+		var query []byte
+		raw, query = signature.PathQuery(req.URI)
+		req.Path = raw
+		if len(req.Query) == 0 {
+			req.Query = query
+		}
+	}
 	if sig, ok := s.sigs.Match(req); ok {
 		return sig, true
 	}
-	raw := targetPath(req.URI)
+	if !line {
+		raw, _ = signature.PathQuery(req.URI)
+	}
 	if iisnorm.Canonical(raw) {
 		return nil, false
 	}
@@ -87,35 +101,4 @@ func (s *Shield) classify(req signature.Request) (*signature.Signature, bool) {
 	}
 	normBufs.Put(bp)
 	return sig, ok
-}
-
-// targetPath returns the raw path of a request target or request line
-// ("GET /x?y HTTP/1.0" and "/x?y" both give "/x"): the protocol and query
-// are cut off, and an absolute-form target ("http://host/x") loses its
-// scheme and host, as does the opaque form "http:http://host/x" that
-// net/http accepts.
-func targetPath(uri []byte) []byte {
-	t := uri
-	if len(t) > 0 && t[0] != '/' {
-		if i := bytes.IndexByte(t, ' '); i >= 0 {
-			t = t[i+1:]
-			if j := bytes.LastIndex(t, []byte(" HTTP/")); j >= 0 {
-				t = t[:j]
-			}
-		}
-	}
-	if len(t) > 0 && t[0] != '/' {
-		if i := bytes.Index(t, []byte("://")); i >= 0 {
-			t = t[i+3:]
-			j := bytes.IndexByte(t, '/')
-			if j < 0 {
-				return nil
-			}
-			t = t[j:]
-		}
-	}
-	if i := bytes.IndexByte(t, '?'); i >= 0 {
-		t = t[:i]
-	}
-	return t
 }
