@@ -159,9 +159,20 @@ func normalize(out, p []byte) (int, bool) {
 			if r+1 < len(p) && hexVal[p[r]]|hexVal[p[r+1]] < 16 {
 				switch d := hexVal[p[r]]<<4 | hexVal[p[r+1]]; {
 				case d == '%':
+					// The second pass decodes the two bytes the first
+					// makes next: most often two hex digits ("%255c"),
+					// and then escaped ones ("%25%35%63").
+					a, b, n := byte(0), byte(0), 0
 					if r+3 < len(p) && hexVal[p[r+2]]|hexVal[p[r+3]] < 16 {
-						if e := hexVal[p[r+2]]<<4 | hexVal[p[r+3]]; rawClass[e] != rawLead {
-							c, r, ok = e, r+4, true
+						a, b, n = p[r+2], p[r+3], 2
+					} else if a1, na := firstByte(p, r+2); na > 0 {
+						if b1, nb := firstByte(p, r+2+na); nb > 0 {
+							a, b, n = a1, b1, na+nb
+						}
+					}
+					if n > 0 && hexVal[a]|hexVal[b] < 16 {
+						if e := hexVal[a]<<4 | hexVal[b]; rawClass[e] != rawLead {
+							c, r, ok = e, r+2+n, true
 						}
 					}
 				case d == 0xc0 || d == 0xc1:
@@ -273,6 +284,22 @@ const ones, highs = 0x0101010101010101, 0x8080808080808080
 // bytes after one that is (in memory order), which the first mark does not
 // depend on.
 func zeroByte(y uint64) uint64 { return (y - ones) &^ y & highs }
+
+// firstByte returns the byte the first pass makes of p at i and how many
+// bytes of p it takes, if it is a byte that is not '%' ("5") or a %XX escape
+// of a byte below 0xC0 ("%35"), and 0 bytes otherwise.
+func firstByte(p []byte, i int) (byte, int) {
+	if i >= len(p) {
+		return 0, 0
+	}
+	if c := p[i]; c != '%' {
+		return c, 1
+	}
+	if i+2 < len(p) && hexVal[p[i+1]]|hexVal[p[i+2]] < 16 && hexVal[p[i+1]] < 0xc {
+		return hexVal[p[i+1]]<<4 | hexVal[p[i+2]], 3
+	}
+	return 0, 0
+}
 
 // decodeByte decodes both passes' escapes (steps 1 to 3) at p[r], which is
 // '%', and returns the byte they make and where the next begins. It reports
