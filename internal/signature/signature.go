@@ -345,7 +345,10 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 // split when the query is empty. A rule on the line sees URI when given and
 // otherwise the path and query joined by '?'.
 func (s *Set) Match(req Request) (*Signature, bool) {
-	path, query, queryLater := split(&req)
+	path, query, queryLater := req.Path, req.Query, false
+	if len(path) == 0 || len(query) == 0 {
+		path, query, queryLater = split(&req)
+	}
 	candidates := s.rules
 	if s.tailsOK {
 		if len(path) < 4 {
@@ -382,6 +385,13 @@ rules:
 			var b []byte
 			switch m.field {
 			case fieldPath:
+				if m.op == opSuffix && m.nocase {
+					// Most rules start so: m.match without the calls.
+					if len(path) < len(m.lit) || !eqFold(path[len(path)-len(m.lit):], m.lit) {
+						continue rules
+					}
+					continue
+				}
 				b = path
 			case fieldQuery:
 				if queryLater {
