@@ -38,6 +38,10 @@ func FuzzMatch(f *testing.F) {
 		if ok1 != ok2 || sig1 != sig2 {
 			t.Fatalf("target %q gives %v, path %q and query %q give %v", uri, sig1, p, q, sig2)
 		}
+		// A path given with the target: the query is the target's.
+		if sig3, ok3 := set.Match(Request{Path: []byte(p), URI: []byte(uri)}); ok1 != ok3 || sig1 != sig3 {
+			t.Fatalf("target %q gives %v, path %q with it %v", uri, sig1, p, sig3)
+		}
 		want := reference(p, q)
 		got := ""
 		if ok1 {
