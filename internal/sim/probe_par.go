@@ -498,7 +498,8 @@ func (e *probeEngine) runParallel() {
 	e.rec.snapshot(end, &e.sets.counts)
 }
 
-// hitHeap is a binary min-heap of hits by time, then source and target.
+// hitHeap is a binary min-heap of hits by time, then source and target,
+// with timerHeap's sift code (timerHeap says why they share no code).
 type hitHeap []parHit
 
 func (h *hitHeap) push(x parHit) {

@@ -25,7 +25,11 @@ func (a timer) before(b timer) bool {
 
 // timerHeap is a binary min-heap of timers by time, then host and kind, so
 // that equal times pop in a fixed order. It is typed rather than built on
-// container/heap, whose interface boxes every pushed value.
+// container/heap, whose interface boxes every pushed value, and written
+// out rather than generic, because a type parameter's methods are called
+// indirectly, never inlined: one generic heap for this and hitHeap made
+// the July-August run up to 8% slower (docs/PERFORMANCE.md, "A generic
+// heap, measured and not adopted").
 type timerHeap []timer
 
 func (h timerHeap) empty() bool { return len(h) == 0 }
