@@ -161,11 +161,17 @@ func chromeEval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: %v", js, err)
+	for {
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+		if err != nil && contextGone(err) && tctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
 	}
-	return v
 }
 
 // chromeShot saves the top of the page at a width and height, and checks
@@ -449,6 +455,22 @@ func clickToLoad(t *testing.T, ctx context.Context, sel string) {
 	if _, err := chromedp.Run(tctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
 		t.Fatalf("click %s: %v", sel, err)
 	}
+	// The load event can come before chromedp has heard of the new page's
+	// execution context, and a Poll sent then names the old one ("Cannot
+	// find context with specified id"; chromedp issue 890). An Evaluate
+	// takes up the new context, so the next step runs in the new page.
+	chromeEval[bool](t, ctx, `document.readyState === 'complete'`)
+}
+
+// contextGone reports whether err says a command named a JavaScript
+// context that no longer exists, as happens across a navigation: the
+// command never ran, so sending it again is safe. ("Execution context was
+// destroyed" is not such an error: the script may have run, and caused
+// the navigation.)
+func contextGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") ||
+		strings.Contains(msg, "Cannot find default execution context")
 }
 
 // waitNetworkQuiet waits until no bytes have arrived for 300 ms, so a
