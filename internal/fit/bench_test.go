@@ -48,3 +48,16 @@ func BenchmarkLogisticKT(b *testing.B) {
 		}
 	}
 }
+
+// Slammer seen by a telescope in 10-second bins: the series begins before
+// the outbreak, so the fit's maximum and its profiles lie where the
+// starting infected count meets its floor.
+func BenchmarkTwoFactorSlammer10s(b *testing.B) {
+	o := readObs(b, "testdata/profile/slammer-10s.csv")
+	fixed := DefaultTwoFactorFixed()
+	for b.Loop() {
+		if _, err := TwoFactor(o, 1, fixed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

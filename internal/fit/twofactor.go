@@ -95,7 +95,7 @@ func TwoFactor(o Obs, coverage float64, fixed TwoFactorFixed) (Result, error) {
 			lim[j][s] = v
 		}
 	}
-	n, beta0, is := detmath.Exp(best[0]), detmath.Exp(best[1]), detmath.Exp(best[2])
+	n, beta0, is := detmath.Exp(best[0]), detmath.Exp(best[1]), tf.params(best).I0
 	if math.IsInf(lim[0][1], 0) {
 		return Result{}, fmt.Errorf("%w: the series does not bound the population N (no upper 95%% limit within 1000 times the best fit): "+
 			"the curve has not visibly begun to saturate; a longer series is needed", ErrNoConverge)
@@ -162,12 +162,22 @@ func stiffness(p model.TwoFactor) float64 {
 	return float64((1+p.Eta)*p.Beta0*p.N) + p.Gamma + float64(2*p.Mu*p.N)
 }
 
+// minStart is the fewest hosts infected at the end of the first bin that
+// the fitter considers, a billionth of one: with none the model would
+// never start.
+const minStart = 1e-9
+
 // nMax caps the fitted population: a thousand times the IPv4 space leaves
 // room for any coverage a user might give.
 const nMax = 1000 * model.IPv4Space
 
 // twoFactorLL is the Poisson log-likelihood of the two-factor model in
-// (log N, log β0, log I_s).
+// (log N, log β0, log I_s). Below log minStart the likelihood stays at its
+// value at minStart, level, rather than rising to a wall: a series that
+// begins before the outbreak (Slammer's in 10-second bins) has its maximum
+// on that floor, and a Nelder-Mead simplex pressed against a wall there
+// collapses before it has slid along it, which left a profile interval's
+// end 12 hosts (2% of its half-width) inside the true one.
 type twoFactorLL struct {
 	o     Obs
 	c     float64
@@ -178,16 +188,15 @@ type twoFactorLL struct {
 func (l twoFactorLL) params(x []float64) model.TwoFactor {
 	n := detmath.Exp(x[0])
 	return model.TwoFactor{
-		N: n, Beta0: detmath.Exp(x[1]), I0: detmath.Exp(x[2]),
+		N: n, Beta0: detmath.Exp(x[1]), I0: math.Max(detmath.Exp(x[2]), minStart),
 		Gamma: l.fixed.Gamma, Mu: l.fixed.MuN / n, Eta: l.fixed.Eta,
 	}
 }
 
 func (l twoFactorLL) nll(x []float64) float64 {
 	p := l.params(x)
-	// The walls: β0 N within the logistic's K range, N below nMax, and
-	// at least a billionth of a host at the start.
-	if k := p.Beta0 * p.N; !(k >= kMin && k <= kMax) || p.N > nMax || p.I0 < 1e-9 || p.Validate() != nil {
+	// The walls: β0 N within the logistic's K range and N below nMax.
+	if k := p.Beta0 * p.N; !(k >= kMin && k <= kMax) || p.N > nMax || p.Validate() != nil {
 		return big
 	}
 	c, err := p.SolveStep(l.hours, fitStepScale/stiffness(p))
