@@ -32,12 +32,7 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 			q[k] = v
 		}
 	}
-	sp, err := specFrom(q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sc, err := sp.load()
+	sp, sc, err := loadSpec(q)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -95,12 +95,7 @@ type runPage struct {
 }
 
 func (s *Server) handleRunPage(w http.ResponseWriter, r *http.Request) {
-	sp, err := specFrom(r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sc, err := sp.load()
+	sp, sc, err := loadSpec(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -154,6 +154,17 @@ func isBuiltin(name string) bool {
 	return false
 }
 
+// loadSpec reads a run's description from q and loads its scenario, the
+// first thing most pages and endpoints do.
+func loadSpec(q url.Values) (runSpec, *scenario.Scenario, error) {
+	sp, err := specFrom(q)
+	if err != nil {
+		return sp, nil, err
+	}
+	sc, err := sp.load()
+	return sp, sc, err
+}
+
 // load parses the scenario of sp and applies its changes. A scenario
 // that names a file (a population layout file) is refused: the lab reads
 // no file a request names.

@@ -37,12 +37,7 @@ type pointEvent struct {
 // "done" {key} or "error".
 func (s *Server) handleSweep(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	sp, err := specFrom(q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	base, err := sp.load()
+	sp, base, err := loadSpec(q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
