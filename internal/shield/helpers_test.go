@@ -2,6 +2,7 @@ package shield
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -140,4 +141,33 @@ func sendRaw(t *testing.T, addr, req string, wait time.Duration) rawResult {
 		res.closed = true
 	}
 	return res
+}
+
+// runOnLoopback starts Run, with its listener and metrics on loopback
+// ports, in front of an upstream serving up. It returns the two addresses
+// and stop, which ends Run and returns its error.
+func runOnLoopback(t *testing.T, up http.Handler) (addr, metrics string, stop func() error) {
+	t.Helper()
+	upSrv := httptest.NewServer(up)
+	t.Cleanup(upSrv.Close)
+	u, err := ParseUpstream(upSrv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	addrs := make(chan [2]string, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Config{Listen: "127.0.0.1:0", Metrics: "127.0.0.1:0", Upstream: u, Grace: time.Second},
+			func(a, m net.Addr) { addrs <- [2]string{a.String(), m.String()} })
+		done <- err
+	}()
+	select {
+	case a := <-addrs:
+		return a[0], a[1], func() error { cancel(); return <-done }
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+		return "", "", nil
+	}
 }

@@ -3,12 +3,10 @@ package shield
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,20 +60,7 @@ func TestIdleFlood(t *testing.T) {
 	// process closes them at once; it needs descriptors only for the
 	// connections the shield keeps, on both ends.
 	raiseFDLimit(t, 4*DefaultMaxConnsPerSource)
-	upSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer upSrv.Close()
-	u, _ := ParseUpstream(upSrv.URL)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrs := make(chan [2]string, 1)
-	done := make(chan error, 1)
-	go func() {
-		_, err := Run(ctx, Config{Listen: "127.0.0.1:0", Metrics: "127.0.0.1:0", Upstream: u, Grace: time.Second},
-			func(a, m net.Addr) { addrs <- [2]string{a.String(), m.String()} })
-		done <- err
-	}()
-	a := <-addrs
-	addr, maddr := a[0], a[1]
+	addr, maddr, stop := runOnLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 
 	// Legitimate clients come from 127.0.0.2, the flood from 127.0.0.1.
 	legit := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
@@ -161,8 +146,9 @@ func TestIdleFlood(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	cancel()
-	<-done
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestConnCaps checks both caps and that every way a connection ends

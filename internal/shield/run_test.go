@@ -110,20 +110,7 @@ func TestRun(t *testing.T) {
 // proxy gives (an opaque target) and a normal answer are not counted.
 func TestRejectedCounted(t *testing.T) {
 	up := &recordingUpstream{}
-	upSrv := httptest.NewServer(up)
-	defer upSrv.Close()
-	u, _ := ParseUpstream(upSrv.URL)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrs := make(chan [2]string, 1)
-	done := make(chan error, 1)
-	go func() {
-		_, err := Run(ctx, Config{Listen: "127.0.0.1:0", Metrics: "127.0.0.1:0", Upstream: u, Grace: time.Second},
-			func(a, m net.Addr) { addrs <- [2]string{a.String(), m.String()} })
-		done <- err
-	}()
-	a := <-addrs
-	addr, maddr := a[0], a[1]
+	addr, maddr, stop := runOnLoopback(t, up)
 	for _, c := range []struct {
 		name, req, status string
 	}{
@@ -160,8 +147,7 @@ func TestRejectedCounted(t *testing.T) {
 	if strings.Contains(string(b), `wormlab_shield_requests_rejected_total{code="200"}`) {
 		t.Error("a normal answer was counted as a refusal")
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 }
